@@ -1,0 +1,417 @@
+//! Validated protocol values: [`Domain`], [`Address`], [`Mailbox`] and [`HeaderText`].
+//!
+//! Every value is checked when it is built, so emitting a command or a header from it
+//! cannot fail on content and cannot inject a second command: CR, LF, NUL and other
+//! control characters are refused with a typed [`InputError`] before any byte is sent,
+//! and lengths are held to RFC 5321 §4.5.3.1.
+//!
+//! The types borrow the caller's text (`&'a str`): nothing is copied.
+
+use crate::error::InputError;
+use crate::limits::{MAX_DOMAIN, MAX_LOCAL_PART, MAX_PATH};
+
+/// A host name or address literal for `EHLO`/`HELO` (RFC 5321 §4.1.1.1, §4.1.3).
+///
+/// Either a dot-separated host name of letters, digits and hyphens (at most
+/// [`MAX_DOMAIN`] octets, labels of at most 63) or an address literal in brackets
+/// such as `[192.0.2.1]` or `[IPv6:2001:db8::1]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Domain<'a>(&'a str);
+
+impl<'a> Domain<'a> {
+    /// Checks `s` and wraps it.
+    ///
+    /// # Errors
+    /// [`InputError`] when `s` is empty, too long, or holds a character a host name
+    /// or address literal may not hold.
+    pub fn try_new(s: &'a str) -> Result<Self, InputError> {
+        check_domain(s, false)?;
+        Ok(Domain(s))
+    }
+
+    /// The text as given.
+    pub fn as_str(&self) -> &'a str {
+        self.0
+    }
+}
+
+/// Checks a domain. With `utf8`, non-ASCII labels (internationalised names sent
+/// with SMTPUTF8, RFC 6531) are allowed.
+fn check_domain(s: &str, utf8: bool) -> Result<(), InputError> {
+    let b = s.as_bytes();
+    check_controls(b)?;
+    if b.is_empty() {
+        return Err(InputError::Empty);
+    }
+    if b.len() > MAX_DOMAIN {
+        return Err(InputError::TooLong { max: MAX_DOMAIN });
+    }
+    if b[0] == b'[' {
+        // Address literal, RFC 5321 §4.1.3: dcontent is %d33-90 / %d94-126.
+        let inner = match b.strip_suffix(b"]") {
+            Some(x) => &x[1..],
+            None => return Err(InputError::InvalidDomain),
+        };
+        if inner.is_empty()
+            || inner
+                .iter()
+                .any(|&c| !(33..=126).contains(&c) || c == b'[' || c == b']' || c == b'\\')
+        {
+            return Err(InputError::InvalidDomain);
+        }
+        return Ok(());
+    }
+    for label in s.split('.') {
+        let lb = label.as_bytes();
+        if lb.is_empty() || lb.len() > 63 || lb[0] == b'-' || lb[lb.len() - 1] == b'-' {
+            return Err(InputError::InvalidDomain);
+        }
+        for &c in lb {
+            let ok = c.is_ascii_alphanumeric() || c == b'-' || (utf8 && c >= 0x80);
+            if !ok {
+                return Err(InputError::InvalidDomain);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Refuses CR, LF, NUL and every other control character (C0 and DEL).
+fn check_controls(b: &[u8]) -> Result<(), InputError> {
+    for &c in b {
+        match c {
+            b'\r' | b'\n' => return Err(InputError::LineBreak),
+            0 => return Err(InputError::Nul),
+            0x01..=0x1f | 0x7f => return Err(InputError::Control),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// An email address `local@domain` as used in `MAIL FROM:<…>` and `RCPT TO:<…>`.
+///
+/// Checked when built: one `@` separating a non-empty local part (dot-atom or
+/// quoted string, at most [`MAX_LOCAL_PART`] octets) from a valid domain; the path
+/// `<local@domain>` at most [`MAX_PATH`] octets (RFC 5321 §4.5.3.1); no control
+/// characters, spaces outside a quoted local part, or angle brackets. Non-ASCII
+/// text is allowed and marks the address as needing SMTPUTF8 (RFC 6531).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Address<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Address<'a> {
+    /// Checks `s` and wraps it.
+    ///
+    /// # Errors
+    /// [`InputError`] describing the first problem found.
+    pub fn try_new(s: &'a str) -> Result<Self, InputError> {
+        let b = s.as_bytes();
+        check_controls(b)?;
+        if b.is_empty() {
+            return Err(InputError::Empty);
+        }
+        if b.len() + 2 > MAX_PATH {
+            return Err(InputError::TooLong { max: MAX_PATH - 2 });
+        }
+        let at = b
+            .iter()
+            .rposition(|&c| c == b'@')
+            .ok_or(InputError::MissingAt)?;
+        let (local, domain) = (&s[..at], &s[at + 1..]);
+        if local.is_empty() {
+            return Err(InputError::InvalidLocalPart);
+        }
+        if local.len() > MAX_LOCAL_PART {
+            return Err(InputError::TooLong {
+                max: MAX_LOCAL_PART,
+            });
+        }
+        check_local(local.as_bytes())?;
+        check_domain(domain, true)?;
+        Ok(Address { text: s, at })
+    }
+
+    /// The whole address as given.
+    pub fn as_str(&self) -> &'a str {
+        self.text
+    }
+
+    /// The part before the last `@`.
+    pub fn local_part(&self) -> &'a str {
+        &self.text[..self.at]
+    }
+
+    /// The part after the last `@`.
+    pub fn domain(&self) -> &'a str {
+        &self.text[self.at + 1..]
+    }
+
+    /// Whether the address is pure ASCII; if not, the server must offer SMTPUTF8.
+    pub fn is_ascii(&self) -> bool {
+        self.text.is_ascii()
+    }
+}
+
+/// RFC 5321 §4.1.2 `Local-part = Dot-string / Quoted-string` (with UTF-8 allowed, RFC 6531).
+fn check_local(b: &[u8]) -> Result<(), InputError> {
+    if b[0] == b'"' {
+        // Quoted-string: "..." with qtextSMTP (%d32-33 / %d35-91 / %d93-126) or \-pairs.
+        if b.len() < 2 || b[b.len() - 1] != b'"' {
+            return Err(InputError::InvalidLocalPart);
+        }
+        let inner = &b[1..b.len() - 1];
+        let mut i = 0;
+        while i < inner.len() {
+            match inner[i] {
+                b'\\' => {
+                    if i + 1 >= inner.len() {
+                        return Err(InputError::InvalidLocalPart);
+                    }
+                    i += 2;
+                }
+                b'"' => return Err(InputError::InvalidLocalPart),
+                _ => i += 1,
+            }
+        }
+        return Ok(());
+    }
+    // Dot-string: atoms of atext separated by single dots.
+    for atom in b.split(|&c| c == b'.') {
+        if atom.is_empty() {
+            return Err(InputError::InvalidLocalPart);
+        }
+        for &c in atom {
+            let atext =
+                c.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&c) || c >= 0x80;
+            if !atext {
+                return Err(InputError::InvalidLocalPart);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A mailbox for the `From`, `To` and `Cc` headers: an [`Address`] with an optional
+/// display name, e.g. `Alarm Panel <panel@example.com>`.
+///
+/// The display name may be any text without control characters; non-ASCII names are
+/// written as RFC 2047 encoded words and names with specials as quoted strings, so
+/// the caller never quotes by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Mailbox<'a> {
+    name: Option<&'a str>,
+    address: Address<'a>,
+}
+
+impl<'a> Mailbox<'a> {
+    /// A mailbox with no display name.
+    pub fn new(address: Address<'a>) -> Self {
+        Mailbox {
+            name: None,
+            address,
+        }
+    }
+
+    /// A mailbox with a display name.
+    ///
+    /// # Errors
+    /// [`InputError`] when `name` holds a control character (CR and LF included) or
+    /// is longer than [`MAX_DISPLAY_NAME`].
+    pub fn with_name(name: &'a str, address: Address<'a>) -> Result<Self, InputError> {
+        check_controls(name.as_bytes())?;
+        if name.len() > MAX_DISPLAY_NAME {
+            return Err(InputError::TooLong {
+                max: MAX_DISPLAY_NAME,
+            });
+        }
+        let name = name.trim();
+        Ok(Mailbox {
+            name: if name.is_empty() { None } else { Some(name) },
+            address,
+        })
+    }
+
+    /// Parses `"Name <local@domain>"`, `"\"Quoted, Name\" <local@domain>"`,
+    /// `"<local@domain>"` or a bare `"local@domain"`.
+    ///
+    /// Surrounding double quotes of the name are removed (escapes inside are kept as
+    /// written only when they are not `\"` or `\\`: simple names need no quoting).
+    ///
+    /// # Errors
+    /// [`InputError`] when the text is not one of those shapes or a part is invalid.
+    pub fn parse(s: &'a str) -> Result<Self, InputError> {
+        check_controls(s.as_bytes())?;
+        let s = s.trim();
+        match s.find('<') {
+            None => Ok(Mailbox::new(Address::try_new(s)?)),
+            Some(lt) => {
+                let rest = s[lt + 1..]
+                    .strip_suffix('>')
+                    .ok_or(InputError::InvalidMailbox)?;
+                if rest.contains(['<', '>']) {
+                    return Err(InputError::InvalidMailbox);
+                }
+                let address = Address::try_new(rest)?;
+                let mut name = s[..lt].trim();
+                if let Some(inner) = name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
+                    if inner.contains(['"', '\\']) {
+                        return Err(InputError::InvalidMailbox);
+                    }
+                    name = inner;
+                }
+                Mailbox::with_name(name, address)
+            }
+        }
+    }
+
+    /// The display name, if any.
+    pub fn name(&self) -> Option<&'a str> {
+        self.name
+    }
+
+    /// The address.
+    pub fn address(&self) -> Address<'a> {
+        self.address
+    }
+}
+
+impl<'a> From<Address<'a>> for Mailbox<'a> {
+    fn from(address: Address<'a>) -> Self {
+        Mailbox::new(address)
+    }
+}
+
+/// Longest display name accepted by [`Mailbox::with_name`] (a crate bound that keeps
+/// the encoded header within reason; RFC 5322 sets none).
+pub const MAX_DISPLAY_NAME: usize = 256;
+
+/// Unstructured header text such as a `Subject` (RFC 5322 §3.2.5): any UTF-8 text
+/// without control characters other than tab.
+///
+/// CR and LF are refused, so a header value can never start a new header or end the
+/// header block. Non-ASCII text is written as RFC 2047 encoded words by the message
+/// writer; long text is folded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct HeaderText<'a>(&'a str);
+
+impl<'a> HeaderText<'a> {
+    /// Checks `s` and wraps it.
+    ///
+    /// # Errors
+    /// [`InputError::LineBreak`] for CR or LF, [`InputError::Nul`] or
+    /// [`InputError::Control`] for other control characters (tab is allowed).
+    pub fn try_new(s: &'a str) -> Result<Self, InputError> {
+        for &c in s.as_bytes() {
+            if c != b'\t' {
+                check_controls(&[c])?;
+            }
+        }
+        Ok(HeaderText(s))
+    }
+
+    /// The text as given.
+    pub fn as_str(&self) -> &'a str {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domains() {
+        assert!(Domain::try_new("mail.example.com").is_ok());
+        assert!(Domain::try_new("[192.0.2.1]").is_ok());
+        assert!(Domain::try_new("[IPv6:2001:db8::1]").is_ok());
+        assert_eq!(Domain::try_new(""), Err(InputError::Empty));
+        assert_eq!(Domain::try_new("a\r\nMAIL"), Err(InputError::LineBreak));
+        assert_eq!(Domain::try_new("a\0b"), Err(InputError::Nul));
+        assert_eq!(Domain::try_new("a b"), Err(InputError::InvalidDomain));
+        assert_eq!(Domain::try_new("-a.com"), Err(InputError::InvalidDomain));
+        assert_eq!(Domain::try_new("a..com"), Err(InputError::InvalidDomain));
+        assert_eq!(Domain::try_new("[1.2.3.4"), Err(InputError::InvalidDomain));
+        let long = "a.".repeat(128);
+        assert_eq!(
+            Domain::try_new(&long),
+            Err(InputError::TooLong { max: 255 })
+        );
+    }
+
+    #[test]
+    fn addresses() {
+        let a = Address::try_new("alert.bot+x@example.com").unwrap();
+        assert_eq!(a.local_part(), "alert.bot+x");
+        assert_eq!(a.domain(), "example.com");
+        assert!(a.is_ascii());
+        assert!(Address::try_new("\"john doe\"@example.com").is_ok());
+        assert!(!Address::try_new("用户@例子.中国").unwrap().is_ascii());
+        assert_eq!(
+            Address::try_new("a@b.com\r\nRCPT TO:<x@y>"),
+            Err(InputError::LineBreak)
+        );
+        assert_eq!(Address::try_new("a@b.com>"), Err(InputError::InvalidDomain));
+        assert_eq!(
+            Address::try_new("a b@c.com"),
+            Err(InputError::InvalidLocalPart)
+        );
+        assert_eq!(Address::try_new("ab.com"), Err(InputError::MissingAt));
+        assert_eq!(
+            Address::try_new("@b.com"),
+            Err(InputError::InvalidLocalPart)
+        );
+        assert_eq!(Address::try_new("a@"), Err(InputError::Empty));
+        assert_eq!(
+            Address::try_new("a..b@c.com"),
+            Err(InputError::InvalidLocalPart)
+        );
+        let local = "x".repeat(65);
+        assert_eq!(
+            Address::try_new(&[&local, "@a.com"].concat()),
+            Err(InputError::TooLong { max: 64 })
+        );
+    }
+
+    #[test]
+    fn mailboxes() {
+        let m = Mailbox::parse("Alarm Panel <panel@example.com>").unwrap();
+        assert_eq!(m.name(), Some("Alarm Panel"));
+        assert_eq!(m.address().as_str(), "panel@example.com");
+        let m = Mailbox::parse("\"Doe, John\" <j@example.com>").unwrap();
+        assert_eq!(m.name(), Some("Doe, John"));
+        let m = Mailbox::parse("<j@example.com>").unwrap();
+        assert_eq!(m.name(), None);
+        let m = Mailbox::parse("  j@example.com ").unwrap();
+        assert_eq!(m.address().as_str(), "j@example.com");
+        assert_eq!(
+            Mailbox::parse("x <a@b.com"),
+            Err(InputError::InvalidMailbox)
+        );
+        assert_eq!(
+            Mailbox::parse("x\r\nBcc: y <a@b.com>"),
+            Err(InputError::LineBreak)
+        );
+        assert_eq!(
+            Mailbox::parse("x <a@b.com> <c@d.com>"),
+            Err(InputError::InvalidMailbox)
+        );
+    }
+
+    #[test]
+    fn header_text() {
+        assert!(HeaderText::try_new("Door opened\tat 3:00 — 温度").is_ok());
+        assert_eq!(
+            HeaderText::try_new("x\r\nBcc: a@b"),
+            Err(InputError::LineBreak)
+        );
+        assert_eq!(HeaderText::try_new("x\ny"), Err(InputError::LineBreak));
+        assert_eq!(HeaderText::try_new("x\u{7f}"), Err(InputError::Control));
+    }
+}

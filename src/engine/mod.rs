@@ -1,0 +1,5 @@
+//! The sans-I/O SMTP engine.
+
+mod action;
+
+pub use action::Stage;

@@ -1,0 +1,455 @@
+//! The crate's errors: one [`Error<E>`] generic over the transport's error, and the
+//! small `Copy` enums it carries.
+//!
+//! Variants are sorted by blame, from the network to the caller: [`Error::Io`],
+//! [`Error::Closed`], [`Error::TimedOut`], [`Error::Reply`], [`Error::Protocol`],
+//! [`Error::Unsupported`], [`Error::Rejected`], [`Error::NoRecipients`],
+//! [`Error::Capacity`], [`Error::Input`], [`Error::Source`]. Every error says whether
+//! trying again later can help ([`Error::is_transient`]) and prints a line a person
+//! can act on.
+
+use core::convert::Infallible;
+use core::fmt;
+
+use crate::engine::Stage;
+use crate::reply::{EnhancedCode, ReplyCode, ReplyError};
+
+/// Longest piece of server text kept in an error or a recipient report; longer text is cut.
+pub const MAX_TEXT: usize = 64;
+
+/// A bounded, `Copy` excerpt of a server reply's text (the first line, cut at
+/// [`MAX_TEXT`] bytes). Kept as bytes: servers may send any octets.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Text {
+    len: u8,
+    bytes: [u8; MAX_TEXT],
+}
+
+impl Text {
+    /// An empty text.
+    pub const EMPTY: Text = Text {
+        len: 0,
+        bytes: [0; MAX_TEXT],
+    };
+
+    /// Copies at most [`MAX_TEXT`] bytes of `b`, and no CR or LF.
+    pub fn new(b: &[u8]) -> Text {
+        let mut t = Text::EMPTY;
+        for &c in b
+            .iter()
+            .take_while(|&&c| c != b'\r' && c != b'\n')
+            .take(MAX_TEXT)
+        {
+            t.bytes[t.len as usize] = c;
+            t.len += 1;
+        }
+        t
+    }
+
+    /// The bytes kept.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len as usize]
+    }
+
+    /// The text, with any invalid UTF-8 (or a character cut at the end) left out.
+    pub fn as_str_lossy(&self) -> &str {
+        match core::str::from_utf8(self.as_bytes()) {
+            Ok(s) => s,
+            Err(e) => core::str::from_utf8(&self.as_bytes()[..e.valid_up_to()]).unwrap_or(""),
+        }
+    }
+}
+
+impl Default for Text {
+    fn default() -> Self {
+        Text::EMPTY
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str_lossy(), f)
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str_lossy())
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for Text {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "{=[u8]:a}", self.as_bytes())
+    }
+}
+
+/// A server's refusal: the reply code, the enhanced status code if any, and the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Refusal {
+    /// The reply code (4yz or 5yz, or an unexpected positive code).
+    pub code: ReplyCode,
+    /// The RFC 3463 enhanced status code at the start of the text, if the server sent one.
+    pub enhanced: Option<EnhancedCode>,
+    /// The start of the reply's first line of text, after the enhanced code.
+    pub text: Text,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.code)?;
+        if let Some(e) = self.enhanced {
+            write!(f, " {e}")?;
+        }
+        if !self.text.as_bytes().is_empty() {
+            write!(f, " {}", self.text)?;
+        }
+        Ok(())
+    }
+}
+
+/// Everything that can go wrong, generic over the transport's error `E`.
+///
+/// The engine itself never does I/O and reports `Error<Infallible>`; the drivers turn
+/// that into `Error<E>` with [`Error::widen`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error<E = Infallible> {
+    /// The transport failed; the error is the transport's own.
+    Io(E),
+    /// The connection ended (a read or write of 0 bytes) while `stage` still waited.
+    Closed {
+        /// What the client was doing.
+        stage: Stage,
+    },
+    /// The server did not answer within the limit for `stage` (reported by a driver
+    /// whose transport can tell a time-out apart).
+    TimedOut {
+        /// What the client was waiting for.
+        stage: Stage,
+    },
+    /// The server sent bytes that are not a valid reply.
+    Reply(ReplyError),
+    /// The server sent a valid reply that is not allowed here, or the caller asked
+    /// for something the session's state does not allow.
+    Protocol(ProtocolError),
+    /// The server lacks an extension the session needs.
+    Unsupported(Unsupported),
+    /// The server refused a command with a 4yz or 5yz reply.
+    Rejected {
+        /// The command that was refused.
+        stage: Stage,
+        /// The server's answer.
+        refusal: Refusal,
+    },
+    /// Every recipient was refused; the transaction was reset and no message was sent.
+    /// The per-recipient list stays in the client's [`Report`](crate::engine::Report).
+    NoRecipients {
+        /// How many recipients were refused.
+        refused: u16,
+        /// The first refusal (the one to show).
+        first: Refusal,
+    },
+    /// A caller-supplied buffer is too small; nothing was sent for the step that needed it.
+    Capacity {
+        /// Bytes the buffer needs to hold.
+        required: usize,
+    },
+    /// Invalid caller input, caught before any byte of it was sent.
+    Input(InputError),
+    /// The message source (an attachment reader) failed in the middle of the body.
+    /// The message was not terminated, so the server discards it; the connection
+    /// cannot be used again.
+    Source(embedded_io::ErrorKind),
+}
+
+impl Error<Infallible> {
+    /// Turns an engine error into a driver error with transport error `E`.
+    pub fn widen<E>(self) -> Error<E> {
+        match self {
+            Error::Io(never) => match never {},
+            Error::Closed { stage } => Error::Closed { stage },
+            Error::TimedOut { stage } => Error::TimedOut { stage },
+            Error::Reply(e) => Error::Reply(e),
+            Error::Protocol(e) => Error::Protocol(e),
+            Error::Unsupported(e) => Error::Unsupported(e),
+            Error::Rejected { stage, refusal } => Error::Rejected { stage, refusal },
+            Error::NoRecipients { refused, first } => Error::NoRecipients { refused, first },
+            Error::Capacity { required } => Error::Capacity { required },
+            Error::Input(e) => Error::Input(e),
+            Error::Source(k) => Error::Source(k),
+        }
+    }
+}
+
+impl<E> Error<E> {
+    /// Whether trying again later (a new connection, the same message) can help:
+    /// transport failures, a lost connection, time-outs and 4yz replies.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::Io(_) | Error::Closed { .. } | Error::TimedOut { .. } => true,
+            Error::Rejected { refusal, .. } | Error::NoRecipients { first: refusal, .. } => {
+                refusal.code.is_transient()
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether retrying the same thing cannot help without a change (5yz replies,
+    /// invalid input, missing extensions, malformed server bytes, buffers too small).
+    pub fn is_permanent(&self) -> bool {
+        !self.is_transient()
+    }
+
+    /// The reply code, if the error came from a server's reply.
+    pub fn code(&self) -> Option<ReplyCode> {
+        match self {
+            Error::Rejected { refusal, .. } | Error::NoRecipients { first: refusal, .. } => {
+                Some(refusal.code)
+            }
+            Error::Protocol(ProtocolError::UnexpectedReply { code, .. }) => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+impl<E: fmt::Debug> fmt::Display for Error<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io(e) => write!(f, "transport error: {e:?}"),
+            Error::Closed { stage } => write!(f, "{stage}: the server closed the connection"),
+            Error::TimedOut { stage } => write!(f, "{stage}: the server did not answer in time"),
+            Error::Reply(e) => write!(f, "malformed reply: {e}"),
+            Error::Protocol(e) => write!(f, "protocol error: {e}"),
+            Error::Unsupported(e) => write!(f, "not supported by the server: {e}"),
+            Error::Rejected { stage, refusal } => {
+                write!(f, "{stage} refused: {refusal}")?;
+                hint(f, *stage, refusal)
+            }
+            Error::NoRecipients { refused, first } => {
+                write!(f, "all {refused} recipient(s) refused; first: {first}")
+            }
+            Error::Capacity { required } => write!(f, "buffer too small: {required} bytes needed"),
+            Error::Input(e) => write!(f, "invalid input: {e}"),
+            Error::Source(k) => {
+                write!(f, "message source failed ({k:?}); the message was not sent")
+            }
+        }
+    }
+}
+
+/// Hints for the two failures every first user of a provider such as QQ Mail meets.
+fn hint(f: &mut fmt::Formatter<'_>, stage: Stage, r: &Refusal) -> fmt::Result {
+    let text = r.text.as_bytes();
+    if stage == Stage::Auth && (r.code.get() == 535 || r.code.get() == 534) {
+        f.write_str(" (hint: many providers, QQ Mail and Gmail among them, want an authorization code or app password here, not the account password)")?;
+    }
+    if r.code.get() == 550 && contains_ignore_case(text, b"from") {
+        f.write_str(" (hint: the From header must be present and match the authenticated sender)")?;
+    }
+    Ok(())
+}
+
+fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+impl<E: fmt::Debug> core::error::Error for Error<E> {}
+
+#[cfg(feature = "defmt")]
+impl<E> defmt::Format for Error<E> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        match self {
+            Error::Io(_) => defmt::write!(f, "transport error"),
+            Error::Closed { stage } => defmt::write!(f, "{}: connection closed", stage),
+            Error::TimedOut { stage } => defmt::write!(f, "{}: timed out", stage),
+            Error::Reply(e) => defmt::write!(f, "malformed reply: {}", e),
+            Error::Protocol(e) => defmt::write!(f, "protocol error: {}", e),
+            Error::Unsupported(e) => defmt::write!(f, "unsupported: {}", e),
+            Error::Rejected { stage, refusal } => {
+                defmt::write!(f, "{} refused: {}", stage, refusal)
+            }
+            Error::NoRecipients { refused, first } => {
+                defmt::write!(f, "all {} recipients refused: {}", refused, first)
+            }
+            Error::Capacity { required } => {
+                defmt::write!(f, "buffer too small: {} needed", required)
+            }
+            Error::Input(e) => defmt::write!(f, "invalid input: {}", e),
+            Error::Source(_) => defmt::write!(f, "message source failed"),
+        }
+    }
+}
+
+/// A well-formed reply that is not allowed where it came, or a call the session's
+/// state does not allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// A reply code that makes no sense for the command (e.g. `354` to `MAIL`).
+    UnexpectedReply {
+        /// The command the reply answered.
+        stage: Stage,
+        /// The code received.
+        code: ReplyCode,
+    },
+    /// Bytes arrived after the `220` to `STARTTLS` and before the TLS handshake: a
+    /// response-injection attack (RFC 3207 §4.2, CVE-2011-0411 class). The session stops.
+    StartTlsInjection,
+    /// The server sent bytes while no reply was expected.
+    UnsolicitedData,
+    /// The server kept sending `334` challenges past [`MAX_AUTH_CHALLENGES`](crate::limits::MAX_AUTH_CHALLENGES).
+    TooManyChallenges,
+    /// A `334` challenge whose text is not valid base64.
+    InvalidChallenge,
+    /// The call does not fit the session's state (e.g. `send` before the session is
+    /// ready, or after an error left the connection unusable).
+    InvalidState,
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProtocolError::UnexpectedReply { stage, code } => {
+                write!(f, "unexpected reply {code} to {stage}")
+            }
+            ProtocolError::StartTlsInjection => f.write_str(
+                "data injected after the 220 to STARTTLS (possible attack); connection abandoned",
+            ),
+            ProtocolError::UnsolicitedData => {
+                f.write_str("the server sent data no command asked for")
+            }
+            ProtocolError::TooManyChallenges => {
+                f.write_str("the server sent too many AUTH challenges")
+            }
+            ProtocolError::InvalidChallenge => f.write_str("an AUTH challenge is not valid base64"),
+            ProtocolError::InvalidState => {
+                f.write_str("the session is not in a state that allows this call")
+            }
+        }
+    }
+}
+
+/// An extension or mode the session needs and the server (or the connection) lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Unsupported {
+    /// STARTTLS is required but the server does not offer it. There is no fallback to plaintext.
+    StartTls,
+    /// None of the AUTH mechanisms the client may use is offered by the server
+    /// (or the server offers no AUTH at all).
+    AuthMechanism,
+    /// Credentials were given but the connection is not encrypted, and plaintext
+    /// AUTH was not explicitly allowed.
+    PlaintextAuth,
+    /// An address or the message needs SMTPUTF8 (RFC 6531) and the server lacks it.
+    SmtpUtf8,
+    /// The message needs 8BITMIME (RFC 6152) and the server lacks it.
+    EightBitMime,
+    /// The message is larger than the server's SIZE limit (RFC 1870).
+    MessageTooLarge {
+        /// The server's limit in octets.
+        limit: u64,
+    },
+}
+
+impl fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unsupported::StartTls => f.write_str("STARTTLS is required but not offered (no fallback to plaintext)"),
+            Unsupported::AuthMechanism => f.write_str("no common AUTH mechanism"),
+            Unsupported::PlaintextAuth => f.write_str("refusing to send credentials over an unencrypted connection (allow it explicitly if you must)"),
+            Unsupported::SmtpUtf8 => f.write_str("a non-ASCII address needs SMTPUTF8"),
+            Unsupported::EightBitMime => f.write_str("an 8-bit body needs 8BITMIME"),
+            Unsupported::MessageTooLarge { limit } => write!(f, "the message exceeds the server's SIZE limit of {limit} octets"),
+        }
+    }
+}
+
+/// Invalid caller input, refused before any of it reaches the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum InputError {
+    /// The value is empty.
+    Empty,
+    /// A CR or LF: it would end the command or header line and let the rest inject another.
+    LineBreak,
+    /// A NUL byte.
+    Nul,
+    /// A control character other than CR, LF and NUL.
+    Control,
+    /// Longer than the limit.
+    TooLong {
+        /// The limit in octets.
+        max: usize,
+    },
+    /// An address without `@`.
+    MissingAt,
+    /// The part of an address before `@` is not a dot-string or quoted string (RFC 5321 §4.1.2).
+    InvalidLocalPart,
+    /// Not a valid host name or address literal.
+    InvalidDomain,
+    /// Not of the form `Name <local@domain>` or `local@domain`.
+    InvalidMailbox,
+    /// More recipients than the client was built for.
+    TooManyRecipients {
+        /// The client's limit.
+        max: usize,
+    },
+    /// A transaction needs at least one recipient.
+    NoRecipients,
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InputError::Empty => f.write_str("empty value"),
+            InputError::LineBreak => {
+                f.write_str("CR or LF in a value (would inject a command or header)")
+            }
+            InputError::Nul => f.write_str("NUL byte in a value"),
+            InputError::Control => f.write_str("control character in a value"),
+            InputError::TooLong { max } => write!(f, "value longer than {max} octets"),
+            InputError::MissingAt => f.write_str("address without '@'"),
+            InputError::InvalidLocalPart => f.write_str("invalid local part in address"),
+            InputError::InvalidDomain => f.write_str("invalid domain"),
+            InputError::InvalidMailbox => {
+                f.write_str("expected 'Name <local@domain>' or 'local@domain'")
+            }
+            InputError::TooManyRecipients { max } => write!(f, "more than {max} recipients"),
+            InputError::NoRecipients => f.write_str("no recipients"),
+        }
+    }
+}
+
+impl core::error::Error for InputError {}
+
+impl<E> From<InputError> for Error<E> {
+    fn from(e: InputError) -> Self {
+        Error::Input(e)
+    }
+}
+
+impl<E> From<ReplyError> for Error<E> {
+    fn from(e: ReplyError) -> Self {
+        Error::Reply(e)
+    }
+}
+
+impl<E> From<ProtocolError> for Error<E> {
+    fn from(e: ProtocolError) -> Self {
+        Error::Protocol(e)
+    }
+}
+
+impl<E> From<Unsupported> for Error<E> {
+    fn from(e: Unsupported) -> Self {
+        Error::Unsupported(e)
+    }
+}

@@ -1,0 +1,1 @@
+//! The streaming message writer (stub).
