@@ -13,6 +13,10 @@ use core::fmt;
 mod ehlo;
 mod parse;
 
+pub use parse::{
+    Assembler, Line, ParserConfig, Reply, ReplyLines, parse_line, parse_reply, parse_reply_with,
+};
+
 /// The result of parsing input that may be incomplete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]

@@ -1,1 +1,760 @@
-//! Stub: replaced by the streaming nom parser.
+//! The reply parser: RFC 5321 §4.2 reply lines, one at a time, with `nom`.
+//!
+//! The grammar (RFC 5321 §4.2, with the `250\r\n` form that §4.2 allows for a reply
+//! without text):
+//!
+//! ```text
+//! Reply-line = *( Reply-code "-" [ textstring ] CRLF )
+//!                 Reply-code [ SP textstring ] CRLF
+//! Reply-code = %x32-35 %x30-35 %x30-39
+//! ```
+//!
+//! Text may be any octet but CR, LF and NUL (servers send tabs and non-UTF-8 bytes,
+//! so text stays `&[u8]`). The parser is streaming: it reports [`Status::Partial`]
+//! while a line is incomplete and fails as soon as the bytes present cannot start a
+//! valid line, so a caller never waits for more bytes from a peer already known to
+//! be broken. The result for a prefix never contradicts the result for the whole
+//! input: once a prefix is `Complete` or an error, every longer input gives the same.
+//!
+//! This is the only file of the crate that uses `nom`; no `nom` type is public.
+
+use nom::branch::alt;
+use nom::bytes::complete as cpl;
+use nom::bytes::streaming::{tag, take_till};
+use nom::combinator::{peek, value, verify};
+use nom::number::streaming::be_u8;
+use nom::{IResult, Parser};
+
+use super::{EnhancedCode, ReplyCode, ReplyError, Status};
+use crate::limits::{DEFAULT_MAX_REPLY_LINES, MAX_REPLY_LINE};
+
+/// Limits applied by the parser (httparse-style explicit knobs).
+///
+/// The default is strict: lines of at most [`MAX_REPLY_LINE`] (512) octets counting
+/// the code and CRLF (RFC 5321 §4.5.3.1.5), and at most
+/// [`DEFAULT_MAX_REPLY_LINES`] (64) lines per reply. Servers that send longer lines
+/// can be accepted by raising `max_line_len` (the receive buffer must then hold one
+/// such line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ParserConfig {
+    /// Longest accepted line in octets, counting the reply code and the final CRLF.
+    pub max_line_len: usize,
+    /// Most lines accepted in one reply.
+    pub max_lines: u16,
+}
+
+impl ParserConfig {
+    /// [`MAX_REPLY_LINE`] octets per line, [`DEFAULT_MAX_REPLY_LINES`] lines per reply.
+    pub const DEFAULT: ParserConfig = ParserConfig {
+        max_line_len: MAX_REPLY_LINE,
+        max_lines: DEFAULT_MAX_REPLY_LINES,
+    };
+
+    /// No practical limit: used to walk lines that were already checked.
+    const UNBOUNDED: ParserConfig = ParserConfig {
+        max_line_len: usize::MAX,
+        max_lines: u16::MAX,
+    };
+
+    /// The same configuration with `max_line_len` octets per line (counting code and CRLF).
+    pub const fn with_max_line_len(self, max_line_len: usize) -> Self {
+        ParserConfig {
+            max_line_len,
+            ..self
+        }
+    }
+
+    /// The same configuration with at most `max_lines` lines per reply.
+    pub const fn with_max_lines(self, max_lines: u16) -> Self {
+        ParserConfig { max_lines, ..self }
+    }
+}
+
+impl Default for ParserConfig {
+    fn default() -> Self {
+        ParserConfig::DEFAULT
+    }
+}
+
+/// One reply line (RFC 5321 §4.2): `"250-text\r\n"` is code 250, not last, text `b"text"`.
+///
+/// `text` borrows the input and excludes the separator and the CRLF; it may hold any
+/// octet but CR, LF and NUL, including tabs and bytes that are not UTF-8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Line<'a> {
+    /// The three-digit reply code.
+    pub code: ReplyCode,
+    /// `true` for the last line of a reply (code followed by a space or CRLF),
+    /// `false` for a continuation line (code followed by `-`).
+    pub last: bool,
+    /// The text after the separator, without CRLF. Empty for `250\r\n` and `250-\r\n`.
+    pub text: &'a [u8],
+}
+
+impl<'a> Line<'a> {
+    /// The RFC 3463 enhanced status code at the start of the text (sent by servers that
+    /// advertise ENHANCEDSTATUSCODES, RFC 2034 §3), and the text after it.
+    ///
+    /// `"5.7.8 Authentication failed"` gives `Some((5.7.8, b"Authentication failed"))`.
+    /// The class must be `2`, `4` or `5`, subject and detail 1 to 3 digits each
+    /// (RFC 3463 §2), and the code must be followed by a space or the end of the text;
+    /// the spaces after it are not part of the returned text. Anything else gives
+    /// `None`, and callers use [`text`](Line::text) unchanged.
+    pub fn enhanced(&self) -> Option<(EnhancedCode, &'a [u8])> {
+        enhanced_code(self.text)
+            .ok()
+            .map(|(rest, code)| (code, rest))
+    }
+}
+
+/// Parses one reply line from the start of `input` (RFC 5321 §4.2).
+///
+/// Returns `Ok(Status::Complete((line, consumed)))`, where `consumed` counts the CRLF,
+/// or `Ok(Status::Partial)` when no CRLF has arrived yet and nothing is wrong so far.
+/// Bytes after the line are left alone.
+///
+/// Errors are reported as soon as the bytes present are invalid, even before the line
+/// is complete:
+///
+/// - [`ReplyError::InvalidCode`]: a byte of the code that no valid code can have at
+///   that place (first digit 2–5, second 0–5, third 0–9, see [`ReplyCode::new`]);
+/// - [`ReplyError::InvalidSeparator`]: the fourth byte is not `' '`, `'-'` or CR;
+/// - [`ReplyError::BareLf`]: an LF not preceded by CR;
+/// - [`ReplyError::BareCr`]: a CR followed by anything but LF (known once that byte
+///   is present);
+/// - [`ReplyError::Nul`]: a NUL byte;
+/// - [`ReplyError::LineTooLong`]: no complete line within `config.max_line_len`
+///   bytes (a line of exactly `max_line_len` bytes with its CRLF is accepted).
+///
+/// Never panics, and `consumed <= input.len()`.
+pub fn parse_line<'a>(
+    input: &'a [u8],
+    config: &ParserConfig,
+) -> Result<Status<(Line<'a>, usize)>, ReplyError> {
+    // Parsing only the first `max_line_len` bytes keeps the result of a prefix and of
+    // the whole input in agreement: whatever lies beyond the limit is never looked at.
+    let window = input.get(..config.max_line_len).unwrap_or(input);
+    match line(window) {
+        Ok((rest, line)) => Ok(Status::Complete((
+            line,
+            window.len().saturating_sub(rest.len()),
+        ))),
+        Err(nom::Err::Incomplete(_)) if window.len() >= config.max_line_len => {
+            Err(ReplyError::LineTooLong)
+        }
+        Err(nom::Err::Incomplete(_)) => Ok(Status::Partial),
+        Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Err(e),
+    }
+}
+
+/// Checks that reply lines pushed one by one form one reply (RFC 5321 §4.2.1): every
+/// line has the first line's code, and there are at most `config.max_lines` lines.
+///
+/// It keeps no bytes, so a reply of any number of lines needs only one line of
+/// buffer: parse a line with [`parse_line`], push it, discard its bytes.
+#[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Assembler {
+    config: ParserConfig,
+    code: Option<ReplyCode>,
+    lines: u16,
+}
+
+impl Assembler {
+    /// An assembler waiting for the first line of a reply.
+    pub const fn new(config: ParserConfig) -> Self {
+        Assembler {
+            config,
+            code: None,
+            lines: 0,
+        }
+    }
+
+    /// Adds the next line of the current reply.
+    ///
+    /// Returns `Ok(true)` when `line` was the last line of the reply; the assembler is
+    /// then reset and waits for the next reply. `Ok(false)` means more lines follow.
+    ///
+    /// Errors: [`ReplyError::MismatchedCode`] when the code differs from the first
+    /// line's; [`ReplyError::TooManyLines`] when the reply cannot end within
+    /// `config.max_lines` lines (reported as soon as a continuation line fills the
+    /// last allowed place, without waiting for one more line). After an error the
+    /// state is unchanged (the refused line is not counted); call
+    /// [`reset`](Assembler::reset) before reusing it.
+    pub fn push(&mut self, line: &Line<'_>) -> Result<bool, ReplyError> {
+        if self.code.is_some_and(|code| code != line.code) {
+            return Err(ReplyError::MismatchedCode);
+        }
+        let count = self.lines.saturating_add(1);
+        let max = self.config.max_lines;
+        if count > max || (!line.last && count >= max) {
+            return Err(ReplyError::TooManyLines);
+        }
+        if line.last {
+            self.reset();
+            Ok(true)
+        } else {
+            self.code = Some(line.code);
+            self.lines = count;
+            Ok(false)
+        }
+    }
+
+    /// Forgets the current reply.
+    pub fn reset(&mut self) {
+        self.code = None;
+        self.lines = 0;
+    }
+
+    /// Whether some lines of a reply were pushed and its last line has not come yet.
+    pub fn in_progress(&self) -> bool {
+        self.lines > 0
+    }
+
+    /// The number of lines pushed into the current reply (0 after its last line).
+    pub fn lines(&self) -> u16 {
+        self.lines
+    }
+
+    /// The limits in use.
+    pub fn config(&self) -> &ParserConfig {
+        &self.config
+    }
+}
+
+/// A whole reply (RFC 5321 §4.2) held in one buffer: its code and its lines' text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Reply<'a> {
+    /// Every line of the reply, CRLFs included, already checked.
+    bytes: &'a [u8],
+    first: &'a [u8],
+    code: ReplyCode,
+    lines: u16,
+}
+
+impl<'a> Reply<'a> {
+    /// The reply code (the same on every line).
+    pub fn code(&self) -> ReplyCode {
+        self.code
+    }
+
+    /// The text of each line, in order, without code, separator and CRLF.
+    pub fn lines(&self) -> ReplyLines<'a> {
+        ReplyLines {
+            rest: self.bytes,
+            remaining: self.lines,
+        }
+    }
+
+    /// The number of lines (at least 1).
+    pub fn line_count(&self) -> u16 {
+        self.lines
+    }
+
+    /// The text of the first line (for EHLO, the server's domain and greeting).
+    pub fn first_line(&self) -> &'a [u8] {
+        self.first
+    }
+
+    /// The RFC 3463 enhanced status code at the start of the first line, if any
+    /// (see [`Line::enhanced`]).
+    pub fn enhanced(&self) -> Option<EnhancedCode> {
+        enhanced_code(self.first).ok().map(|(_, code)| code)
+    }
+}
+
+/// Iterator over the text of each line of a [`Reply`], from [`Reply::lines`].
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ReplyLines<'a> {
+    rest: &'a [u8],
+    remaining: u16,
+}
+
+impl<'a> Iterator for ReplyLines<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        match parse_line(self.rest, &ParserConfig::UNBOUNDED) {
+            Ok(Status::Complete((line, consumed))) if self.remaining > 0 => {
+                self.rest = self.rest.get(consumed..).unwrap_or_default();
+                self.remaining -= 1;
+                Some(line.text)
+            }
+            _ => {
+                self.rest = &[];
+                self.remaining = 0;
+                None
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (
+            usize::from(self.remaining),
+            Some(usize::from(self.remaining)),
+        )
+    }
+}
+
+impl ExactSizeIterator for ReplyLines<'_> {}
+impl core::iter::FusedIterator for ReplyLines<'_> {}
+
+/// Parses a complete, possibly multi-line reply from the start of `input` with
+/// [`ParserConfig::DEFAULT`]. See [`parse_reply_with`].
+pub fn parse_reply(input: &[u8]) -> Result<Status<(Reply<'_>, usize)>, ReplyError> {
+    parse_reply_with(input, &ParserConfig::DEFAULT)
+}
+
+/// Parses a complete, possibly multi-line reply from the start of `input`.
+///
+/// Returns `Ok(Status::Complete((reply, consumed)))` once the last line (code followed
+/// by a space or CRLF) is present; `consumed <= input.len()` counts every line of the
+/// reply and bytes after it (the next reply, if pipelined) are left alone.
+/// `Ok(Status::Partial)` means the last line has not arrived yet. Errors are those of
+/// [`parse_line`] and [`Assembler::push`], reported as soon as they are known.
+pub fn parse_reply_with<'a>(
+    input: &'a [u8],
+    config: &ParserConfig,
+) -> Result<Status<(Reply<'a>, usize)>, ReplyError> {
+    let mut assembler = Assembler::new(*config);
+    let mut head: Option<(ReplyCode, &'a [u8])> = None;
+    let mut offset = 0usize;
+    loop {
+        let rest = input.get(offset..).unwrap_or_default();
+        let (line, consumed) = match parse_line(rest, config)? {
+            Status::Complete(done) => done,
+            Status::Partial => return Ok(Status::Partial),
+        };
+        let (code, first) = *head.get_or_insert((line.code, line.text));
+        let lines = assembler.lines().saturating_add(1);
+        offset = offset.saturating_add(consumed);
+        if assembler.push(&line)? {
+            let reply = Reply {
+                bytes: input.get(..offset).unwrap_or(input),
+                first,
+                code,
+                lines,
+            };
+            return Ok(Status::Complete((reply, offset)));
+        }
+    }
+}
+
+type NomError<'a> = nom::error::Error<&'a [u8]>;
+type Res<'a, O> = IResult<&'a [u8], O, ReplyError>;
+
+/// Replaces a `nom` error with the grammar element that failed; `Incomplete` is kept.
+fn expect<'a, O>(result: IResult<&'a [u8], O, NomError<'a>>, error: ReplyError) -> Res<'a, O> {
+    result.map_err(|e| e.map(|_| error))
+}
+
+/// `Reply-line` (RFC 5321 §4.2): code, separator, text, CRLF.
+fn line(i: &[u8]) -> Res<'_, Line<'_>> {
+    let (i, code) = reply_code(i)?;
+    let (i, last) = separator(i)?;
+    let (i, text) = text(i)?;
+    let (i, ()) = line_end(i)?;
+    Ok((i, Line { code, last, text }))
+}
+
+/// One digit between `lo` and `hi` (ASCII), as its value.
+fn digit(i: &[u8], lo: u8, hi: u8) -> Res<'_, u16> {
+    let (i, d) = expect(
+        verify(be_u8, |d: &u8| (lo..=hi).contains(d)).parse(i),
+        ReplyError::InvalidCode,
+    )?;
+    Ok((i, u16::from(d.wrapping_sub(b'0'))))
+}
+
+/// `Reply-code = %x32-35 %x30-35 %x30-39` (RFC 5321 §4.2), checked digit by digit so
+/// that `1`, `6` or `26` fail before the third digit arrives.
+fn reply_code(i: &[u8]) -> Res<'_, ReplyCode> {
+    let (i, a) = digit(i, b'2', b'5')?;
+    let (i, b) = digit(i, b'0', b'5')?;
+    let (i, c) = digit(i, b'0', b'9')?;
+    match ReplyCode::new(a * 100 + b * 10 + c) {
+        Some(code) => Ok((i, code)),
+        None => Err(nom::Err::Error(ReplyError::InvalidCode)),
+    }
+}
+
+/// `" "` ends the reply, `"-"` continues it. A CR right after the code is the
+/// text-less last line `250\r\n`; it is left for [`line_end`].
+fn separator(i: &[u8]) -> Res<'_, bool> {
+    expect(
+        alt((
+            value(true, tag(" ")),
+            value(false, tag("-")),
+            value(true, peek(tag("\r"))),
+        ))
+        .parse(i),
+        ReplyError::InvalidSeparator,
+    )
+}
+
+/// `textstring`: every octet up to CR, LF or NUL (which [`line_end`] sorts out).
+/// Streaming `take_till` only ever reports `Incomplete` (no terminator yet), so the
+/// error given to [`expect`] is never used.
+fn text(i: &[u8]) -> Res<'_, &[u8]> {
+    expect(
+        take_till(|b: u8| matches!(b, b'\r' | b'\n' | 0)).parse(i),
+        ReplyError::BareCr,
+    )
+}
+
+/// `CRLF`, or the error for the byte that stopped the text.
+fn line_end(i: &[u8]) -> Res<'_, ()> {
+    let verdict = expect(
+        alt((
+            value(Ok(()), tag("\r\n")),
+            value(Err(ReplyError::BareLf), tag("\n")),
+            value(Err(ReplyError::Nul), tag("\0")),
+            value(Err(ReplyError::BareCr), tag("\r")),
+        ))
+        .parse(i),
+        // Only reached for a byte other than CR, LF or NUL, which `text` never stops at.
+        ReplyError::BareCr,
+    )?;
+    match verdict {
+        (i, Ok(())) => Ok((i, ())),
+        (_, Err(e)) => Err(nom::Err::Error(e)),
+    }
+}
+
+/// The value of 1 to 3 ASCII digits (complete input).
+fn number(i: &[u8]) -> IResult<&[u8], u16> {
+    let (i, digits) = cpl::take_while_m_n(1, 3, |b: u8| b.is_ascii_digit()).parse(i)?;
+    let n = digits
+        .iter()
+        .fold(0u16, |n, &d| n * 10 + u16::from(d.wrapping_sub(b'0')));
+    Ok((i, n))
+}
+
+/// `status-code = class "." subject "." detail` (RFC 3463 §2), followed by a space
+/// or the end of the text; returns the text after the spaces.
+fn enhanced_code(i: &[u8]) -> IResult<&[u8], EnhancedCode> {
+    let (i, class) = verify(nom::number::complete::be_u8, |c: &u8| {
+        matches!(c, b'2' | b'4' | b'5')
+    })
+    .parse(i)?;
+    let (i, _) = cpl::tag(".").parse(i)?;
+    let (i, subject) = number(i)?;
+    let (i, _) = cpl::tag(".").parse(i)?;
+    let (i, detail) = number(i)?;
+    let (i, _) = alt((cpl::take_while1(|b| b == b' '), nom::combinator::eof)).parse(i)?;
+    let code = EnhancedCode {
+        class: class.wrapping_sub(b'0'),
+        subject,
+        detail,
+    };
+    Ok((i, code))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(n: u16) -> ReplyCode {
+        ReplyCode::new(n).unwrap()
+    }
+
+    fn done(
+        n: u16,
+        last: bool,
+        text: &'static [u8],
+        consumed: usize,
+    ) -> Result<Status<(Line<'static>, usize)>, ReplyError> {
+        Ok(Status::Complete((
+            Line {
+                code: code(n),
+                last,
+                text,
+            },
+            consumed,
+        )))
+    }
+
+    const PARTIAL: Result<Status<(Line<'static>, usize)>, ReplyError> = Ok(Status::Partial);
+
+    /// `name: input => expected;` runs `parse_line` with the default config.
+    macro_rules! line {
+        ($($name:ident: $input:expr => $expected:expr;)*) => {$(
+            #[test]
+            fn $name() {
+                assert_eq!(parse_line($input, &ParserConfig::DEFAULT), $expected);
+            }
+        )*};
+    }
+
+    line! {
+        last_with_text: b"250 ok\r\n" => done(250, true, b"ok", 8);
+        continuation: b"250-text\r\n" => done(250, false, b"text", 10);
+        no_text: b"250\r\n" => done(250, true, b"", 5);
+        continuation_no_text: b"250-\r\n" => done(250, false, b"", 6);
+        space_no_text: b"250 \r\n" => done(250, true, b"", 6);
+        leaves_next_line: b"250-a\r\n250 b\r\n" => done(250, false, b"a", 7);
+        keeps_inner_spaces: b"220  two  spaces \r\n" => done(220, true, b" two  spaces ", 19);
+        tab_in_text: b"250 a\tb\r\n" => done(250, true, b"a\tb", 9);
+        non_utf8_text: b"250 \xff\xfe\x80\r\n" => done(250, true, b"\xff\xfe\x80", 9);
+        hyphen_in_text: b"250 a-b\r\n" => done(250, true, b"a-b", 9);
+        code_554: b"554 no\r\n" => done(554, true, b"no", 8);
+        code_334_base64: b"334 VXNlcm5hbWU6\r\n" => done(334, true, b"VXNlcm5hbWU6", 18);
+
+        empty: b"" => PARTIAL;
+        one_digit: b"2" => PARTIAL;
+        two_digits: b"25" => PARTIAL;
+        code_only: b"250" => PARTIAL;
+        no_crlf: b"250 ok" => PARTIAL;
+        cr_only: b"250 ok\r" => PARTIAL;
+        code_cr: b"250\r" => PARTIAL;
+
+        first_digit_1: b"1" => Err(ReplyError::InvalidCode);
+        first_digit_6: b"6" => Err(ReplyError::InvalidCode);
+        first_digit_0: b"0" => Err(ReplyError::InvalidCode);
+        second_digit_6: b"26" => Err(ReplyError::InvalidCode);
+        letter_digit: b"2x0 ok\r\n" => Err(ReplyError::InvalidCode);
+        third_letter: b"25a" => Err(ReplyError::InvalidCode);
+        code_000: b"000 x\r\n" => Err(ReplyError::InvalidCode);
+        code_099: b"099 x\r\n" => Err(ReplyError::InvalidCode);
+        code_600: b"600 x\r\n" => Err(ReplyError::InvalidCode);
+        code_199: b"199 x\r\n" => Err(ReplyError::InvalidCode);
+        leading_space: b" 250 ok\r\n" => Err(ReplyError::InvalidCode);
+        four_digits: b"2500 ok\r\n" => Err(ReplyError::InvalidSeparator);
+        bad_separator: b"250x" => Err(ReplyError::InvalidSeparator);
+        lf_separator: b"250\n" => Err(ReplyError::InvalidSeparator);
+        tab_separator: b"250\tok\r\n" => Err(ReplyError::InvalidSeparator);
+        bare_lf: b"250 ok\n" => Err(ReplyError::BareLf);
+        bare_lf_no_text: b"250-\n" => Err(ReplyError::BareLf);
+        bare_cr: b"250 o\rk\r\n" => Err(ReplyError::BareCr);
+        bare_cr_after_code: b"250\rx" => Err(ReplyError::BareCr);
+        cr_cr_lf: b"250 ok\r\r\n" => Err(ReplyError::BareCr);
+        nul: b"250 o\0k\r\n" => Err(ReplyError::Nul);
+        nul_partial: b"250 \0" => Err(ReplyError::Nul);
+    }
+
+    /// `name: (max_line_len, input) => expected;` runs `parse_line` with a line limit.
+    macro_rules! limited {
+        ($($name:ident: ($max:expr, $input:expr) => $expected:expr;)*) => {$(
+            #[test]
+            fn $name() {
+                let config = ParserConfig::DEFAULT.with_max_line_len($max);
+                assert_eq!(parse_line($input, &config), $expected);
+            }
+        )*};
+    }
+
+    limited! {
+        exactly_at_limit: (8, b"250 ok\r\n") => done(250, true, b"ok", 8);
+        one_over_limit: (7, b"250 ok\r\n") => Err(ReplyError::LineTooLong);
+        over_limit_partial: (7, b"250 abcdefgh") => Err(ReplyError::LineTooLong);
+        cr_at_limit: (7, b"250 ok\r") => Err(ReplyError::LineTooLong);
+        under_limit_partial: (8, b"250 ok\r") => PARTIAL;
+        zero_limit_empty: (0, b"") => Err(ReplyError::LineTooLong);
+        zero_limit: (0, b"250 ok\r\n") => Err(ReplyError::LineTooLong);
+        error_before_limit: (5, b"2x0 ok\r\n") => Err(ReplyError::InvalidCode);
+        nul_before_limit: (6, b"250 \0k\r\n") => Err(ReplyError::Nul);
+    }
+
+    /// `name: text => Some((class, subject, detail, rest)) | None;` runs `Line::enhanced`.
+    macro_rules! enhanced {
+        ($($name:ident: $text:expr => $expected:expr;)*) => {$(
+            #[test]
+            fn $name() {
+                let line = Line { code: code(550), last: true, text: $text };
+                let expected: Option<(u8, u16, u16, &[u8])> = $expected;
+                let expected = expected.map(|(class, subject, detail, rest)| {
+                    (EnhancedCode { class, subject, detail }, rest)
+                });
+                assert_eq!(line.enhanced(), expected);
+            }
+        )*};
+    }
+
+    enhanced! {
+        enh_auth_failed: b"5.7.8 Authentication failed" => Some((5, 7, 8, b"Authentication failed"));
+        enh_ok: b"2.0.0 OK" => Some((2, 0, 0, b"OK"));
+        enh_transient: b"4.2.2 Mailbox full" => Some((4, 2, 2, b"Mailbox full"));
+        enh_alone: b"2.1.5" => Some((2, 1, 5, b""));
+        enh_trailing_space: b"2.1.5 " => Some((2, 1, 5, b""));
+        enh_two_spaces: b"2.1.5  x" => Some((2, 1, 5, b"x"));
+        enh_three_digits: b"5.7.999 x" => Some((5, 7, 999, b"x"));
+        enh_subject_three: b"5.123.4 x" => Some((5, 123, 4, b"x"));
+        enh_four_digits: b"5.7.1000 x" => None;
+        enh_subject_four: b"5.1000.1 x" => None;
+        enh_class_7: b"7.1.1 x" => None;
+        enh_class_3: b"3.1.1 x" => None;
+        enh_class_two_digits: b"55.1.1 x" => None;
+        enh_missing_detail: b"5.7. x" => None;
+        enh_missing_dot: b"5.7 x" => None;
+        enh_no_space: b"5.7.1x" => None;
+        enh_tab: b"5.7.1\tx" => None;
+        enh_dot_after: b"5.7.1. x" => None;
+        enh_plain_text: b"OK" => None;
+        enh_empty: b"" => None;
+        enh_leading_space: b" 5.7.1 x" => None;
+    }
+
+    fn line_of(n: u16, last: bool) -> Line<'static> {
+        Line {
+            code: code(n),
+            last,
+            text: b"",
+        }
+    }
+
+    #[test]
+    fn assembler_counts_and_resets() {
+        let mut a = Assembler::new(ParserConfig::DEFAULT);
+        assert!(!a.in_progress());
+        assert_eq!(a.push(&line_of(250, false)), Ok(false));
+        assert_eq!(a.push(&line_of(250, false)), Ok(false));
+        assert!(a.in_progress());
+        assert_eq!(a.lines(), 2);
+        assert_eq!(a.push(&line_of(250, true)), Ok(true));
+        assert!(!a.in_progress());
+        assert_eq!(a.lines(), 0);
+        // The next reply may have another code.
+        assert_eq!(a.push(&line_of(354, true)), Ok(true));
+        assert_eq!(a.config(), &ParserConfig::DEFAULT);
+    }
+
+    #[test]
+    fn assembler_mismatched_code() {
+        let mut a = Assembler::new(ParserConfig::DEFAULT);
+        assert_eq!(a.push(&line_of(250, false)), Ok(false));
+        assert_eq!(a.push(&line_of(251, true)), Err(ReplyError::MismatchedCode));
+        assert_eq!(a.lines(), 1);
+        a.reset();
+        assert!(!a.in_progress());
+        assert_eq!(a.push(&line_of(251, true)), Ok(true));
+    }
+
+    #[test]
+    fn assembler_line_limit() {
+        let mut a = Assembler::new(ParserConfig::DEFAULT.with_max_lines(3));
+        assert_eq!(a.push(&line_of(250, false)), Ok(false));
+        assert_eq!(a.push(&line_of(250, false)), Ok(false));
+        // A third line may end the reply...
+        let mut b = a;
+        assert_eq!(b.push(&line_of(250, true)), Ok(true));
+        // ...but a third continuation line means a fourth line would follow.
+        assert_eq!(a.push(&line_of(250, false)), Err(ReplyError::TooManyLines));
+    }
+
+    #[test]
+    fn assembler_zero_lines() {
+        let mut a = Assembler::new(ParserConfig::DEFAULT.with_max_lines(0));
+        assert_eq!(a.push(&line_of(250, true)), Err(ReplyError::TooManyLines));
+        let mut a = Assembler::new(ParserConfig::DEFAULT.with_max_lines(1));
+        assert_eq!(a.push(&line_of(250, true)), Ok(true));
+        assert_eq!(a.push(&line_of(250, false)), Err(ReplyError::TooManyLines));
+    }
+
+    /// `name: input => Ok((code, [texts], consumed)) | Partial() | Err(e);` runs `parse_reply`.
+    macro_rules! reply {
+        ($($name:ident: $input:expr => $kind:ident $args:tt;)*) => {$(
+            #[test]
+            fn $name() {
+                reply!(@check parse_reply($input), $kind $args);
+            }
+        )*};
+        (@check $result:expr, Ok(($code:expr, [$($text:expr),*], $consumed:expr))) => {{
+            let Ok(Status::Complete((reply, consumed))) = $result else {
+                panic!("not complete: {:?}", $result);
+            };
+            let texts: &[&[u8]] = &[$($text),*];
+            assert_eq!(reply.code(), code($code));
+            assert_eq!(consumed, $consumed);
+            assert_eq!(usize::from(reply.line_count()), texts.len());
+            assert_eq!(reply.lines().len(), texts.len());
+            assert!(reply.lines().eq(texts.iter().copied()));
+            assert_eq!(reply.first_line(), texts[0]);
+        }};
+        (@check $result:expr, Partial()) => {
+            assert_eq!($result, Ok(Status::Partial));
+        };
+        (@check $result:expr, Err($e:expr)) => {
+            assert_eq!($result, Err($e));
+        };
+    }
+
+    reply! {
+        reply_one_line: b"250 ok\r\n" => Ok((250, [b"ok"], 8));
+        reply_bare_code: b"250\r\n" => Ok((250, [b""], 5));
+        reply_empty_continuation: b"250-\r\n250 ok\r\n" => Ok((250, [b"", b"ok"], 14));
+        reply_three: b"250-a\r\n250-b\r\n250 c\r\n" => Ok((250, [b"a", b"b", b"c"], 21));
+        reply_leaves_next: b"250 a\r\n354 b\r\n" => Ok((250, [b"a"], 7));
+        reply_partial_second: b"250-a\r\n250 b" => Partial();
+        reply_partial_after_continuation: b"250-a\r\n" => Partial();
+        reply_empty: b"" => Partial();
+        reply_mismatch: b"250-a\r\n251 b\r\n" => Err(ReplyError::MismatchedCode);
+        reply_bad_second: b"250-a\r\n2x" => Err(ReplyError::InvalidCode);
+        reply_bare_lf_second: b"250-a\r\n250 b\n" => Err(ReplyError::BareLf);
+    }
+
+    #[test]
+    fn reply_enhanced_of_first_line() {
+        let Ok(Status::Complete((reply, _))) =
+            parse_reply(b"550-5.1.1 No such user\r\n550 5.1.1 see docs\r\n")
+        else {
+            panic!("not complete");
+        };
+        assert_eq!(
+            reply.enhanced(),
+            Some(EnhancedCode {
+                class: 5,
+                subject: 1,
+                detail: 1
+            })
+        );
+        assert_eq!(reply.first_line(), b"5.1.1 No such user");
+        let Ok(Status::Complete((reply, _))) = parse_reply(b"250 OK\r\n") else {
+            panic!("not complete");
+        };
+        assert_eq!(reply.enhanced(), None);
+    }
+
+    #[test]
+    fn reply_too_many_lines() {
+        let config = ParserConfig::DEFAULT.with_max_lines(2);
+        let input = b"250-a\r\n250-b\r\n250 c\r\n";
+        assert_eq!(
+            parse_reply_with(input, &config),
+            Err(ReplyError::TooManyLines)
+        );
+        // Known after the second continuation line, before the third line arrives.
+        assert_eq!(
+            parse_reply_with(&input[..14], &config),
+            Err(ReplyError::TooManyLines)
+        );
+        assert!(matches!(
+            parse_reply_with(&input[7..], &config),
+            Ok(Status::Complete((_, 14)))
+        ));
+    }
+
+    #[test]
+    fn reply_lines_is_fused() {
+        let Ok(Status::Complete((reply, _))) = parse_reply(b"250-a\r\n250 b\r\n") else {
+            panic!("not complete");
+        };
+        let mut lines = reply.lines();
+        assert_eq!(lines.size_hint(), (2, Some(2)));
+        assert_eq!(lines.next(), Some(&b"a"[..]));
+        assert_eq!(lines.next(), Some(&b"b"[..]));
+        assert_eq!(lines.next(), None);
+        assert_eq!(lines.next(), None);
+        assert_eq!(lines.size_hint(), (0, Some(0)));
+    }
+
+    #[test]
+    fn config_default() {
+        assert_eq!(ParserConfig::default(), ParserConfig::DEFAULT);
+        assert_eq!(ParserConfig::DEFAULT.max_line_len, 512);
+        assert_eq!(ParserConfig::DEFAULT.max_lines, 64);
+    }
+}
