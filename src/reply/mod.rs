@@ -13,6 +13,7 @@ use core::fmt;
 mod ehlo;
 mod parse;
 
+pub use ehlo::{AuthMechanisms, Capabilities, Extensions};
 pub use parse::{
     Assembler, Line, ParserConfig, Reply, ReplyLines, parse_line, parse_reply, parse_reply_with,
 };
