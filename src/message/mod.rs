@@ -1,1 +1,5 @@
-//! The streaming message writer (stub).
+//! The message: what is sent after `DATA`.
+
+pub mod dot;
+
+pub use dot::DotStuffer;
