@@ -3,8 +3,8 @@
 //! Line breaks of the text (CR LF, bare LF or bare CR) become hard CRLF breaks; every
 //! other byte outside `!`..`~` (and `=` itself) is written as `=XX`; space and tab
 //! are written as is except at the end of a line, where they become `=20`/`=09`.
-//! Lines are soft-wrapped with `=` CRLF so that none is longer than 76 characters, and
-//! an `=XX` triplet is never split. The output never holds `=_` (after `=` comes a hex
+//! Lines are soft-wrapped with `=` CRLF so that none is longer than 76 characters;
+//! neither an `=XX` triplet nor the octets of one UTF-8 character are split. The output never holds `=_` (after `=` comes a hex
 //! digit or a line break), which the multipart boundary relies on.
 
 use super::Sink;
@@ -34,27 +34,43 @@ pub(crate) fn line(sink: &mut Sink<'_>, text: &[u8], pos: usize) -> usize {
             };
             return i + skip;
         }
-        // Nothing but a line break or the end may follow without a soft break.
-        let ends_line = text.get(i + 1).is_none_or(|&c| is_break(c));
-        let literal = match b {
-            b' ' | b'\t' => !ends_line,
-            b'=' => false,
-            33..=126 => true,
-            _ => false,
+        // A UTF-8 character is kept whole on one line (decoders join the octets
+        // anyway, but readers that decode line by line show it intact).
+        let unit = if b >= 0xc0 {
+            1 + text
+                .get(i + 1..)
+                .unwrap_or_default()
+                .iter()
+                .take(3)
+                .take_while(|&&c| (0x80..0xc0).contains(&c))
+                .count()
+        } else {
+            1
         };
-        let width = if literal { 1 } else { 3 };
+        // Nothing but a line break or the end may follow without a soft break.
+        let ends_line = text.get(i + unit).is_none_or(|&c| is_break(c));
+        let literal = unit == 1
+            && match b {
+                b' ' | b'\t' => !ends_line,
+                b'=' => false,
+                33..=126 => true,
+                _ => false,
+            };
+        let width = if literal { 1 } else { 3 * unit };
         let limit = if ends_line { MAX_LINE } else { MAX_LINE - 1 };
         if col + width > limit {
             sink.put(b"=\r\n");
             return i;
         }
-        if literal {
-            sink.put(&[b]);
-        } else {
-            sink.put(&[b'=', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+        for &c in text.get(i..i + unit).unwrap_or_default() {
+            if literal {
+                sink.put(&[c]);
+            } else {
+                sink.put(&[b'=', HEX[usize::from(c >> 4)], HEX[usize::from(c & 15)]]);
+            }
         }
         col += width;
-        i += 1;
+        i += unit;
     }
     sink.put(b"\r\n");
     i
@@ -133,6 +149,23 @@ mod tests {
         t[74] = b' ';
         let enc = encode(&t);
         assert!(enc.starts_with(&[&[b'a'; 74][..], b" =\r\naaaa"].concat()));
+    }
+
+    #[test]
+    fn characters_stay_whole() {
+        // 73 letters leave room for one triplet before the soft break, not for the
+        // two of "é": it moves to the next line whole.
+        let t = ["a".repeat(73), "éz".into()].concat();
+        let want = [&"a".repeat(73), "=\r\n=C3=A9z\r\n"].concat();
+        assert_eq!(encode(t.as_bytes()), want.as_bytes());
+        // A stray continuation byte or a truncated sequence is still encoded.
+        assert_eq!(encode(b"\x80\xc3"), b"=80=C3\r\n");
+        let t = "€".repeat(40);
+        let enc = encode(t.as_bytes());
+        for line in enc.split(|&c| c == b'\n') {
+            assert!(line.is_empty() || line.starts_with(b"=E2"), "{line:?}");
+        }
+        assert_eq!(decode(&enc), [t.as_bytes(), b"\r\n"].concat());
     }
 
     #[test]
