@@ -78,8 +78,9 @@ pub trait BodySource {
     ///
     /// # Errors
     /// The kind of the error of whatever the source reads from (e.g. an attachment's
-    /// reader). Bytes produced before the error in the same call are returned first
-    /// as `Ok(n)`; the error comes with the next call.
+    /// reader). A source should return the bytes it produced before the error in the
+    /// same call first, as `Ok(n)`, and the error with the next call, as
+    /// [`MessageWriter`] does.
     fn fill(&mut self, out: &mut [u8]) -> Result<usize, embedded_io::ErrorKind>;
 }
 
@@ -141,7 +142,9 @@ pub struct DateTime {
 /// is always sent as `text/plain; charset=utf-8`.
 ///
 /// In every encoding the text's line breaks (CR LF, bare LF or bare CR) become CRLF
-/// line breaks, and the body ends with a line break even if the text does not.
+/// line breaks (for base64, in the canonical text before encoding, RFC 2045 §6.8). A
+/// 7bit or quoted-printable body ends with a line break even if the text does not;
+/// bare CR counts as a line break, so it does not by itself rule out 7bit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
@@ -978,6 +981,14 @@ mod tests {
         let bcc = [mb("用户@例子.中国")];
         let m = Message::new(mb("a@example.com"), subject("x")).bcc(&bcc);
         assert!(!m.needs_smtputf8());
+    }
+
+    #[test]
+    fn state_is_small() {
+        // A reference, the step, the skip count and one 57-byte attachment line.
+        let size = core::mem::size_of::<MessageWriter<'_, '_, &[u8]>>();
+        assert!(size <= 128, "{size}");
+        assert_eq!(core::mem::size_of::<DotStuffer>(), 2);
     }
 
     #[test]
