@@ -75,6 +75,8 @@ pub trait BodySource {
     /// least one byte long) and returns how many.
     ///
     /// `Ok(0)` means the message is complete, and every later call returns `Ok(0)`.
+    /// (An empty `out` is a caller error: the sources here then return `Ok(0)` too,
+    /// without making progress.)
     ///
     /// # Errors
     /// The kind of the error of whatever the source reads from (e.g. an attachment's
