@@ -85,11 +85,11 @@ impl defmt::Format for Text {
     }
 }
 
-/// A server's refusal: the reply code, the enhanced status code if any, and the text.
+/// A server reply kept after the fact: the reply code, the enhanced status code if any, and the start of the text. Used for refusals in errors and for each recipient and the final reply in a [`Report`](crate::engine::Report).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Refusal {
-    /// The reply code (4yz or 5yz, or an unexpected positive code).
+pub struct Response {
+    /// The reply code.
     pub code: ReplyCode,
     /// The RFC 3463 enhanced status code at the start of the text, if the server sent one.
     pub enhanced: Option<EnhancedCode>,
@@ -97,7 +97,7 @@ pub struct Refusal {
     pub text: Text,
 }
 
-impl fmt::Display for Refusal {
+impl fmt::Display for Response {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.code)?;
         if let Some(e) = self.enhanced {
@@ -142,15 +142,15 @@ pub enum Error<E = Infallible> {
         /// The command that was refused.
         stage: Stage,
         /// The server's answer.
-        refusal: Refusal,
+        response: Response,
     },
     /// Every recipient was refused; the transaction was reset and no message was sent.
     /// The per-recipient list stays in the client's [`Report`](crate::engine::Report).
     NoRecipients {
         /// How many recipients were refused.
         refused: u16,
-        /// The first refusal (the one to show).
-        first: Refusal,
+        /// The first response (the one to show).
+        first: Response,
     },
     /// A caller-supplied buffer is too small; nothing was sent for the step that needed it.
     Capacity {
@@ -175,7 +175,7 @@ impl Error<Infallible> {
             Error::Reply(e) => Error::Reply(e),
             Error::Protocol(e) => Error::Protocol(e),
             Error::Unsupported(e) => Error::Unsupported(e),
-            Error::Rejected { stage, refusal } => Error::Rejected { stage, refusal },
+            Error::Rejected { stage, response } => Error::Rejected { stage, response },
             Error::NoRecipients { refused, first } => Error::NoRecipients { refused, first },
             Error::Capacity { required } => Error::Capacity { required },
             Error::Input(e) => Error::Input(e),
@@ -190,9 +190,10 @@ impl<E> Error<E> {
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Io(_) | Error::Closed { .. } | Error::TimedOut { .. } => true,
-            Error::Rejected { refusal, .. } | Error::NoRecipients { first: refusal, .. } => {
-                refusal.code.is_transient()
-            }
+            Error::Rejected { response, .. }
+            | Error::NoRecipients {
+                first: response, ..
+            } => response.code.is_transient(),
             _ => false,
         }
     }
@@ -206,9 +207,10 @@ impl<E> Error<E> {
     /// The reply code, if the error came from a server's reply.
     pub fn code(&self) -> Option<ReplyCode> {
         match self {
-            Error::Rejected { refusal, .. } | Error::NoRecipients { first: refusal, .. } => {
-                Some(refusal.code)
-            }
+            Error::Rejected { response, .. }
+            | Error::NoRecipients {
+                first: response, ..
+            } => Some(response.code),
             Error::Protocol(ProtocolError::UnexpectedReply { code, .. }) => Some(*code),
             _ => None,
         }
@@ -224,9 +226,9 @@ impl<E: fmt::Debug> fmt::Display for Error<E> {
             Error::Reply(e) => write!(f, "malformed reply: {e}"),
             Error::Protocol(e) => write!(f, "protocol error: {e}"),
             Error::Unsupported(e) => write!(f, "not supported by the server: {e}"),
-            Error::Rejected { stage, refusal } => {
-                write!(f, "{stage} refused: {refusal}")?;
-                hint(f, *stage, refusal)
+            Error::Rejected { stage, response } => {
+                write!(f, "{stage} refused: {response}")?;
+                hint(f, *stage, response)
             }
             Error::NoRecipients { refused, first } => {
                 write!(f, "all {refused} recipient(s) refused; first: {first}")
@@ -241,7 +243,7 @@ impl<E: fmt::Debug> fmt::Display for Error<E> {
 }
 
 /// Hints for the two failures every first user of a provider such as QQ Mail meets.
-fn hint(f: &mut fmt::Formatter<'_>, stage: Stage, r: &Refusal) -> fmt::Result {
+fn hint(f: &mut fmt::Formatter<'_>, stage: Stage, r: &Response) -> fmt::Result {
     let text = r.text.as_bytes();
     if stage == Stage::Auth && (r.code.get() == 535 || r.code.get() == 534) {
         f.write_str(" (hint: many providers, QQ Mail and Gmail among them, want an authorization code or app password here, not the account password)")?;
@@ -269,8 +271,8 @@ impl<E> defmt::Format for Error<E> {
             Error::Reply(e) => defmt::write!(f, "malformed reply: {}", e),
             Error::Protocol(e) => defmt::write!(f, "protocol error: {}", e),
             Error::Unsupported(e) => defmt::write!(f, "unsupported: {}", e),
-            Error::Rejected { stage, refusal } => {
-                defmt::write!(f, "{} refused: {}", stage, refusal)
+            Error::Rejected { stage, response } => {
+                defmt::write!(f, "{} refused: {}", stage, response)
             }
             Error::NoRecipients { refused, first } => {
                 defmt::write!(f, "all {} recipients refused: {}", refused, first)
@@ -351,6 +353,9 @@ pub enum Unsupported {
     SmtpUtf8,
     /// The message needs 8BITMIME (RFC 6152) and the server lacks it.
     EightBitMime,
+    /// The session must run STARTTLS but the client's stream cannot be upgraded to
+    /// TLS (build with feature `tls` and use its stream).
+    TlsUnavailable,
     /// The message is larger than the server's SIZE limit (RFC 1870).
     MessageTooLarge {
         /// The server's limit in octets.
@@ -366,6 +371,7 @@ impl fmt::Display for Unsupported {
             Unsupported::PlaintextAuth => f.write_str("refusing to send credentials over an unencrypted connection (allow it explicitly if you must)"),
             Unsupported::SmtpUtf8 => f.write_str("a non-ASCII address needs SMTPUTF8"),
             Unsupported::EightBitMime => f.write_str("an 8-bit body needs 8BITMIME"),
+            Unsupported::TlsUnavailable => f.write_str("STARTTLS needs a stream that can be upgraded to TLS (feature `tls`)"),
             Unsupported::MessageTooLarge { limit } => write!(f, "the message exceeds the server's SIZE limit of {limit} octets"),
         }
     }

@@ -1,4 +1,21 @@
 #![doc = include_str!("../README.md")]
+//!
+//! # Design
+//!
+//! ```text
+//!  your code ──► blocking::Client ──► engine::Engine (sans-I/O) ──► Action::Send(bytes) ──► stream
+//!                     ▲                   ▲       │
+//!                     │                   │       └──► Action::Body: pulls message::BodySource,
+//!                stream bytes ──► Action::Recv ──► reply::parse_line (nom, line by line)
+//! ```
+//!
+//! - [`engine`]: the protocol as a state machine that never touches I/O, a clock or
+//!   an RNG; it says what to do next ([`engine::Action`]) and is told what happened.
+//! - [`blocking`]: one small loop over the engine on an `embedded_io` stream.
+//! - [`reply`]: the streaming reply parser and EHLO capabilities (the only `nom` user).
+//! - [`command`], [`address`], [`auth`]: validated values and the command lines they make.
+//! - [`message`]: the RFC 5322 message writer and the dot-stuffer, pull-based.
+//! - [`error`]: one [`Error<E>`] generic over the transport's error.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
@@ -11,6 +28,9 @@ extern crate std;
 mod fmt;
 
 pub mod address;
+pub mod auth;
+pub mod blocking;
+pub mod command;
 pub mod engine;
 pub mod error;
 pub mod limits;
@@ -18,4 +38,12 @@ pub mod message;
 pub mod reply;
 
 pub use address::{Address, Domain, HeaderText, Mailbox};
-pub use error::{Error, InputError, ProtocolError, Refusal, Text, Unsupported};
+pub use auth::{Credentials, Mechanism};
+pub use engine::{Config, Security};
+pub use error::{Error, InputError, ProtocolError, Response, Text, Unsupported};
+
+/// The TLS upgrader of a client that cannot do TLS: a session that needs STARTTLS
+/// fails with [`Unsupported::TlsUnavailable`]. Streams that are already encrypted
+/// (implicit TLS) need no upgrader.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NoTls;

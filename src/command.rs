@@ -1,0 +1,326 @@
+//! SMTP commands (RFC 5321 §4.1) emitted into caller buffers.
+//!
+//! A [`Command`] is built from validated values ([`Domain`], [`Address`]), so
+//! emitting it cannot inject a line break; the only failure is a buffer that is too
+//! small, reported as [`Capacity`] with nothing written. [`Command::len`] gives the
+//! exact size beforehand (smoltcp's `Repr::buffer_len` / `emit` pair).
+//!
+//! AUTH payloads are given as pieces of raw bytes (`["\0", user, "\0", secret]` for
+//! PLAIN) and base64-encoded straight into the output, so the secret is never copied
+//! to a second buffer.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+use crate::address::{Address, Domain};
+
+/// The output buffer is too small; nothing was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Capacity {
+    /// Bytes the command needs.
+    pub required: usize,
+}
+
+/// Raw bytes sent base64-encoded as one SASL message (RFC 4954 §4): the pieces are
+/// concatenated before encoding.
+pub type Sasl<'a> = &'a [&'a [u8]];
+
+/// One command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Command<'a> {
+    /// `EHLO <domain>` (RFC 5321 §4.1.1.1).
+    Ehlo(Domain<'a>),
+    /// `HELO <domain>` (RFC 5321 §4.1.1.1).
+    Helo(Domain<'a>),
+    /// `STARTTLS` (RFC 3207 §4).
+    StartTls,
+    /// `AUTH <mechanism> [initial-response]` (RFC 4954 §4). An initial response of
+    /// zero bytes is sent as `=`.
+    Auth {
+        /// The SASL mechanism name, e.g. `PLAIN`.
+        mechanism: &'a str,
+        /// The initial response, before base64.
+        initial: Option<Sasl<'a>>,
+    },
+    /// A base64 response to a `334` challenge (RFC 4954 §4).
+    AuthResponse(Sasl<'a>),
+    /// `*`: cancels an AUTH exchange (RFC 4954 §4).
+    AuthCancel,
+    /// `MAIL FROM:<reverse-path>` with ESMTP parameters (RFC 5321 §4.1.1.2).
+    Mail {
+        /// The sender, or `None` for the null reverse path `<>` (bounces).
+        from: Option<Address<'a>>,
+        /// `SIZE=` (RFC 1870), sent only when the server offers SIZE.
+        size: Option<u64>,
+        /// `BODY=8BITMIME` (RFC 6152).
+        body_8bit: bool,
+        /// `SMTPUTF8` (RFC 6531).
+        smtputf8: bool,
+    },
+    /// `RCPT TO:<forward-path>` (RFC 5321 §4.1.1.3).
+    Rcpt(Address<'a>),
+    /// `DATA` (RFC 5321 §4.1.1.4).
+    Data,
+    /// `RSET` (RFC 5321 §4.1.1.5).
+    Rset,
+    /// `NOOP` (RFC 5321 §4.1.1.9).
+    Noop,
+    /// `QUIT` (RFC 5321 §4.1.1.10).
+    Quit,
+}
+
+impl Command<'_> {
+    /// The exact number of bytes [`emit`](Self::emit) writes, CRLF included.
+    pub fn len(&self) -> usize {
+        let mut c = Counter(0);
+        self.write(&mut c);
+        c.0
+    }
+
+    /// Always false: every command has at least its CRLF.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Writes the command line with its CRLF into `out` and returns its length.
+    ///
+    /// # Errors
+    /// [`Capacity`] when `out` is shorter than [`len`](Self::len); `out` is untouched.
+    pub fn emit(&self, out: &mut [u8]) -> Result<usize, Capacity> {
+        let required = self.len();
+        if out.len() < required {
+            return Err(Capacity { required });
+        }
+        let mut w = Writer { out, pos: 0 };
+        self.write(&mut w);
+        Ok(w.pos)
+    }
+
+    fn write(&self, s: &mut impl Sink) {
+        match self {
+            Command::Ehlo(d) => {
+                s.put(b"EHLO ");
+                s.put(d.as_str().as_bytes());
+            }
+            Command::Helo(d) => {
+                s.put(b"HELO ");
+                s.put(d.as_str().as_bytes());
+            }
+            Command::StartTls => s.put(b"STARTTLS"),
+            Command::Auth { mechanism, initial } => {
+                s.put(b"AUTH ");
+                s.put(mechanism.as_bytes());
+                if let Some(pieces) = initial {
+                    s.put(b" ");
+                    if pieces.iter().all(|p| p.is_empty()) {
+                        s.put(b"=");
+                    } else {
+                        put_base64(s, pieces);
+                    }
+                }
+            }
+            Command::AuthResponse(pieces) => put_base64(s, pieces),
+            Command::AuthCancel => s.put(b"*"),
+            Command::Mail {
+                from,
+                size,
+                body_8bit,
+                smtputf8,
+            } => {
+                s.put(b"MAIL FROM:<");
+                if let Some(a) = from {
+                    s.put(a.as_str().as_bytes());
+                }
+                s.put(b">");
+                if let Some(n) = size {
+                    s.put(b" SIZE=");
+                    put_u64(s, *n);
+                }
+                if *body_8bit {
+                    s.put(b" BODY=8BITMIME");
+                }
+                if *smtputf8 {
+                    s.put(b" SMTPUTF8");
+                }
+            }
+            Command::Rcpt(a) => {
+                s.put(b"RCPT TO:<");
+                s.put(a.as_str().as_bytes());
+                s.put(b">");
+            }
+            Command::Data => s.put(b"DATA"),
+            Command::Rset => s.put(b"RSET"),
+            Command::Noop => s.put(b"NOOP"),
+            Command::Quit => s.put(b"QUIT"),
+        }
+        s.put(b"\r\n");
+    }
+}
+
+trait Sink {
+    fn put(&mut self, b: &[u8]);
+}
+
+struct Counter(usize);
+
+impl Sink for Counter {
+    fn put(&mut self, b: &[u8]) {
+        self.0 += b.len();
+    }
+}
+
+struct Writer<'o> {
+    out: &'o mut [u8],
+    pos: usize,
+}
+
+impl Sink for Writer<'_> {
+    fn put(&mut self, b: &[u8]) {
+        // `emit` checked the length first, so this never cuts.
+        let end = (self.pos + b.len()).min(self.out.len());
+        self.out[self.pos..end].copy_from_slice(&b[..end - self.pos]);
+        self.pos = end;
+    }
+}
+
+fn put_u64(s: &mut impl Sink, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    s.put(&digits[i..]);
+}
+
+/// Base64 of the concatenated pieces, 48 input bytes at a time through a small stack
+/// buffer that is zeroed afterwards (it may hold a secret).
+fn put_base64(s: &mut impl Sink, pieces: &[&[u8]]) {
+    let mut chunk = [0u8; 48];
+    let mut enc = [0u8; 64];
+    let mut n = 0;
+    for &b in pieces.iter().flat_map(|p| p.iter()) {
+        chunk[n] = b;
+        n += 1;
+        if n == chunk.len() {
+            let m = STANDARD.encode_slice(&chunk[..n], &mut enc).unwrap_or(0);
+            s.put(&enc[..m]);
+            n = 0;
+        }
+    }
+    if n > 0 {
+        let m = STANDARD.encode_slice(&chunk[..n], &mut enc).unwrap_or(0);
+        s.put(&enc[..m]);
+    }
+    chunk.fill(0);
+    enc.fill(0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn emit(c: Command<'_>) -> std::vec::Vec<u8> {
+        let mut buf = [0u8; 600];
+        let n = c.emit(&mut buf).unwrap();
+        assert_eq!(n, c.len());
+        buf[..n].to_vec()
+    }
+
+    #[test]
+    fn construct() {
+        let d = Domain::try_new("sensor-7.example.com").unwrap();
+        let a = Address::try_new("alert@example.com").unwrap();
+        assert_eq!(emit(Command::Ehlo(d)), b"EHLO sensor-7.example.com\r\n");
+        assert_eq!(emit(Command::Helo(d)), b"HELO sensor-7.example.com\r\n");
+        assert_eq!(emit(Command::StartTls), b"STARTTLS\r\n");
+        assert_eq!(
+            emit(Command::Mail {
+                from: Some(a),
+                size: None,
+                body_8bit: false,
+                smtputf8: false
+            }),
+            b"MAIL FROM:<alert@example.com>\r\n"
+        );
+        assert_eq!(
+            emit(Command::Mail {
+                from: None,
+                size: Some(18_446_744_073_709_551_615),
+                body_8bit: true,
+                smtputf8: true
+            }),
+            b"MAIL FROM:<> SIZE=18446744073709551615 BODY=8BITMIME SMTPUTF8\r\n"
+        );
+        assert_eq!(
+            emit(Command::Mail {
+                from: Some(a),
+                size: Some(0),
+                body_8bit: false,
+                smtputf8: false
+            }),
+            b"MAIL FROM:<alert@example.com> SIZE=0\r\n"
+        );
+        assert_eq!(emit(Command::Rcpt(a)), b"RCPT TO:<alert@example.com>\r\n");
+        assert_eq!(emit(Command::Data), b"DATA\r\n");
+        assert_eq!(emit(Command::Rset), b"RSET\r\n");
+        assert_eq!(emit(Command::Noop), b"NOOP\r\n");
+        assert_eq!(emit(Command::Quit), b"QUIT\r\n");
+        assert_eq!(emit(Command::AuthCancel), b"*\r\n");
+    }
+
+    #[test]
+    fn auth_lines() {
+        // RFC 4954 §4 example: "\0tim\0tanstaaftanstaaf" -> AHRpbQB0YW5zdGFhZnRhbnN0YWFm
+        let p: &[&[u8]] = &[b"\0", b"tim", b"\0", b"tanstaaftanstaaf"];
+        assert_eq!(
+            emit(Command::Auth {
+                mechanism: "PLAIN",
+                initial: Some(p)
+            }),
+            b"AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm\r\n"
+        );
+        assert_eq!(
+            emit(Command::Auth {
+                mechanism: "LOGIN",
+                initial: None
+            }),
+            b"AUTH LOGIN\r\n"
+        );
+        assert_eq!(
+            emit(Command::Auth {
+                mechanism: "EXTERNAL",
+                initial: Some(&[b""])
+            }),
+            b"AUTH EXTERNAL =\r\n"
+        );
+        assert_eq!(
+            emit(Command::AuthResponse(&[b"user@qq.com"])),
+            b"dXNlckBxcS5jb20=\r\n"
+        );
+        // Longer than one 48-byte chunk: must equal one-shot encoding.
+        let long = [b'x'; 100];
+        let mut expect = [0u8; 200];
+        let m = STANDARD.encode_slice(long, &mut expect).unwrap();
+        let mut e = expect[..m].to_vec();
+        e.extend_from_slice(b"\r\n");
+        assert_eq!(emit(Command::AuthResponse(&[&long[..30], &long[30..]])), e);
+    }
+
+    #[test]
+    fn capacity() {
+        let mut small = [0xAAu8; 5];
+        assert_eq!(
+            Command::Quit.emit(&mut small[..5]),
+            Err(Capacity { required: 6 })
+        );
+        assert_eq!(small, [0xAA; 5]);
+        assert_eq!(Command::Quit.emit(&mut [0u8; 6]), Ok(6));
+    }
+}

@@ -1,0 +1,226 @@
+//! Engine-level tests: the exact `Action` sequence and bytes for a session, driven
+//! by hand without any stream.
+
+use std::vec::Vec;
+
+use super::*;
+use crate::message::RawMessage;
+
+/// What a step of the engine looked like, owned for comparison.
+#[derive(Debug, PartialEq, Eq)]
+enum Seen {
+    Send(Vec<u8>),
+    Recv,
+    StartTls,
+    Body,
+    Done(Outcome),
+    Failed(Error),
+}
+
+fn step<const N: usize>(e: &mut Engine<'_, N>) -> Seen {
+    match e.poll_action() {
+        Action::Send(b) => Seen::Send(b.to_vec()),
+        Action::Recv(_) => Seen::Recv,
+        Action::StartTls => Seen::StartTls,
+        Action::Body => Seen::Body,
+        Action::Done(o) => Seen::Done(o),
+        Action::Failed(err) => Seen::Failed(err),
+    }
+}
+
+/// Delivers server bytes through the Recv buffer.
+fn recv<const N: usize>(e: &mut Engine<'_, N>, bytes: &[u8]) {
+    match e.poll_action() {
+        Action::Recv(buf) => {
+            buf[..bytes.len()].copy_from_slice(bytes);
+            e.handle_received(bytes.len());
+        }
+        other => panic!("expected Recv, got {other:?}"),
+    }
+}
+
+/// Takes a Send, checks its bytes, reports it fully written.
+fn sent<const N: usize>(e: &mut Engine<'_, N>, expected: &[u8]) {
+    let seen = step(e);
+    assert_eq!(seen, Seen::Send(expected.to_vec()));
+    e.handle_sent(expected.len());
+}
+
+fn cfg() -> Config<'static> {
+    Config::new(Domain::try_new("client.example").unwrap())
+}
+
+#[test]
+fn action_sequence_of_a_pipelined_session() {
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    let mut e: Engine<'_, 2> = Engine::new(cfg(), &mut rx, &mut tx).unwrap();
+    assert_eq!(e.timeout(), Some(limits::TIMEOUT_GREETING));
+    assert_eq!(step(&mut e), Seen::Recv);
+    recv(&mut e, b"220 mx ready\r\n");
+    sent(&mut e, b"EHLO client.example\r\n");
+    assert_eq!(e.stage(), Stage::Ehlo);
+    // The EHLO reply in two pieces, split inside a line.
+    recv(&mut e, b"250-mx\r\n250-PIPEL");
+    assert_eq!(step(&mut e), Seen::Recv);
+    recv(&mut e, b"INING\r\n250 SIZE 100\r\n");
+    assert_eq!(step(&mut e), Seen::Done(Outcome::Ready));
+    assert_eq!(e.timeout(), None);
+    assert!(e.capabilities().has(Extensions::PIPELINING));
+    assert_eq!(e.capabilities().size_limit, Some(100));
+
+    let a = Address::try_new("a@example.com").unwrap();
+    e.begin_transaction(
+        Some(a),
+        [a, a],
+        MailParams {
+            size: Some(10),
+            ..MailParams::default()
+        },
+    )
+    .unwrap();
+    // One write for the whole group (RFC 2920).
+    sent(&mut e, b"MAIL FROM:<a@example.com> SIZE=10\r\nRCPT TO:<a@example.com>\r\nRCPT TO:<a@example.com>\r\nDATA\r\n");
+    assert_eq!(e.timeout(), Some(limits::TIMEOUT_MAIL));
+    recv(&mut e, b"250 ok\r\n250 ok\r\n");
+    assert_eq!(e.stage(), Stage::Rcpt);
+    recv(&mut e, b"550 no\r\n354 go\r\n");
+    assert_eq!(step(&mut e), Seen::Body);
+    let mut body = RawMessage::new(b".x\ny");
+    e.handle_body(&mut body);
+    assert_eq!(e.timeout(), Some(limits::TIMEOUT_DATA_BLOCK));
+    sent(&mut e, b"..x\r\ny");
+    assert_eq!(step(&mut e), Seen::Body);
+    e.handle_body(&mut body);
+    sent(&mut e, b"\r\n.\r\n");
+    assert_eq!(e.timeout(), Some(limits::TIMEOUT_DATA_TERMINATION));
+    recv(&mut e, b"250 2.0.0 queued\r\n");
+    assert_eq!(step(&mut e), Seen::Done(Outcome::Sent));
+    assert_eq!(e.report().accepted(), 1);
+    assert_eq!(
+        e.report().refused().map(|(i, _)| i).collect::<Vec<_>>(),
+        [1]
+    );
+    e.quit().unwrap();
+    sent(&mut e, b"QUIT\r\n");
+    e.handle_eof();
+    assert_eq!(step(&mut e), Seen::Done(Outcome::Closed));
+}
+
+#[test]
+fn short_writes_resume() {
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    let mut e: Engine<'_, 1> = Engine::new(cfg(), &mut rx, &mut tx).unwrap();
+    recv(&mut e, b"220 hi\r\n");
+    assert_eq!(
+        step(&mut e),
+        Seen::Send(b"EHLO client.example\r\n".to_vec())
+    );
+    e.handle_sent(5);
+    assert_eq!(step(&mut e), Seen::Send(b"client.example\r\n".to_vec()));
+    e.handle_sent(16);
+    assert_eq!(step(&mut e), Seen::Recv);
+}
+
+#[test]
+fn starttls_action_then_fresh_ehlo() {
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    let mut e: Engine<'_, 1> =
+        Engine::new(cfg().with_security(Security::StartTls), &mut rx, &mut tx).unwrap();
+    recv(&mut e, b"220 hi\r\n");
+    sent(&mut e, b"EHLO client.example\r\n");
+    recv(&mut e, b"250-mx\r\n250-STARTTLS\r\n250 PIPELINING\r\n");
+    sent(&mut e, b"STARTTLS\r\n");
+    recv(&mut e, b"220 go\r\n");
+    assert_eq!(step(&mut e), Seen::StartTls);
+    assert!(!e.is_encrypted());
+    e.handle_tls_ready();
+    assert!(e.is_encrypted());
+    assert!(
+        !e.capabilities().has(Extensions::PIPELINING),
+        "capabilities from before TLS are forgotten"
+    );
+    sent(&mut e, b"EHLO client.example\r\n");
+    recv(&mut e, b"250 mx\r\n");
+    assert_eq!(step(&mut e), Seen::Done(Outcome::Ready));
+}
+
+#[test]
+fn starttls_injection_in_the_same_read() {
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    let mut e: Engine<'_, 1> =
+        Engine::new(cfg().with_security(Security::StartTls), &mut rx, &mut tx).unwrap();
+    recv(&mut e, b"220 hi\r\n");
+    sent(&mut e, b"EHLO client.example\r\n");
+    recv(&mut e, b"250-mx\r\n250 STARTTLS\r\n");
+    sent(&mut e, b"STARTTLS\r\n");
+    recv(&mut e, b"220 go\r\n250 AUTH PLAIN\r\n");
+    assert_eq!(
+        step(&mut e),
+        Seen::Failed(Error::Protocol(ProtocolError::StartTlsInjection))
+    );
+    assert!(!e.is_usable());
+}
+
+#[test]
+fn secrets_are_zeroed_after_sending() {
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    {
+        let c = cfg()
+            .with_credentials(Credentials::try_new("u", "hunter2").unwrap())
+            .allow_plaintext_auth();
+        let mut e: Engine<'_, 1> = Engine::new(c, &mut rx, &mut tx).unwrap();
+        recv(&mut e, b"220 hi\r\n");
+        sent(&mut e, b"EHLO client.example\r\n");
+        recv(&mut e, b"250-mx\r\n250 AUTH PLAIN\r\n");
+        assert!(e.is_sending_secret());
+        // base64("\0u\0hunter2")
+        sent(&mut e, b"AUTH PLAIN AHUAaHVudGVyMg==\r\n");
+        assert!(!e.is_sending_secret());
+        recv(&mut e, b"235 ok\r\n");
+        assert_eq!(step(&mut e), Seen::Done(Outcome::Ready));
+    }
+    let needle = b"AHUAaHVudGVy";
+    assert!(
+        !tx.windows(needle.len()).any(|w| w == needle),
+        "the AUTH line is still in tx"
+    );
+}
+
+#[test]
+fn calls_in_the_wrong_state_are_refused() {
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    let mut e: Engine<'_, 1> = Engine::new(cfg(), &mut rx, &mut tx).unwrap();
+    let a = Address::try_new("a@example.com").unwrap();
+    assert_eq!(
+        e.begin_transaction(Some(a), [a], MailParams::default()),
+        Err(Error::Protocol(ProtocolError::InvalidState))
+    );
+    assert_eq!(e.quit(), Err(Error::Protocol(ProtocolError::InvalidState)));
+    e.handle_tls_ready();
+    assert_eq!(
+        step(&mut e),
+        Seen::Failed(Error::Protocol(ProtocolError::InvalidState))
+    );
+}
+
+#[test]
+fn eof_names_the_stage() {
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    let mut e: Engine<'_, 1> = Engine::new(cfg(), &mut rx, &mut tx).unwrap();
+    recv(&mut e, b"220 hi\r\n");
+    sent(&mut e, b"EHLO client.example\r\n");
+    recv(&mut e, b"250-mx\r\n");
+    e.handle_eof();
+    assert_eq!(
+        step(&mut e),
+        Seen::Failed(Error::Closed { stage: Stage::Ehlo })
+    );
+}
+
+#[test]
+fn timeout_override() {
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    let e: Engine<'_, 1> =
+        Engine::new(cfg().with_timeout(Duration::from_secs(7)), &mut rx, &mut tx).unwrap();
+    assert_eq!(e.timeout(), Some(Duration::from_secs(7)));
+}
