@@ -1,0 +1,293 @@
+//! A scripted SMTP server as an `embedded_io` stream: `S:` lines are what the server
+//! sends, `C:` lines what the client must send, byte for byte. Any deviation panics
+//! with both sides shown, so a transcript test fails on the first wrong byte.
+//!
+//! Each script runs in three delivery modes: whole (reads get as much as fits),
+//! bytewise (one byte per read, one byte per write) and fragmented (random read and
+//! write sizes from a seeded generator).
+
+#![allow(dead_code)]
+
+use std::fmt::Write as _;
+use std::vec::Vec;
+
+/// One step of a transcript.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Bytes the server sends.
+    Server(Vec<u8>),
+    /// Bytes the client must send.
+    Client(Vec<u8>),
+    /// The server closes the connection.
+    Close,
+}
+
+/// How reads and writes are cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Reads return as much as the script and the buffer allow; writes take everything.
+    Whole,
+    /// One byte per read and per write.
+    Bytewise,
+    /// Random sizes from a xorshift generator with this seed.
+    Fragmented(u64),
+}
+
+/// Every mode a transcript is run in.
+pub const MODES: [Mode; 5] = [
+    Mode::Whole,
+    Mode::Bytewise,
+    Mode::Fragmented(1),
+    Mode::Fragmented(0x5eed),
+    Mode::Fragmented(0xdead_beef),
+];
+
+/// Parses a transcript: lines `S: text` and `C: text` get CRLF appended; `S! text`
+/// and `C! text` are sent without CRLF; `\xNN`, `\r`, `\n`, `\\` escapes are
+/// decoded; a line `CLOSE` closes the connection; blank lines and lines starting
+/// with `#` are ignored. Consecutive lines of one side merge into one step.
+pub fn script(text: &str) -> Vec<Step> {
+    let mut steps: Vec<Step> = Vec::new();
+    for raw in text.lines() {
+        let line = raw.trim_start();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if line == "CLOSE" {
+            steps.push(Step::Close);
+            continue;
+        }
+        let (side, crlf) = match &line[..2] {
+            "S:" => ('S', true),
+            "C:" => ('C', true),
+            "S!" => ('S', false),
+            "C!" => ('C', false),
+            _ => panic!("bad script line: {raw:?}"),
+        };
+        let body = line[2..].strip_prefix(' ').unwrap_or(&line[2..]);
+        let mut bytes = unescape(body);
+        if crlf {
+            bytes.extend_from_slice(b"\r\n");
+        }
+        match (side, steps.last_mut()) {
+            ('S', Some(Step::Server(b))) | ('C', Some(Step::Client(b))) => {
+                b.extend_from_slice(&bytes)
+            }
+            ('S', _) => steps.push(Step::Server(bytes)),
+            _ => steps.push(Step::Client(bytes)),
+        }
+    }
+    steps
+}
+
+fn unescape(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 1 < b.len() {
+            match b[i + 1] {
+                b'r' => out.push(b'\r'),
+                b'n' => out.push(b'\n'),
+                b'\\' => out.push(b'\\'),
+                b'x' => {
+                    out.push(u8::from_str_radix(&s[i + 2..i + 4], 16).expect("bad \\x escape"));
+                    i += 2;
+                }
+                c => panic!("bad escape \\{}", c as char),
+            }
+            i += 2;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Shows bytes readably in failure messages.
+pub fn show(b: &[u8]) -> String {
+    let mut s = String::new();
+    for &c in b {
+        match c {
+            b'\r' => s.push_str("\\r"),
+            b'\n' => s.push_str("\\n\n"),
+            0x20..=0x7e => s.push(c as char),
+            _ => {
+                let _ = write!(s, "\\x{c:02x}");
+            }
+        }
+    }
+    s
+}
+
+/// The server side of a transcript as a stream.
+pub struct Scripted {
+    steps: Vec<Step>,
+    step: usize,
+    offset: usize,
+    mode: Mode,
+    rng: u64,
+    /// Everything the client wrote, in order.
+    pub written: Vec<u8>,
+    /// Number of `read` calls that returned data.
+    pub reads: usize,
+    /// Number of times the client turned from writing to reading (round trips).
+    pub waits: usize,
+    last_was_write: bool,
+}
+
+/// Errors of the scripted stream (only used after a `Close`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Broken;
+
+impl core::fmt::Display for Broken {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("broken pipe")
+    }
+}
+
+impl core::error::Error for Broken {}
+
+impl embedded_io::Error for Broken {
+    fn kind(&self) -> embedded_io::ErrorKind {
+        embedded_io::ErrorKind::BrokenPipe
+    }
+}
+
+impl Scripted {
+    /// A stream playing `steps` in `mode`.
+    pub fn new(steps: Vec<Step>, mode: Mode) -> Self {
+        let rng = match mode {
+            Mode::Fragmented(seed) => seed | 1,
+            _ => 1,
+        };
+        Scripted {
+            steps,
+            step: 0,
+            offset: 0,
+            mode,
+            rng,
+            written: Vec::new(),
+            reads: 0,
+            waits: 0,
+            last_was_write: false,
+        }
+    }
+
+    fn next_rand(&mut self) -> u64 {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng = x;
+        x
+    }
+
+    fn cut(&mut self, available: usize) -> usize {
+        match self.mode {
+            Mode::Whole => available,
+            Mode::Bytewise => available.min(1),
+            Mode::Fragmented(_) => 1 + (self.next_rand() as usize) % available.max(1),
+        }
+        .min(available)
+    }
+
+    /// Whether every step was played.
+    pub fn finished(&self) -> bool {
+        self.step >= self.steps.len()
+    }
+
+    /// Panics unless every step was played.
+    pub fn assert_finished(&self) {
+        if !self.finished() {
+            panic!(
+                "script not finished: stopped at step {} ({:?}); client wrote:\n{}",
+                self.step,
+                self.steps.get(self.step).map(|s| match s {
+                    Step::Server(b) | Step::Client(b) => show(&b[self.offset..]),
+                    Step::Close => "CLOSE".into(),
+                }),
+                show(&self.written)
+            );
+        }
+    }
+
+    fn advance(&mut self, n: usize, len: usize) {
+        self.offset += n;
+        if self.offset == len {
+            self.step += 1;
+            self.offset = 0;
+        }
+    }
+}
+
+impl embedded_io::ErrorType for Scripted {
+    type Error = Broken;
+}
+
+impl embedded_io::Read for Scripted {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Broken> {
+        if self.last_was_write {
+            self.waits += 1;
+            self.last_was_write = false;
+        }
+        match self.steps.get(self.step).cloned() {
+            None | Some(Step::Close) => Ok(0),
+            Some(Step::Client(expected)) => panic!(
+                "client reads, but the script expects it to send:\n{}\nclient wrote so far:\n{}",
+                show(&expected[self.offset..]),
+                show(&self.written)
+            ),
+            Some(Step::Server(bytes)) => {
+                if buf.is_empty() {
+                    return Ok(0);
+                }
+                let rest = &bytes[self.offset..];
+                let n = self.cut(rest.len().min(buf.len()));
+                buf[..n].copy_from_slice(&rest[..n]);
+                self.reads += 1;
+                self.advance(n, bytes.len());
+                Ok(n)
+            }
+        }
+    }
+}
+
+impl embedded_io::Write for Scripted {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Broken> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.last_was_write = true;
+        match self.steps.get(self.step).cloned() {
+            None => panic!("client sent after the end of the script:\n{}", show(buf)),
+            Some(Step::Close) => Err(Broken),
+            Some(Step::Server(bytes)) => panic!(
+                "client sent\n{}\nwhile the server was to send\n{}\nclient wrote so far:\n{}",
+                show(buf),
+                show(&bytes[self.offset..]),
+                show(&self.written)
+            ),
+            Some(Step::Client(expected)) => {
+                let rest = &expected[self.offset..];
+                let n = self.cut(buf.len().min(rest.len()));
+                if buf[..n] != rest[..n] {
+                    panic!(
+                        "client sent the wrong bytes.\nexpected:\n{}\ngot:\n{}\nclient wrote so far:\n{}",
+                        show(rest),
+                        show(&buf[..buf.len().min(rest.len() + 16)]),
+                        show(&self.written)
+                    );
+                }
+                self.written.extend_from_slice(&buf[..n]);
+                self.advance(n, expected.len());
+                Ok(n)
+            }
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), Broken> {
+        Ok(())
+    }
+}

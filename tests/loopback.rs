@@ -1,0 +1,300 @@
+//! The blocking client against a real SMTP server (aiosmtpd, `tests/loopback/smtp_server.py`)
+//! on 127.0.0.1, comparing what the server stored with what was sent.
+//!
+//! Gated: runs only with `EMBEDDED_SMTP_LOOPBACK=1` (set by `.ci/run`, which also
+//! installs aiosmtpd), so a plain `cargo test` stays hermetic. Each test starts its
+//! own server on an ephemeral port; the server exits when the test drops its stdin.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use embedded_io_adapters::std::FromStd;
+use embedded_smtp::blocking::Client;
+use embedded_smtp::message::{Attachment, BodySource, DateTime, Message, RawMessage};
+use embedded_smtp::{Address, Config, Credentials, Domain, Error, HeaderText, Mailbox, Mechanism};
+
+fn enabled() -> bool {
+    if std::env::var("EMBEDDED_SMTP_LOOPBACK").as_deref() == Ok("1") {
+        true
+    } else {
+        eprintln!(
+            "loopback tests skipped: set EMBEDDED_SMTP_LOOPBACK=1 (needs python3 with aiosmtpd)"
+        );
+        false
+    }
+}
+
+/// A running server; killed on drop.
+struct Server {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn start(args: &[&str]) -> Server {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "embedded-smtp-loopback-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/loopback/smtp_server.py");
+    let mut child = Command::new("python3")
+        .arg(script)
+        .args(args)
+        .arg("--out")
+        .arg(&dir)
+        .args(["--idle-timeout", "60"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("python3 tests/loopback/smtp_server.py");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line
+        .strip_prefix("READY ")
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("server did not start: {line:?}"));
+    Server { child, port, dir }
+}
+
+fn connect(port: u16) -> FromStd<TcpStream> {
+    let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    tcp.set_write_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    tcp.set_nodelay(true).unwrap();
+    FromStd::new(tcp)
+}
+
+/// The bytes a body source produces, filled through an odd-sized buffer.
+fn render(body: &mut dyn BodySource) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 333];
+    loop {
+        let n = body.fill(&mut buf).unwrap();
+        if n == 0 {
+            return out;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+}
+
+fn stored(server: &Server, n: usize) -> (Vec<u8>, String) {
+    let eml = std::fs::read(server.dir.join(format!("{n:04}.eml"))).unwrap();
+    let json = std::fs::read_to_string(server.dir.join(format!("{n:04}.json"))).unwrap();
+    (eml, json)
+}
+
+fn config() -> Config<'static> {
+    Config::new(Domain::try_new("sensor-7.loopback.test").unwrap())
+}
+
+const CSV: &[u8] = b"time,celsius\n15:00,74.9\n15:01,78.2\n15:02,81.5\n";
+
+fn alert<'a>(
+    from: &'a [Mailbox<'a>; 1],
+    to: &'a [Mailbox<'a>],
+    atts: &'a mut [Attachment<'a, &'a [u8]>],
+) -> Message<'a> {
+    Message::new(
+        from[0],
+        HeaderText::try_new("Kühlraum 2: 81,5 °C — alarm").unwrap(),
+    )
+    .to(to)
+    .date(DateTime {
+        unix_seconds: 1_795_874_400,
+        offset_minutes: 60,
+    })
+    .message_id([0x42; 16])
+    .text("Cold room 2 is at 81.5 °C.\n.\nA line with a lone dot above.\n")
+    .attachments(atts)
+}
+
+#[test]
+fn plain_auth_pipelined_with_attachment_and_a_refused_recipient() {
+    if !enabled() {
+        return;
+    }
+    let server = start(&[
+        "--mode",
+        "plain",
+        "--auth",
+        "alice:s3cret",
+        "--allow-plaintext-auth",
+        "--require-auth",
+        "--reject-rcpt",
+        "nobody@example.org",
+    ]);
+    let from = [Mailbox::parse("Sensor 7 <alice@example.org>").unwrap()];
+    let to = [
+        Mailbox::parse("Ops <ops@example.org>").unwrap(),
+        Mailbox::parse("nobody@example.org").unwrap(),
+    ];
+    let expected = {
+        let mut atts = [Attachment::new("readings.csv", "text/csv", CSV).unwrap()];
+        render(&mut alert(&from, &to, &mut atts).writer())
+    };
+
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 1024]);
+    let cfg = config()
+        .with_credentials(Credentials::try_new("alice", "s3cret").unwrap())
+        .allow_plaintext_auth();
+    let mut client: Client<'_, _> =
+        Client::new(connect(server.port), cfg, &mut rx, &mut tx).unwrap();
+    client.connect().unwrap();
+    let mut atts = [Attachment::new("readings.csv", "text/csv", CSV).unwrap()];
+    let report = client.send(&mut alert(&from, &to, &mut atts)).unwrap();
+    assert_eq!(report.accepted(), 1);
+    let refused: Vec<_> = report.refused().map(|(i, r)| (i, r.code.get())).collect();
+    assert_eq!(refused, vec![(1, 550)]);
+    client.quit().unwrap();
+
+    let (eml, json) = stored(&server, 1);
+    assert_eq!(
+        String::from_utf8_lossy(&eml),
+        String::from_utf8_lossy(&expected)
+    );
+    assert_eq!(
+        eml, expected,
+        "delivered bytes differ from the writer's output"
+    );
+    assert!(
+        json.contains(r#""mail_from": "alice@example.org""#),
+        "{json}"
+    );
+    assert!(
+        json.contains(r#""rcpt_tos": ["ops@example.org"]"#),
+        "{json}"
+    );
+    assert!(json.contains(r#""auth_user": "alice""#), "{json}");
+    // The attachment decodes back to the original bytes.
+    let text = String::from_utf8(eml).unwrap();
+    let part = text.split("filename=\"readings.csv\"").nth(1).unwrap();
+    let b64: String = part
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap()
+        .split("\r\n--")
+        .next()
+        .unwrap()
+        .split("\r\n")
+        .collect();
+    assert_eq!(STANDARD.decode(b64).unwrap(), CSV);
+    // The lone dot line of the text body arrived un-stuffed, as one line.
+    assert!(
+        text.contains("\r\n.\r\nA line with a lone dot above."),
+        "{text}"
+    );
+}
+
+#[test]
+fn plain_login_without_pipelining_two_messages_on_one_connection() {
+    if !enabled() {
+        return;
+    }
+    let server = start(&[
+        "--mode",
+        "plain",
+        "--auth",
+        "alice:s3cret",
+        "--allow-plaintext-auth",
+        "--no-pipelining",
+    ]);
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    let cfg = config()
+        .with_credentials(
+            Credentials::try_new("alice", "s3cret")
+                .unwrap()
+                .with_mechanism(Mechanism::Login),
+        )
+        .allow_plaintext_auth();
+    let mut client: Client<'_, _> =
+        Client::new(connect(server.port), cfg, &mut rx, &mut tx).unwrap();
+    client.connect().unwrap();
+    let raw = b"From: alice@example.org\r\nTo: bob@example.org\r\nSubject: raw\r\n\r\n..starts with a dot\nbare LF line\r\n.\r\nend";
+    for _ in 0..2 {
+        let r = client
+            .send_raw(
+                Address::try_new("alice@example.org").unwrap(),
+                [Address::try_new("bob@example.org").unwrap()],
+                &mut RawMessage::new(raw),
+            )
+            .unwrap();
+        assert_eq!(r.accepted(), 1);
+    }
+    client.quit().unwrap();
+    for n in [1, 2] {
+        let (eml, json) = stored(&server, n);
+        // CRLF-normalised, dots intact after the server removed the stuffing.
+        assert_eq!(eml, b"From: alice@example.org\r\nTo: bob@example.org\r\nSubject: raw\r\n\r\n..starts with a dot\r\nbare LF line\r\n.\r\nend\r\n".to_vec());
+        assert!(json.contains(r#""auth_user": "alice""#), "{json}");
+    }
+}
+
+#[test]
+fn wrong_password_is_a_clear_permanent_error() {
+    if !enabled() {
+        return;
+    }
+    let server = start(&[
+        "--mode",
+        "plain",
+        "--auth",
+        "alice:s3cret",
+        "--allow-plaintext-auth",
+    ]);
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    let cfg = config()
+        .with_credentials(Credentials::try_new("alice", "the-account-password").unwrap())
+        .allow_plaintext_auth();
+    let mut client: Client<'_, _> =
+        Client::new(connect(server.port), cfg, &mut rx, &mut tx).unwrap();
+    let e = client.connect().unwrap_err();
+    assert!(
+        matches!(e, Error::Rejected { response, .. } if response.code.get() == 535),
+        "{e:?}"
+    );
+    assert!(e.is_permanent());
+    assert!(e.to_string().contains("authorization code"), "{e}");
+}
+
+#[test]
+fn plaintext_auth_is_refused_without_permission() {
+    if !enabled() {
+        return;
+    }
+    let server = start(&[
+        "--mode",
+        "plain",
+        "--auth",
+        "alice:s3cret",
+        "--allow-plaintext-auth",
+    ]);
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    let cfg = config().with_credentials(Credentials::try_new("alice", "s3cret").unwrap());
+    let mut client: Client<'_, _> =
+        Client::new(connect(server.port), cfg, &mut rx, &mut tx).unwrap();
+    assert_eq!(
+        client.connect().unwrap_err().to_string(),
+        Error::<std::io::Error>::Unsupported(embedded_smtp::Unsupported::PlaintextAuth).to_string()
+    );
+}

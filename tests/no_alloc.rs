@@ -1,0 +1,185 @@
+//! A whole session (greeting to QUIT, two messages, one with an attachment) makes
+//! zero heap allocations. A counting global allocator counts every allocation made
+//! while the client runs; the scripted server is prepared before counting starts
+//! and its own bookkeeping does not allocate during the session.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use embedded_smtp::blocking::Client;
+use embedded_smtp::message::{Attachment, DateTime, Message};
+use embedded_smtp::{Config, Credentials, Domain, HeaderText, Mailbox};
+
+struct Counting;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::SeqCst) {
+            ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        }
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::SeqCst) {
+            ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        }
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// A stream that answers like a permissive server without allocating: each
+/// complete command line appends its reply to a fixed queue; message data is
+/// swallowed until the final dot.
+struct Sink {
+    out: [u8; 1024],
+    out_start: usize,
+    out_end: usize,
+    line: [u8; 1024],
+    line_len: usize,
+    in_data: bool,
+    messages: usize,
+    bytes_in: usize,
+}
+
+impl Sink {
+    fn new() -> Self {
+        let mut s = Sink {
+            out: [0; 1024],
+            out_start: 0,
+            out_end: 0,
+            line: [0; 1024],
+            line_len: 0,
+            in_data: false,
+            messages: 0,
+            bytes_in: 0,
+        };
+        s.reply(b"220 sink ready\r\n");
+        s
+    }
+
+    fn reply(&mut self, r: &[u8]) {
+        self.out[self.out_end..self.out_end + r.len()].copy_from_slice(r);
+        self.out_end += r.len();
+    }
+
+    fn on_line(&mut self) {
+        let l = &self.line[..self.line_len];
+        let r: &[u8] = if self.in_data {
+            if l == b".\r\n" {
+                self.in_data = false;
+                self.messages += 1;
+                b"250 2.0.0 queued\r\n"
+            } else {
+                b""
+            }
+        } else if l.starts_with(b"EHLO") {
+            b"250-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 AUTH PLAIN LOGIN\r\n"
+        } else if l.starts_with(b"AUTH") {
+            b"235 2.7.0 ok\r\n"
+        } else if l.starts_with(b"MAIL") || l.starts_with(b"RCPT") {
+            b"250 2.1.0 ok\r\n"
+        } else if l.starts_with(b"DATA") {
+            self.in_data = true;
+            b"354 go\r\n"
+        } else if l.starts_with(b"QUIT") {
+            b"221 bye\r\n"
+        } else {
+            b"500 what\r\n"
+        };
+        self.reply(r);
+        self.line_len = 0;
+    }
+}
+
+impl embedded_io::ErrorType for Sink {
+    type Error = core::convert::Infallible;
+}
+
+impl embedded_io::Read for Sink {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        let n = (self.out_end - self.out_start).min(buf.len());
+        buf[..n].copy_from_slice(&self.out[self.out_start..self.out_start + n]);
+        self.out_start += n;
+        if self.out_start == self.out_end {
+            self.out_start = 0;
+            self.out_end = 0;
+        }
+        Ok(n)
+    }
+}
+
+impl embedded_io::Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        for &b in buf {
+            self.bytes_in += 1;
+            if self.line_len < self.line.len() {
+                self.line[self.line_len] = b;
+                self.line_len += 1;
+            }
+            if b == b'\n' {
+                self.on_line();
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_whole_session_makes_no_allocation() {
+    let csv = [b'7'; 3000];
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 1024]);
+    let from = Mailbox::parse("Sensor 7 <sensor7@example.com>").unwrap();
+    let to = [Mailbox::parse("Ops <ops@example.com>").unwrap()];
+    let subject = HeaderText::try_new("Temperaturalarm: 81,5 °C").unwrap();
+    let config = Config::new(Domain::try_new("sensor-7.local").unwrap())
+        .with_credentials(Credentials::try_new("sensor7@example.com", "code").unwrap())
+        .allow_plaintext_auth();
+
+    COUNTING.store(true, Ordering::SeqCst);
+    let mut client: Client<'_, Sink> = Client::new(Sink::new(), config, &mut rx, &mut tx).unwrap();
+    client.connect().unwrap();
+    let mut plain: Message<'_> = Message::new(from, subject).to(&to).text("first message\n");
+    let r1 = client.send(&mut plain).unwrap().accepted();
+    let mut attachments = [Attachment::new("log.csv", "text/csv", &csv[..]).unwrap()];
+    let mut with_attachment = Message::new(from, subject)
+        .to(&to)
+        .date(DateTime {
+            unix_seconds: 1_795_000_000,
+            offset_minutes: 480,
+        })
+        .message_id([9; 16])
+        .text("second message, über alles\n")
+        .attachments(&mut attachments);
+    let r2 = client.send(&mut with_attachment).unwrap().accepted();
+    client.quit().unwrap();
+    COUNTING.store(false, Ordering::SeqCst);
+
+    let sink = client.into_inner();
+    assert_eq!((r1, r2), (1, 1));
+    assert_eq!(sink.messages, 2, "the sink saw both messages end");
+    assert!(
+        sink.bytes_in > 4000,
+        "the attachment went over the wire ({} bytes)",
+        sink.bytes_in
+    );
+    assert_eq!(
+        ALLOCATIONS.load(Ordering::SeqCst),
+        0,
+        "heap allocations during the session"
+    );
+}

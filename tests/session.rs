@@ -1,0 +1,1057 @@
+//! Transcript tests: whole sessions through the blocking client against a scripted
+//! server, asserting every byte the client sends. Each transcript runs whole, one
+//! byte per read/write, and in random fragments (see `common::MODES`), and every
+//! mode must give the same result.
+
+mod common;
+
+use common::{MODES, Mode, Scripted, Step, script};
+use embedded_smtp::auth::{Credentials, Mechanism};
+use embedded_smtp::blocking::Client;
+use embedded_smtp::engine::{Config, MailParams, Security, Stage};
+use embedded_smtp::error::{Error, InputError, ProtocolError, Unsupported};
+use embedded_smtp::message::RawMessage;
+use embedded_smtp::reply::ReplyError;
+use embedded_smtp::{Address, Domain};
+
+type E = Error<common::Broken>;
+type C<'a> = Client<'a, Scripted, 4>;
+
+const GREETING: &str = "S: 220 mx.example.net ESMTP ready\n C: EHLO client.example";
+const CAPS_PIPE: &str =
+    "S: 250-mx.example.net\n S: 250-PIPELINING\n S: 250-AUTH LOGIN PLAIN\n S: 250 8BITMIME";
+const CAPS_PLAIN: &str = "S: 250-mx.example.net\n S: 250 AUTH LOGIN PLAIN";
+const AUTH_PLAIN: &str = "C: AUTH PLAIN AGFsZXJ0QGV4YW1wbGUuY29tAHMzY3JldC1jb2Rl\n S: 235 2.7.0 Authentication successful";
+const BODY: &[u8] = b"Subject: alarm\r\n\r\nDoor 3 opened.\r\n";
+const BODY_WIRE: &str = "C: Subject: alarm\n C:\n C: Door 3 opened.\n C: .";
+const QUIT: &str = "C: QUIT\n S: 221 2.0.0 Bye";
+
+fn config() -> Config<'static> {
+    Config::new(Domain::try_new("client.example").unwrap())
+}
+
+fn with_auth(m: Mechanism) -> Config<'static> {
+    config()
+        .with_credentials(
+            Credentials::try_new("alert@example.com", "s3cret-code")
+                .unwrap()
+                .with_mechanism(m),
+        )
+        .allow_plaintext_auth()
+}
+
+fn addr(s: &str) -> Address<'_> {
+    Address::try_new(s).unwrap()
+}
+
+/// Runs `f` on a fresh client over the transcript in every mode, checks that the
+/// whole script was played and that every mode gave the same result, and returns it.
+fn run<T: std::fmt::Debug + PartialEq>(
+    text: &str,
+    cfg: Config<'static>,
+    f: impl Fn(&mut C<'_>) -> T,
+) -> T {
+    run_steps(script(text), cfg, f)
+}
+
+fn run_steps<T: std::fmt::Debug + PartialEq>(
+    steps: Vec<Step>,
+    cfg: Config<'static>,
+    f: impl Fn(&mut C<'_>) -> T,
+) -> T {
+    let mut first: Option<T> = None;
+    for mode in MODES {
+        let (mut rx, mut tx) = ([0u8; 512], [0u8; 1024]);
+        let mut client: C<'_> =
+            Client::new(Scripted::new(steps.clone(), mode), cfg, &mut rx, &mut tx).unwrap();
+        let out = f(&mut client);
+        client.stream_mut().assert_finished();
+        match &first {
+            None => first = Some(out),
+            Some(f) => assert_eq!(&out, f, "mode {mode:?} differs from {:?}", MODES[0]),
+        }
+    }
+    first.unwrap()
+}
+
+/// Connects, sends BODY to `to`, returns (accepted, refused codes) or the error.
+fn send(c: &mut C<'_>, to: &[&str]) -> Result<(usize, Vec<u16>), E> {
+    c.connect()?;
+    let r = c.send_raw(
+        addr("alert@example.com"),
+        to.iter().map(|a| addr(a)),
+        &mut RawMessage::new(BODY),
+    )?;
+    Ok((
+        r.accepted(),
+        r.refused().map(|(_, x)| x.code.get()).collect(),
+    ))
+}
+
+fn send_quit(c: &mut C<'_>, to: &[&str]) -> Result<(usize, Vec<u16>), E> {
+    let r = send(c, to)?;
+    c.quit()?;
+    Ok(r)
+}
+
+fn rejected(e: &E) -> (Stage, u16) {
+    match e {
+        Error::Rejected { stage, response } => (*stage, response.code.get()),
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+#[test]
+fn happy_path_pipelining_auth_plain() {
+    let t = format!(
+        "{GREETING}
+         {CAPS_PIPE}
+         {AUTH_PLAIN}
+         C: MAIL FROM:<alert@example.com>
+         C: RCPT TO:<ops@example.com>
+         C: DATA
+         S: 250 2.1.0 Ok
+         S: 250 2.1.5 Ok
+         S: 354 End data with <CR><LF>.<CR><LF>
+         {BODY_WIRE}
+         S: 250 2.0.0 Ok: queued as 4F2A
+         {QUIT}"
+    );
+    let r = run(&t, with_auth(Mechanism::Auto), |c| {
+        c.connect()?;
+        let report = c.send_raw(
+            addr("alert@example.com"),
+            [addr("ops@example.com")],
+            &mut RawMessage::new(BODY),
+        )?;
+        c.quit()?;
+        let reply = *report.reply().unwrap();
+        Ok::<_, E>((
+            report.accepted(),
+            reply.code.get(),
+            reply.enhanced.map(|e| e.to_string()),
+            reply.text.as_str_lossy().to_string(),
+        ))
+    });
+    assert_eq!(
+        r.unwrap(),
+        (1, 250, Some("2.0.0".into()), "Ok: queued as 4F2A".into())
+    );
+}
+
+#[test]
+fn happy_path_without_pipelining() {
+    let t = format!(
+        "{GREETING}
+         {CAPS_PLAIN}
+         {AUTH_PLAIN}
+         C: MAIL FROM:<alert@example.com>
+         S: 250 Ok
+         C: RCPT TO:<ops@example.com>
+         S: 250 Ok
+         C: RCPT TO:<cto@example.com>
+         S: 251 User not local; will forward
+         C: DATA
+         S: 354 go ahead
+         {BODY_WIRE}
+         S: 250 Ok
+         {QUIT}"
+    );
+    assert_eq!(
+        run(&t, with_auth(Mechanism::Auto), |c| send_quit(
+            c,
+            &["ops@example.com", "cto@example.com"]
+        )),
+        Ok((2, vec![]))
+    );
+}
+
+#[test]
+fn pipelining_offered_but_disabled() {
+    let t = format!(
+        "{GREETING}
+         {CAPS_PIPE}
+         C: MAIL FROM:<alert@example.com>
+         S: 250 Ok
+         C: RCPT TO:<ops@example.com>
+         S: 250 Ok
+         C: DATA
+         S: 354 go ahead
+         {BODY_WIRE}
+         S: 250 Ok
+         {QUIT}"
+    );
+    assert_eq!(
+        run(&t, config().with_pipelining(false), |c| send_quit(
+            c,
+            &["ops@example.com"]
+        )),
+        Ok((1, vec![]))
+    );
+}
+
+#[test]
+fn auth_login_with_prompts() {
+    for (user_prompt, pass_prompt) in [
+        ("VXNlcm5hbWU6", "UGFzc3dvcmQ6"),
+        ("dXNlcm5hbWU6", "cGFzc3dvcmQ6"),
+    ] {
+        let t = format!(
+            "{GREETING}
+             S: 250-mx.example.net
+             S: 250 AUTH=LOGIN
+             C: AUTH LOGIN
+             S: 334 {user_prompt}
+             C: YWxlcnRAZXhhbXBsZS5jb20=
+             S: 334 {pass_prompt}
+             C: czNjcmV0LWNvZGU=
+             S: 235 2.7.0 Accepted"
+        );
+        assert_eq!(run(&t, with_auth(Mechanism::Auto), |c| c.connect()), Ok(()));
+        assert_eq!(
+            run(&t, with_auth(Mechanism::Login), |c| c.connect()),
+            Ok(())
+        );
+    }
+}
+
+#[test]
+fn auth_login_password_before_user_is_refused() {
+    let t = format!(
+        "{GREETING}
+         S: 250-mx.example.net
+         S: 250 AUTH LOGIN
+         C: AUTH LOGIN
+         S: 334 UGFzc3dvcmQ6"
+    );
+    let e = run(&t, with_auth(Mechanism::Login), |c| c.connect()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Protocol(ProtocolError::UnexpectedReply {
+                stage: Stage::Auth,
+                ..
+            })
+        ),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn auth_login_rejected_535_with_hint() {
+    let t = format!(
+        "{GREETING}
+         S: 250-mx.example.net
+         S: 250 AUTH LOGIN
+         C: AUTH LOGIN
+         S: 334 VXNlcm5hbWU6
+         C: YWxlcnRAZXhhbXBsZS5jb20=
+         S: 334 UGFzc3dvcmQ6
+         C: czNjcmV0LWNvZGU=
+         S: 535 Login Fail. Please enter your authorization code to login."
+    );
+    let e = run(&t, with_auth(Mechanism::Auto), |c| c.connect()).unwrap_err();
+    assert_eq!(rejected(&e), (Stage::Auth, 535));
+    assert!(e.is_permanent());
+    let shown = e.to_string();
+    assert!(
+        shown.starts_with("AUTH refused: 535 Login Fail."),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("authorization code or app password"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn auth_454_is_transient() {
+    let t = format!(
+        "{GREETING}
+         {CAPS_PLAIN}
+         {}
+         S: 454 4.7.0 Temporary authentication failure",
+        AUTH_PLAIN.lines().next().unwrap()
+    );
+    let e = run(&t, with_auth(Mechanism::Plain), |c| c.connect()).unwrap_err();
+    assert_eq!(rejected(&e), (Stage::Auth, 454));
+    assert!(e.is_transient());
+}
+
+#[test]
+fn auth_xoauth2_success_and_failure() {
+    let ok = format!(
+        "{GREETING}
+         S: 250-mx.example.net
+         S: 250 AUTH LOGIN PLAIN XOAUTH2
+         C: AUTH XOAUTH2 dXNlcj1hbGVydEBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciBzM2NyZXQtY29kZQEB
+         S: 235 2.7.0 Accepted"
+    );
+    assert_eq!(
+        run(&ok, with_auth(Mechanism::XOAuth2), |c| c.connect()),
+        Ok(())
+    );
+    let fail = format!(
+        "{GREETING}
+         S: 250-mx.example.net
+         S: 250 AUTH XOAUTH2
+         C: AUTH XOAUTH2 dXNlcj1hbGVydEBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciBzM2NyZXQtY29kZQEB
+         S: 334 eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIiwic2NvcGUiOiJodHRwczovL21haWwuZ29vZ2xlLmNvbS8ifQ==
+         C:
+         S: 535-5.7.8 Username and Password not accepted.
+         S: 535 5.7.8 Learn more"
+    );
+    let e = run(&fail, with_auth(Mechanism::XOAuth2), |c| c.connect()).unwrap_err();
+    assert_eq!(rejected(&e), (Stage::Auth, 535));
+}
+
+#[test]
+fn auth_mechanism_not_offered() {
+    let t = format!("{GREETING}\n S: 250-mx\n S: 250 AUTH LOGIN");
+    assert_eq!(
+        run(&t, with_auth(Mechanism::Plain), |c| c.connect()),
+        Err(Error::Unsupported(Unsupported::AuthMechanism))
+    );
+    let t = format!("{GREETING}\n S: 250-mx\n S: 250 PIPELINING");
+    assert_eq!(
+        run(&t, with_auth(Mechanism::Auto), |c| c.connect()),
+        Err(Error::Unsupported(Unsupported::AuthMechanism))
+    );
+}
+
+#[test]
+fn auth_refused_over_plaintext_without_permission() {
+    let cfg = config().with_credentials(Credentials::try_new("u", "p").unwrap());
+    // The script ends after EHLO: any further byte from the client fails the test.
+    let t = format!("{GREETING}\n {CAPS_PLAIN}");
+    assert_eq!(
+        run(&t, cfg, |c| c.connect()),
+        Err(Error::Unsupported(Unsupported::PlaintextAuth))
+    );
+}
+
+#[test]
+fn endless_challenges_are_cut_off() {
+    let mut t = format!(
+        "{GREETING}\n S: 250-mx\n S: 250 AUTH XOAUTH2\n C: AUTH XOAUTH2 dXNlcj1hbGVydEBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciBzM2NyZXQtY29kZQEB\n"
+    );
+    for _ in 0..4 {
+        t.push_str("S: 334 e30=\nC:\n");
+    }
+    t.push_str("S: 334 e30=\n");
+    assert_eq!(
+        run(&t, with_auth(Mechanism::XOAuth2), |c| c.connect()),
+        Err(Error::Protocol(ProtocolError::TooManyChallenges))
+    );
+}
+
+#[test]
+fn login_challenge_not_base64() {
+    let t =
+        format!("{GREETING}\n S: 250-mx\n S: 250 AUTH LOGIN\n C: AUTH LOGIN\n S: 334 Username:");
+    assert_eq!(
+        run(&t, with_auth(Mechanism::Login), |c| c.connect()),
+        Err(Error::Protocol(ProtocolError::InvalidChallenge))
+    );
+}
+
+#[test]
+fn helo_fallback() {
+    for code in [
+        "500 5.5.1 Unrecognized command",
+        "502 Command not implemented",
+    ] {
+        let t = format!(
+            "{GREETING}
+             S: {code}
+             C: HELO client.example
+             S: 250 mx.example.net
+             C: MAIL FROM:<alert@example.com>
+             S: 250 ok
+             C: RCPT TO:<ops@example.com>
+             S: 250 ok
+             C: DATA
+             S: 354 go
+             {BODY_WIRE}
+             S: 250 ok
+             {QUIT}"
+        );
+        assert_eq!(
+            run(&t, config(), |c| send_quit(c, &["ops@example.com"])),
+            Ok((1, vec![]))
+        );
+    }
+}
+
+#[test]
+fn ehlo_421_ends_without_helo() {
+    let t = format!("{GREETING}\n S: 421 4.3.2 Service shutting down");
+    let e = run(&t, config(), |c| c.connect()).unwrap_err();
+    assert_eq!(rejected(&e), (Stage::Ehlo, 421));
+    assert!(e.is_transient());
+}
+
+#[test]
+fn ehlo_and_helo_refused() {
+    let t = format!("{GREETING}\n S: 554 5.7.1 Go away");
+    assert_eq!(
+        rejected(&run(&t, config(), |c| c.connect()).unwrap_err()),
+        (Stage::Ehlo, 554)
+    );
+    let t = format!("{GREETING}\n S: 502 no\n C: HELO client.example\n S: 501 bad name");
+    assert_eq!(
+        rejected(&run(&t, config(), |c| c.connect()).unwrap_err()),
+        (Stage::Helo, 501)
+    );
+}
+
+#[test]
+fn greeting_refused() {
+    for (code, transient) in [("554 No SMTP service here", false), ("421 Too busy", true)] {
+        let e = run(&format!("S: {code}"), config(), |c| c.connect()).unwrap_err();
+        assert_eq!(rejected(&e).0, Stage::Greeting);
+        assert_eq!(e.is_transient(), transient);
+    }
+}
+
+/// MAIL, DATA and end-of-data refusals, pipelined and not, with 4yz and 5yz.
+#[test]
+fn transaction_refusals_reset_and_keep_the_connection() {
+    for (code, transient) in [
+        ("550 5.7.1 Sender denied", false),
+        ("451 4.3.0 Try later", true),
+    ] {
+        // MAIL refused, one command at a time: no RCPT is sent, RSET follows.
+        let t = format!(
+            "{GREETING}
+             S: 250 mx.example.net
+             C: MAIL FROM:<alert@example.com>
+             S: {code}
+             C: RSET
+             S: 250 Ok
+             {QUIT}"
+        );
+        let e = run(&t, config(), |c| {
+            send_quit(c, &["ops@example.com"])
+                .map_err(|e| (rejected(&e), e.is_transient(), c.quit()))
+        });
+        assert_eq!(
+            e,
+            Err(((Stage::Mail, code[..3].parse().unwrap()), transient, Ok(())))
+        );
+
+        // MAIL refused in a pipelined group: the other replies are read, then RSET.
+        let t = format!(
+            "{GREETING}
+             S: 250-mx.example.net
+             S: 250 PIPELINING
+             C: MAIL FROM:<alert@example.com>
+             C: RCPT TO:<ops@example.com>
+             C: DATA
+             S: {code}
+             S: 503 5.5.1 Error: need MAIL command
+             S: 503 5.5.1 Error: need RCPT command
+             C: RSET
+             S: 250 Ok"
+        );
+        let e = run(&t, config(), |c| {
+            send(c, &["ops@example.com"]).map_err(|e| (rejected(&e), e.is_transient()))
+        });
+        assert_eq!(
+            e,
+            Err(((Stage::Mail, code[..3].parse().unwrap()), transient))
+        );
+
+        // DATA refused.
+        let t = format!(
+            "{GREETING}
+             S: 250 mx.example.net
+             C: MAIL FROM:<alert@example.com>
+             S: 250 ok
+             C: RCPT TO:<ops@example.com>
+             S: 250 ok
+             C: DATA
+             S: {code}
+             C: RSET
+             S: 250 Ok"
+        );
+        let e = run(&t, config(), |c| {
+            send(c, &["ops@example.com"]).map_err(|e| rejected(&e))
+        });
+        assert_eq!(e, Err((Stage::Data, code[..3].parse().unwrap())));
+
+        // End of data refused: the transaction is over, the connection still usable.
+        let t = format!(
+            "{GREETING}
+             S: 250 mx.example.net
+             C: MAIL FROM:<alert@example.com>
+             S: 250 ok
+             C: RCPT TO:<ops@example.com>
+             S: 250 ok
+             C: DATA
+             S: 354 go
+             {BODY_WIRE}
+             S: {code}
+             {QUIT}"
+        );
+        let e = run(&t, config(), |c| {
+            send(c, &["ops@example.com"]).map_err(|e| {
+                (
+                    rejected(&e),
+                    e.is_transient(),
+                    c.engine().is_usable(),
+                    c.quit(),
+                )
+            })
+        });
+        assert_eq!(
+            e,
+            Err((
+                (Stage::EndOfData, code[..3].parse().unwrap()),
+                transient,
+                true,
+                Ok(())
+            ))
+        );
+    }
+}
+
+#[test]
+fn one_of_three_recipients_refused() {
+    let t = format!(
+        "{GREETING}
+         {CAPS_PIPE}
+         C: MAIL FROM:<alert@example.com>
+         C: RCPT TO:<a@example.com>
+         C: RCPT TO:<nobody@example.com>
+         C: RCPT TO:<c@example.com>
+         C: DATA
+         S: 250 2.1.0 Ok
+         S: 250 2.1.5 Ok
+         S: 550 5.1.1 <nobody@example.com>: Recipient address rejected: User unknown
+         S: 252 2.1.5 Cannot VRFY user, but will accept message
+         S: 354 go
+         {BODY_WIRE}
+         S: 250 2.0.0 Ok
+         {QUIT}"
+    );
+    let r = run(&t, config(), |c| {
+        c.connect()?;
+        let rep = c.send_raw(
+            addr("alert@example.com"),
+            ["a@example.com", "nobody@example.com", "c@example.com"].map(addr),
+            &mut RawMessage::new(BODY),
+        )?;
+        c.quit()?;
+        let refused: Vec<_> = rep
+            .refused()
+            .map(|(i, r)| {
+                (
+                    i,
+                    r.code.get(),
+                    r.enhanced.unwrap().to_string(),
+                    r.text.as_str_lossy().to_string(),
+                )
+            })
+            .collect();
+        Ok::<_, E>((
+            rep.accepted(),
+            refused,
+            rep.recipients()
+                .iter()
+                .map(|r| r.code.get())
+                .collect::<Vec<_>>(),
+        ))
+    });
+    let (accepted, refused, codes) = r.unwrap();
+    assert_eq!(accepted, 2);
+    assert_eq!(codes, vec![250, 550, 252]);
+    assert_eq!(
+        refused,
+        vec![(
+            1,
+            550,
+            "5.1.1".to_string(),
+            "<nobody@example.com>: Recipient address rejected: User unknown".to_string()
+        )]
+    );
+}
+
+#[test]
+fn no_recipient_accepted_one_at_a_time() {
+    let t = format!(
+        "{GREETING}
+         S: 250 mx.example.net
+         C: MAIL FROM:<alert@example.com>
+         S: 250 ok
+         C: RCPT TO:<a@example.com>
+         S: 550 5.1.1 unknown a
+         C: RCPT TO:<b@example.com>
+         S: 450 4.2.0 mailbox busy
+         C: RSET
+         S: 250 ok
+         {QUIT}"
+    );
+    let r = run(&t, config(), |c| {
+        let e = send(c, &["a@example.com", "b@example.com"]).unwrap_err();
+        let report: Vec<u16> = c
+            .engine()
+            .report()
+            .recipients()
+            .iter()
+            .map(|r| r.code.get())
+            .collect();
+        (e.clone(), e.is_transient(), report, c.quit())
+    });
+    match r.0 {
+        Error::NoRecipients { refused, first } => {
+            assert_eq!(refused, 2);
+            assert_eq!(first.code.get(), 550);
+            assert_eq!(first.text.as_str_lossy(), "unknown a");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!r.1, "the first refusal is permanent");
+    assert_eq!(r.2, vec![550, 450]);
+    assert_eq!(r.3, Ok(()));
+}
+
+#[test]
+fn no_recipient_accepted_pipelined_but_data_354() {
+    // RFC 2920 §3.1: the client must send "." and the server refuses the empty message.
+    let t = format!(
+        "{GREETING}
+         {CAPS_PIPE}
+         C: MAIL FROM:<alert@example.com>
+         C: RCPT TO:<a@example.com>
+         C: DATA
+         S: 250 ok
+         S: 550 5.1.1 unknown
+         S: 354 go ahead anyway
+         C: .
+         S: 554 5.5.1 Error: no valid recipients
+         {QUIT}"
+    );
+    let r = run(&t, config(), |c| {
+        (
+            send(c, &["a@example.com"]).map_err(|e| e.code().map(|c| c.get())),
+            c.quit(),
+        )
+    });
+    assert_eq!(r, (Err(Some(550)), Ok(())));
+}
+
+#[test]
+fn service_closing_421_mid_session() {
+    let t = format!(
+        "{GREETING}
+         S: 250 mx.example.net
+         C: MAIL FROM:<alert@example.com>
+         S: 250 ok
+         C: RCPT TO:<a@example.com>
+         S: 421 4.4.2 mx.example.net Error: timeout exceeded"
+    );
+    let r = run(&t, config(), |c| {
+        let e = send(c, &["a@example.com"]).unwrap_err();
+        (
+            rejected(&e),
+            e.is_transient(),
+            c.engine().is_usable(),
+            c.quit().unwrap_err(),
+        )
+    });
+    assert_eq!(
+        r,
+        (
+            (Stage::Rcpt, 421),
+            true,
+            false,
+            Error::Protocol(ProtocolError::InvalidState)
+        )
+    );
+}
+
+#[test]
+fn two_messages_on_one_connection_with_a_failure_between() {
+    let msg = |to: &str, last: &str| {
+        format!(
+            "C: MAIL FROM:<alert@example.com>
+             C: RCPT TO:<{to}>
+             C: DATA
+             S: 250 ok
+             S: 250 ok
+             S: 354 go
+             {BODY_WIRE}
+             S: {last}"
+        )
+    };
+    let t = format!(
+        "{GREETING}
+         {CAPS_PIPE}
+         {}
+         C: MAIL FROM:<alert@example.com>
+         C: RCPT TO:<x@example.com>
+         C: DATA
+         S: 250 ok
+         S: 550 no such user
+         S: 554 no valid recipients
+         C: RSET
+         S: 250 ok
+         {}
+         {QUIT}",
+        msg("a@example.com", "250 queued 1"),
+        msg("b@example.com", "250 queued 2")
+    );
+    let r = run(&t, config(), |c| {
+        c.connect()?;
+        let mut texts = vec![];
+        for to in ["a@example.com", "x@example.com", "b@example.com"] {
+            match c.send_raw(
+                addr("alert@example.com"),
+                [addr(to)],
+                &mut RawMessage::new(BODY),
+            ) {
+                Ok(rep) => texts.push(rep.reply().unwrap().text.as_str_lossy().to_string()),
+                Err(e) => texts.push(format!("{}", e.code().unwrap())),
+            }
+        }
+        c.quit()?;
+        Ok::<_, E>(texts)
+    });
+    assert_eq!(r.unwrap(), vec!["queued 1", "550", "queued 2"]);
+}
+
+#[test]
+fn dots_are_stuffed_on_the_wire() {
+    let body = b".leading dot\r\n.\r\nRSET\r\nbare\nlf\rand cr\r\n..two\r\nno final newline";
+    let t = format!(
+        "{GREETING}
+         S: 250 mx.example.net
+         C: MAIL FROM:<alert@example.com>
+         S: 250 ok
+         C: RCPT TO:<a@example.com>
+         S: 250 ok
+         C: DATA
+         S: 354 go
+         C: ..leading dot
+         C: ..
+         C: RSET
+         C: bare
+         C: lf
+         C: and cr
+         C: ...two
+         C: no final newline
+         C: .
+         S: 250 ok"
+    );
+    let r = run(&t, config(), |c| {
+        c.connect()?;
+        c.send_raw(
+            addr("alert@example.com"),
+            [addr("a@example.com")],
+            &mut RawMessage::new(body),
+        )
+        .map(|r| r.accepted())
+    });
+    assert_eq!(r, Ok(1));
+}
+
+#[test]
+fn eight_bit_raw_message_needs_8bitmime() {
+    let body = "Subject: x\r\n\r\nTemperatur 81 °C\r\n".as_bytes();
+    let ok = format!(
+        "{GREETING}
+         S: 250-mx.example.net
+         S: 250 8BITMIME
+         C: MAIL FROM:<alert@example.com> BODY=8BITMIME
+         S: 250 ok
+         C: RCPT TO:<a@example.com>
+         S: 250 ok
+         C: DATA
+         S: 354 go
+         C: Subject: x
+         C:
+         C: Temperatur 81 \\xc2\\xb0C
+         C: .
+         S: 250 ok"
+    );
+    let send8 = |c: &mut C<'_>| {
+        c.connect()?;
+        c.send_raw(
+            addr("alert@example.com"),
+            [addr("a@example.com")],
+            &mut RawMessage::new(body),
+        )
+        .map(|r| r.accepted())
+    };
+    assert_eq!(run(&ok, config(), send8), Ok(1));
+    let lacking = format!("{GREETING}\n S: 250 mx.example.net");
+    assert_eq!(
+        run(&lacking, config(), send8),
+        Err(Error::Unsupported(Unsupported::EightBitMime))
+    );
+}
+
+#[test]
+fn utf8_address_needs_smtputf8() {
+    let lacking = format!("{GREETING}\n S: 250 mx.example.net");
+    let r = run(&lacking, config(), |c| send(c, &["用户@example.com"]));
+    assert_eq!(r, Err(Error::Unsupported(Unsupported::SmtpUtf8)));
+    let ok = format!(
+        "{GREETING}
+         S: 250-mx.example.net
+         S: 250 SMTPUTF8
+         C: MAIL FROM:<alert@example.com> SMTPUTF8
+         S: 250 ok
+         C: RCPT TO:<用户@example.com>
+         S: 250 ok
+         C: DATA
+         S: 354 go
+         {BODY_WIRE}
+         S: 250 ok"
+    );
+    assert_eq!(
+        run(&ok, config(), |c| send(c, &["用户@example.com"])),
+        Ok((1, vec![]))
+    );
+}
+
+#[test]
+fn size_is_declared_and_checked() {
+    let t = format!(
+        "{GREETING}
+         S: 250-mx.example.net
+         S: 250 SIZE 1000
+         C: MAIL FROM:<alert@example.com> SIZE=34
+         S: 250 ok
+         C: RCPT TO:<a@example.com>
+         S: 250 ok
+         C: DATA
+         S: 354 go
+         {BODY_WIRE}
+         S: 250 ok"
+    );
+    let r = run(&t, config(), |c| {
+        c.connect()?;
+        let big = c.send_with(
+            Some(addr("alert@example.com")),
+            [addr("a@example.com")],
+            MailParams {
+                size: Some(1001),
+                ..Default::default()
+            },
+            &mut RawMessage::new(BODY),
+        );
+        assert_eq!(
+            big.unwrap_err(),
+            Error::Unsupported(Unsupported::MessageTooLarge { limit: 1000 })
+        );
+        let params = MailParams {
+            size: Some(BODY.len() as u64),
+            ..Default::default()
+        };
+        c.send_with(
+            Some(addr("alert@example.com")),
+            [addr("a@example.com")],
+            params,
+            &mut RawMessage::new(BODY),
+        )
+        .map(|r| r.accepted())
+    });
+    assert_eq!(r, Ok(1));
+}
+
+#[test]
+fn recipient_count_is_bounded() {
+    let t = format!("{GREETING}\n S: 250 mx.example.net");
+    let many = ["a@x.com", "b@x.com", "c@x.com", "d@x.com", "e@x.com"];
+    assert_eq!(
+        run(&t, config(), |c| send(c, &many)),
+        Err(Error::Input(InputError::TooManyRecipients { max: 4 }))
+    );
+    assert_eq!(
+        run(&t, config(), |c| send(c, &[])),
+        Err(Error::Input(InputError::NoRecipients))
+    );
+}
+
+#[test]
+fn starttls_rules() {
+    let cfg = config().with_security(Security::StartTls);
+    // Not offered: stop, never continue in plaintext.
+    let t = format!("{GREETING}\n S: 250-mx.example.net\n S: 250 AUTH PLAIN");
+    assert_eq!(
+        run(&t, cfg, |c| c.connect()),
+        Err(Error::Unsupported(Unsupported::StartTls))
+    );
+    // Refused with 454: stop.
+    let t = format!(
+        "{GREETING}\n S: 250-mx.example.net\n S: 250 STARTTLS\n C: STARTTLS\n S: 454 4.7.0 TLS not available"
+    );
+    let e = run(&t, cfg, |c| c.connect()).unwrap_err();
+    assert_eq!(rejected(&e), (Stage::StartTls, 454));
+    // Response injection: bytes after the 220, in the same read or later.
+    let t = format!(
+        "{GREETING}\n S: 250-mx.example.net\n S: 250 STARTTLS\n C: STARTTLS\n S: 220 2.0.0 Ready to start TLS\n S: 250-injected\n S: 250 AUTH PLAIN"
+    );
+    // In one read with the 220 (whole mode) the injected bytes are caught. When the
+    // 220 arrives alone, the client stops reading before the handshake, so the
+    // injected bytes would reach the TLS layer as garbage instead.
+    for (mode, expected) in [
+        (
+            Mode::Whole,
+            Error::Protocol(ProtocolError::StartTlsInjection),
+        ),
+        (
+            Mode::Bytewise,
+            Error::Unsupported(Unsupported::TlsUnavailable),
+        ),
+    ] {
+        let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+        let mut c: C<'_> =
+            Client::new(Scripted::new(script(&t), mode), cfg, &mut rx, &mut tx).unwrap();
+        assert_eq!(c.connect(), Err(expected));
+    }
+    // A clean 220 with a stream that cannot do TLS: a clear error, nothing more sent.
+    let t = format!(
+        "{GREETING}\n S: 250-mx.example.net\n S: 250 STARTTLS\n C: STARTTLS\n S: 220 2.0.0 Ready to start TLS"
+    );
+    assert_eq!(
+        run(&t, cfg, |c| c.connect()),
+        Err(Error::Unsupported(Unsupported::TlsUnavailable))
+    );
+}
+
+#[test]
+fn malformed_replies_are_typed_errors() {
+    for (reply, err) in [
+        ("S: 25x ok", ReplyError::InvalidCode),
+        ("S: 600 ok", ReplyError::InvalidCode),
+        ("S: 250-a\n S: 251 b", ReplyError::MismatchedCode),
+        ("S! 250 ok\\n", ReplyError::BareLf),
+    ] {
+        let t = format!("{GREETING}\n {reply}");
+        let steps = script(&t);
+        for mode in MODES {
+            let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+            let mut c: C<'_> = Client::new(
+                Scripted::new(steps.clone(), mode),
+                config(),
+                &mut rx,
+                &mut tx,
+            )
+            .unwrap();
+            assert_eq!(c.connect(), Err(Error::Reply(err)), "{reply} in {mode:?}");
+        }
+    }
+    // A line longer than 512 octets.
+    let t = format!("{GREETING}\n S: 250 {}", "x".repeat(600));
+    let steps = script(&t);
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    let mut c: C<'_> = Client::new(
+        Scripted::new(steps, Mode::Whole),
+        config(),
+        &mut rx,
+        &mut tx,
+    )
+    .unwrap();
+    assert_eq!(c.connect(), Err(Error::Reply(ReplyError::LineTooLong)));
+}
+
+#[test]
+fn buffers_too_small_are_refused() {
+    let (mut rx, mut tx) = ([0u8; 100], [0u8; 512]);
+    let r: Result<C<'_>, _> = Client::new(
+        Scripted::new(vec![], Mode::Whole),
+        config(),
+        &mut rx,
+        &mut tx,
+    );
+    assert_eq!(r.err(), Some(Error::Capacity { required: 512 }));
+    // A recipient group that does not fit tx is refused before anything is sent.
+    let t = format!("{GREETING}\n S: 250 mx.example.net");
+    let steps = script(&t);
+    let long = format!("{}@{}.example.com", "a".repeat(64), "b".repeat(60));
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    let mut c: C<'_> = Client::new(
+        Scripted::new(steps, Mode::Whole),
+        config(),
+        &mut rx,
+        &mut tx,
+    )
+    .unwrap();
+    c.connect().unwrap();
+    let to = [addr(&long), addr(&long), addr(&long), addr(&long)];
+    let e = c
+        .send_raw(addr("alert@example.com"), to, &mut RawMessage::new(BODY))
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Capacity { required } if required > 512),
+        "{e:?}"
+    );
+    assert!(c.engine().is_usable());
+}
+
+/// The happy path cut after every byte the server sends: the result is always a
+/// typed error and never a reported success, unless the final 250 was complete.
+#[test]
+fn connection_dropped_at_every_point() {
+    let t = format!(
+        "{GREETING}
+         {CAPS_PIPE}
+         {AUTH_PLAIN}
+         C: MAIL FROM:<alert@example.com>
+         C: RCPT TO:<ops@example.com>
+         C: DATA
+         S: 250 2.1.0 Ok
+         S: 250 2.1.5 Ok
+         S: 354 End data with <CR><LF>.<CR><LF>
+         {BODY_WIRE}
+         S: 250 2.0.0 Ok: queued as 4F2A"
+    );
+    let full = script(&t);
+    let server_total: usize = full
+        .iter()
+        .map(|s| if let Step::Server(b) = s { b.len() } else { 0 })
+        .sum();
+    let mut cuts = 0;
+    for cut in 0..server_total {
+        // Keep `cut` bytes of server output, then close.
+        let mut left = cut;
+        let mut steps = vec![];
+        for s in &full {
+            match s {
+                Step::Server(b) if left < b.len() => {
+                    if left > 0 {
+                        steps.push(Step::Server(b[..left].to_vec()));
+                    }
+                    steps.push(Step::Close);
+                    break;
+                }
+                Step::Server(b) => {
+                    left -= b.len();
+                    steps.push(s.clone());
+                }
+                other => steps.push(other.clone()),
+            }
+        }
+        for mode in [Mode::Whole, Mode::Bytewise, Mode::Fragmented(7)] {
+            let (mut rx, mut tx) = ([0u8; 512], [0u8; 1024]);
+            let mut c: C<'_> = Client::new(
+                Scripted::new(steps.clone(), mode),
+                with_auth(Mechanism::Auto),
+                &mut rx,
+                &mut tx,
+            )
+            .unwrap();
+            let r = send(&mut c, &["ops@example.com"]);
+            match r {
+                Err(Error::Closed { .. }) | Err(Error::Io(common::Broken)) => {}
+                other => panic!("cut at {cut} in {mode:?}: {other:?}"),
+            }
+            assert!(r.unwrap_err().is_transient());
+            cuts += 1;
+        }
+    }
+    assert!(cuts > 300, "only {cuts} cuts");
+}
