@@ -78,7 +78,7 @@ fn check_domain(s: &str, utf8: bool) -> Result<(), InputError> {
 }
 
 /// Refuses CR, LF, NUL and every other control character (C0 and DEL).
-fn check_controls(b: &[u8]) -> Result<(), InputError> {
+pub(crate) fn check_controls(b: &[u8]) -> Result<(), InputError> {
     for &c in b {
         match c {
             b'\r' | b'\n' => return Err(InputError::LineBreak),

@@ -259,7 +259,15 @@ fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
         .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
-impl<E: fmt::Debug> core::error::Error for Error<E> {}
+impl<E: core::error::Error + 'static> core::error::Error for Error<E> {
+    /// The transport's error for [`Error::Io`].
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 #[cfg(feature = "defmt")]
 impl<E> defmt::Format for Error<E> {
@@ -403,6 +411,8 @@ pub enum InputError {
     InvalidDomain,
     /// Not of the form `Name <local@domain>` or `local@domain`.
     InvalidMailbox,
+    /// A MIME content type that is not `type/subtype` made of RFC 2045 §5.1 tokens.
+    InvalidContentType,
     /// More recipients than the client was built for.
     TooManyRecipients {
         /// The client's limit.
@@ -428,6 +438,7 @@ impl fmt::Display for InputError {
             InputError::InvalidMailbox => {
                 f.write_str("expected 'Name <local@domain>' or 'local@domain'")
             }
+            InputError::InvalidContentType => f.write_str("content type is not 'type/subtype'"),
             InputError::TooManyRecipients { max } => write!(f, "more than {max} recipients"),
             InputError::NoRecipients => f.write_str("no recipients"),
         }

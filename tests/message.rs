@@ -525,7 +525,7 @@ fn header_injection_is_refused_at_construction() {
     );
     assert_eq!(
         Attachment::new("a.txt", "text/plain; charset=utf-8", &b""[..]).map(|_| ()),
-        Err(InputError::Control)
+        Err(InputError::InvalidContentType)
     );
     assert_eq!(
         Attachment::new("", "text/plain", &b""[..]).map(|_| ()),

@@ -1055,3 +1055,74 @@ fn connection_dropped_at_every_point() {
     }
     assert!(cuts > 300, "only {cuts} cuts");
 }
+
+/// Every stage refused once with a 4yz and once with a 5yz reply: the error names
+/// the stage and the code, and says whether a retry can help.
+#[test]
+fn every_stage_refused_with_4yz_and_5yz() {
+    let cfg_auth = with_auth(Mechanism::Plain);
+    let cfg_tls = config().with_security(Security::StartTls);
+    for (code, transient) in [("451 4.3.0 try later", true), ("554 5.7.1 refused", false)] {
+        let n: u16 = code[..3].parse().unwrap();
+        let to_ehlo = format!("{GREETING}\n S: 250-mx\n S: 250 AUTH PLAIN");
+        let txn = "C: MAIL FROM:<alert@example.com>";
+        let cases: Vec<(Stage, String, Config<'static>)> = vec![
+            (Stage::Greeting, format!("S: {code}"), config()),
+            (Stage::Ehlo, format!("{GREETING}\n S: {code}"), config()),
+            (
+                Stage::Helo,
+                format!("{GREETING}\n S: 502 no\n C: HELO client.example\n S: {code}"),
+                config(),
+            ),
+            (
+                Stage::StartTls,
+                format!("{GREETING}\n S: 250-mx\n S: 250 STARTTLS\n C: STARTTLS\n S: {code}"),
+                cfg_tls,
+            ),
+            (
+                Stage::Auth,
+                format!(
+                    "{to_ehlo}\n C: AUTH PLAIN AGFsZXJ0QGV4YW1wbGUuY29tAHMzY3JldC1jb2Rl\n S: {code}"
+                ),
+                cfg_auth,
+            ),
+            (
+                Stage::Mail,
+                format!("{to_ehlo}\n {txn}\n S: {code}\n C: RSET\n S: 250 ok"),
+                config(),
+            ),
+            (
+                Stage::Rcpt,
+                format!(
+                    "{to_ehlo}\n {txn}\n S: 250 ok\n C: RCPT TO:<a@example.com>\n S: {code}\n C: RSET\n S: 250 ok"
+                ),
+                config(),
+            ),
+            (
+                Stage::Data,
+                format!(
+                    "{to_ehlo}\n {txn}\n S: 250 ok\n C: RCPT TO:<a@example.com>\n S: 250 ok\n C: DATA\n S: {code}\n C: RSET\n S: 250 ok"
+                ),
+                config(),
+            ),
+            (
+                Stage::EndOfData,
+                format!(
+                    "{to_ehlo}\n {txn}\n S: 250 ok\n C: RCPT TO:<a@example.com>\n S: 250 ok\n C: DATA\n S: 354 go\n {BODY_WIRE}\n S: {code}"
+                ),
+                config(),
+            ),
+        ];
+        for (stage, text, cfg) in cases {
+            let e = run(&text, cfg, |c| send(c, &["a@example.com"])).unwrap_err();
+            let got = match &e {
+                Error::Rejected { stage, response } => (*stage, response.code.get()),
+                Error::NoRecipients { first, .. } => (Stage::Rcpt, first.code.get()),
+                other => panic!("{stage:?} {code}: {other:?}"),
+            };
+            assert_eq!(got, (stage, n), "{stage:?} {code}");
+            assert_eq!(e.is_transient(), transient, "{stage:?} {code}");
+            assert!(e.to_string().contains(&code[..3]), "{e}");
+        }
+    }
+}

@@ -391,19 +391,7 @@ pub const MAX_FILENAME: usize = 255;
 /// 127 characters each).
 pub const MAX_CONTENT_TYPE: usize = 255;
 
-/// Refuses CR, LF, NUL and other control characters (C0 and DEL), as the address
-/// checks do.
-fn check_controls(b: &[u8]) -> Result<(), InputError> {
-    for &c in b {
-        match c {
-            b'\r' | b'\n' => return Err(InputError::LineBreak),
-            0 => return Err(InputError::Nul),
-            0x01..=0x1f | 0x7f => return Err(InputError::Control),
-            _ => {}
-        }
-    }
-    Ok(())
-}
+use crate::address::check_controls;
 
 /// RFC 2045 §5.1 `token` character: printable ASCII except space and `tspecials`.
 fn is_token_char(c: u8) -> bool {
@@ -424,14 +412,14 @@ pub(crate) fn check_content_type(s: &str) -> Result<(), InputError> {
         return Err(if b.is_empty() {
             InputError::Empty
         } else {
-            InputError::Control
+            InputError::InvalidContentType
         });
     };
     if ty.is_empty() || sub.is_empty() {
         return Err(InputError::Empty);
     }
     if !ty.bytes().chain(sub.bytes()).all(is_token_char) {
-        return Err(InputError::Control);
+        return Err(InputError::InvalidContentType);
     }
     Ok(())
 }
@@ -774,12 +762,18 @@ mod tests {
         assert_eq!(check_content_type("application/vnd.ms-excel"), Ok(()));
         assert_eq!(check_content_type(""), Err(InputError::Empty));
         assert_eq!(check_content_type("text/"), Err(InputError::Empty));
-        assert_eq!(check_content_type("text"), Err(InputError::Control));
+        assert_eq!(
+            check_content_type("text"),
+            Err(InputError::InvalidContentType)
+        );
         assert_eq!(
             check_content_type("text/csv; charset=utf-8"),
-            Err(InputError::Control)
+            Err(InputError::InvalidContentType)
         );
-        assert_eq!(check_content_type("text/a/b"), Err(InputError::Control));
+        assert_eq!(
+            check_content_type("text/a/b"),
+            Err(InputError::InvalidContentType)
+        );
         assert_eq!(
             check_content_type("text/csv\r\nBcc: x"),
             Err(InputError::LineBreak)

@@ -192,9 +192,9 @@ impl<'a, R: embedded_io::Read> Attachment<'a, R> {
     ///   type or subtype;
     /// - [`InputError::TooLong`] for a file name over [`MAX_FILENAME`] or a content
     ///   type over [`MAX_CONTENT_TYPE`] octets;
-    /// - [`InputError::Control`] also for a content type that is not `token/token`
-    ///   (RFC 2045 §5.1): no `/`, more than one, a space, a `tspecial` such as `;`, or
-    ///   a non-ASCII character ([`InputError`] has no more specific variant).
+    /// - [`InputError::InvalidContentType`] for a content type that is not
+    ///   `token/token` (RFC 2045 §5.1): no `/`, more than one, a space, a `tspecial`
+    ///   such as `;`, or a non-ASCII character.
     pub fn new(filename: &'a str, content_type: &'a str, reader: R) -> Result<Self, InputError> {
         header::check_filename(filename)?;
         header::check_content_type(content_type)?;
