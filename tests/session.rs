@@ -1126,3 +1126,22 @@ fn every_stage_refused_with_4yz_and_5yz() {
         }
     }
 }
+
+/// A 421 to the RSET after a refused MAIL: the refusal is what the caller hears,
+/// and the connection is unusable.
+#[test]
+fn service_closing_while_resetting_keeps_the_first_error() {
+    let t = format!(
+        "{GREETING}
+         S: 250 mx.example.net
+         C: MAIL FROM:<alert@example.com>
+         S: 550 5.7.1 sender denied
+         C: RSET
+         S: 421 4.3.2 shutting down"
+    );
+    let r = run(&t, config(), |c| {
+        let e = send(c, &["a@example.com"]).unwrap_err();
+        (rejected(&e), c.engine().is_usable())
+    });
+    assert_eq!(r, ((Stage::Mail, 550), false));
+}

@@ -516,6 +516,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             count, pipelined
         );
         self.report = Report::new();
+        self.txn_error = None;
         self.txn = Txn {
             rcpts: count as u16,
             replies: 0,
@@ -739,9 +740,14 @@ impl<'a, const N: usize> Engine<'a, N> {
         let r = head.response;
         let code = r.code;
         if code == ReplyCode::SERVICE_NOT_AVAILABLE && self.state != State::Quit {
-            // 421: the server is closing the channel (RFC 5321 §3.8).
+            // 421: the server is closing the channel (RFC 5321 §3.8). While resetting
+            // a failed transaction, the transaction's own error is the one to report.
             let stage = self.stage();
-            self.reject(stage, r);
+            let e = self
+                .txn_error
+                .take()
+                .unwrap_or(Error::Rejected { stage, response: r });
+            self.fail(e);
             return;
         }
         match self.state {
