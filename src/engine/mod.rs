@@ -36,6 +36,11 @@ use crate::reply::{
     Assembler, Capabilities, Extensions, ParserConfig, ReplyCode, Status, parse_line,
 };
 
+/// Room kept at the end of `tx` for the end-of-data line (`\r\n.\r\n`).
+const TERMINATOR_ROOM: usize = 5;
+/// Smallest raw chunk worth pulling from a message source.
+const MIN_STAGE: usize = 32;
+
 /// How the connection is (to be) encrypted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -415,32 +420,51 @@ impl<'a, const N: usize> Engine<'a, N> {
             self.fail(Error::Protocol(ProtocolError::InvalidState));
             return;
         }
-        let half = self.tx.len() / 2;
-        if self.raw_start == self.raw_end && !self.body_done {
-            match body.fill(&mut self.tx[half..]) {
-                Ok(0) => self.body_done = true,
-                Ok(n) => {
-                    self.raw_start = half;
-                    self.raw_end = half + n.min(self.tx.len() - half);
+        // Pack as much as fits into one write (few writes mean no Nagle/delayed-ACK
+        // stalls): raw bytes are staged at the end of `tx` in a third of the free
+        // space, so their stuffed form (at most twice as long) always fits before
+        // them; the end-of-data line is appended when the source is done.
+        let cap = self.tx.len();
+        let limit = cap - TERMINATOR_ROOM;
+        let mut out = 0;
+        loop {
+            if self.raw_start == self.raw_end && !self.body_done {
+                let stage = (limit - out) / 3;
+                if stage < MIN_STAGE {
+                    break;
                 }
-                Err(kind) => {
-                    self.fail(Error::Source(kind));
-                    return;
+                let at = cap - stage;
+                match body.fill(&mut self.tx[at..]) {
+                    Ok(0) => self.body_done = true,
+                    Ok(n) => {
+                        self.raw_start = at;
+                        self.raw_end = at + n.min(stage);
+                    }
+                    Err(kind) => {
+                        self.fail(Error::Source(kind));
+                        return;
+                    }
                 }
             }
-        }
-        if self.raw_start < self.raw_end {
-            let (out, raw) = self.tx.split_at_mut(half);
+            if self.raw_start == self.raw_end {
+                break;
+            }
+            let end = self.raw_start.min(limit);
+            let (head, raw) = self.tx.split_at_mut(self.raw_start);
             let (used, made) = self
                 .stuffer
-                .encode(&raw[self.raw_start - half..self.raw_end - half], out);
+                .encode(&raw[..self.raw_end - self.raw_start], &mut head[out..end]);
             self.raw_start += used;
-            self.set_tx(made, false);
-        } else if self.body_done {
-            let n = self.stuffer.finish(self.tx).unwrap_or(0);
-            self.set_tx(n, false);
+            out += made;
+            if used == 0 {
+                break;
+            }
+        }
+        if self.body_done && self.raw_start == self.raw_end {
+            out += self.stuffer.finish(&mut self.tx[out..]).unwrap_or(0);
             self.state = State::EndOfData;
         }
+        self.set_tx(out, false);
     }
 
     /// Starts a transaction: `MAIL FROM`, one `RCPT TO` per recipient, `DATA`, then

@@ -1,6 +1,7 @@
 //! Engine-level tests: the exact `Action` sequence and bytes for a session, driven
 //! by hand without any stream.
 
+use std::vec;
 use std::vec::Vec;
 
 use super::*;
@@ -88,10 +89,8 @@ fn action_sequence_of_a_pipelined_session() {
     let mut body = RawMessage::new(b".x\ny");
     e.handle_body(&mut body);
     assert_eq!(e.timeout(), Some(limits::TIMEOUT_DATA_BLOCK));
-    sent(&mut e, b"..x\r\ny");
-    assert_eq!(step(&mut e), Seen::Body);
-    e.handle_body(&mut body);
-    sent(&mut e, b"\r\n.\r\n");
+    // Body and end-of-data line in one write.
+    sent(&mut e, b"..x\r\ny\r\n.\r\n");
     assert_eq!(e.timeout(), Some(limits::TIMEOUT_DATA_TERMINATION));
     recv(&mut e, b"250 2.0.0 queued\r\n");
     assert_eq!(step(&mut e), Seen::Done(Outcome::Sent));
@@ -223,4 +222,71 @@ fn timeout_override() {
     let e: Engine<'_, 1> =
         Engine::new(cfg().with_timeout(Duration::from_secs(7)), &mut rx, &mut tx).unwrap();
     assert_eq!(e.timeout(), Some(Duration::from_secs(7)));
+}
+
+#[test]
+fn a_long_body_goes_out_in_full_writes() {
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 600]);
+    let mut e: Engine<'_, 1> = Engine::new(cfg(), &mut rx, &mut tx).unwrap();
+    recv(&mut e, b"220 hi\r\n");
+    sent(&mut e, b"EHLO client.example\r\n");
+    recv(&mut e, b"250 mx\r\n");
+    let a = Address::try_new("a@example.com").unwrap();
+    e.begin_transaction(Some(a), [a], MailParams::default())
+        .unwrap();
+    sent(&mut e, b"MAIL FROM:<a@example.com>\r\n");
+    recv(&mut e, b"250 ok\r\n");
+    sent(&mut e, b"RCPT TO:<a@example.com>\r\n");
+    recv(&mut e, b"250 ok\r\n");
+    sent(&mut e, b"DATA\r\n");
+    recv(&mut e, b"354 go\r\n");
+    let text: Vec<u8> = (0..5000u32)
+        .map(|i| {
+            if i % 50 == 49 {
+                b'\n'
+            } else {
+                b'a' + (i % 26) as u8
+            }
+        })
+        .collect();
+    let mut body = RawMessage::new(&text);
+    let mut wire = Vec::new();
+    let mut writes = Vec::new();
+    while let Seen::Body = step(&mut e) {
+        e.handle_body(&mut body);
+        match step(&mut e) {
+            Seen::Send(b) => {
+                e.handle_sent(b.len());
+                writes.push(b.len());
+                wire.extend_from_slice(&b);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // The text ends in LF: every LF becomes CRLF and the end-of-data line follows.
+    let mut expected: Vec<u8> = text
+        .iter()
+        .flat_map(|&b| {
+            if b == b'\n' {
+                vec![b'\r', b'\n']
+            } else {
+                vec![b]
+            }
+        })
+        .collect();
+    expected.extend_from_slice(b".\r\n");
+    assert!(
+        wire == expected,
+        "wire bytes differ ({} vs {} bytes)",
+        wire.len(),
+        expected.len()
+    );
+    // Every write but the last fills most of tx (not half of it, as a naive split would).
+    for w in &writes[..writes.len() - 1] {
+        assert!(
+            *w > 600 * 2 / 3 - MIN_STAGE,
+            "write of {w} bytes in {writes:?}"
+        );
+    }
+    assert!(writes.len() <= 5200 / 380, "{} writes", writes.len());
 }
