@@ -299,7 +299,7 @@ impl<'a, const N: usize> Engine<'a, N> {
     ///
     /// `rx` must hold at least [`MIN_RX_BUFFER`](limits::MIN_RX_BUFFER) bytes and the
     /// parser's line limit; `tx` at least [`MIN_TX_BUFFER`](limits::MIN_TX_BUFFER).
-    /// Larger `tx` buffers send the body in larger writes (half of `tx` per write).
+    /// Larger `tx` buffers send the body in fewer, larger writes.
     ///
     /// # Errors
     /// [`Error::Capacity`] when a buffer is too small.
