@@ -193,6 +193,33 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>> Client<'a, S, N, U> {
         }
     }
 
+    /// Sends a message and ends the session: `QUIT` goes out in the same write as
+    /// the end of the message when the server offers PIPELINING, saving the round
+    /// trip a separate [`quit`](Self::quit) costs. The right call for a device that
+    /// sends one alert per connection.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send); after an error the session is over too.
+    pub fn send_and_quit<R: Read>(
+        &mut self,
+        message: &mut Message<'_, R>,
+    ) -> Result<Report<N>, Error<S::Error>> {
+        let from = message.from_mailbox().address();
+        let params = MailParams {
+            smtputf8: message.needs_smtputf8(),
+            ..MailParams::default()
+        };
+        let recipients = RecipientList::<N>::collect(message.recipients())?;
+        self.engine
+            .begin_transaction(Some(from), recipients.iter(), params)
+            .map_err(Error::widen)?;
+        self.engine.quit_after_transaction().map_err(Error::widen)?;
+        match self.run(Some(&mut message.writer()))? {
+            Outcome::Closed => Ok(self.engine.report().clone()),
+            _ => Err(Error::Protocol(ProtocolError::InvalidState)),
+        }
+    }
+
     /// Sends `QUIT` and waits for its reply (or for the server to close).
     ///
     /// # Errors

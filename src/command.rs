@@ -63,6 +63,14 @@ pub enum Command<'a> {
     Rcpt(Address<'a>),
     /// `DATA` (RFC 5321 §4.1.1.4).
     Data,
+    /// `BDAT <size> [LAST]` (RFC 3030 §2): announces a chunk of `size` octets of
+    /// message data that follows the line.
+    Bdat {
+        /// Octets of data that follow.
+        size: u64,
+        /// The last chunk of the message.
+        last: bool,
+    },
     /// `RSET` (RFC 5321 §4.1.1.5).
     Rset,
     /// `NOOP` (RFC 5321 §4.1.1.9).
@@ -151,6 +159,13 @@ impl Command<'_> {
                 s.put(b">");
             }
             Command::Data => s.put(b"DATA"),
+            Command::Bdat { size, last } => {
+                s.put(b"BDAT ");
+                put_u64(s, *size);
+                if *last {
+                    s.put(b" LAST");
+                }
+            }
             Command::Rset => s.put(b"RSET"),
             Command::Noop => s.put(b"NOOP"),
             Command::Quit => s.put(b"QUIT"),
@@ -269,6 +284,28 @@ mod tests {
         );
         assert_eq!(emit(Command::Rcpt(a)), b"RCPT TO:<alert@example.com>\r\n");
         assert_eq!(emit(Command::Data), b"DATA\r\n");
+        assert_eq!(
+            emit(Command::Bdat {
+                size: 986,
+                last: false
+            }),
+            b"BDAT 986\r\n"
+        );
+        assert_eq!(
+            emit(Command::Bdat {
+                size: 0,
+                last: true
+            }),
+            b"BDAT 0 LAST\r\n"
+        );
+        assert_eq!(
+            Command::Bdat {
+                size: u64::MAX,
+                last: true
+            }
+            .len(),
+            32
+        );
         assert_eq!(emit(Command::Rset), b"RSET\r\n");
         assert_eq!(emit(Command::Noop), b"NOOP\r\n");
         assert_eq!(emit(Command::Quit), b"QUIT\r\n");

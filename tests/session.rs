@@ -1145,3 +1145,119 @@ fn service_closing_while_resetting_keeps_the_first_error() {
     });
     assert_eq!(r, ((Stage::Mail, 550), false));
 }
+
+const CAPS_CHUNK_PIPE: &str = "S: 250-mx.example.net\n S: 250-PIPELINING\n S: 250 CHUNKING";
+
+#[test]
+fn bdat_pipelined_one_write_and_no_dot_stuffing() {
+    // BDAT data is counted, not terminated: leading dots stay single (RFC 3030).
+    let body = b".dot first\r\nsecond\n";
+    let t = format!(
+        "{GREETING}
+         {CAPS_CHUNK_PIPE}
+         C: MAIL FROM:<alert@example.com>
+         C: RCPT TO:<a@example.com>
+         C: BDAT 20 LAST
+         C: .dot first
+         C: second
+         S: 250 ok
+         S: 250 ok
+         S: 250 2.0.0 queued as B1"
+    );
+    let r = run(&t, config(), |c| {
+        c.connect()?;
+        let rep = c.send_raw(
+            addr("alert@example.com"),
+            [addr("a@example.com")],
+            &mut RawMessage::new(body),
+        )?;
+        Ok::<_, E>(rep.reply().unwrap().text.as_str_lossy().to_string())
+    });
+    assert_eq!(r.unwrap(), "queued as B1");
+}
+
+#[test]
+fn bdat_all_recipients_refused_is_reset() {
+    let t = format!(
+        "{GREETING}
+         {CAPS_CHUNK_PIPE}
+         C: MAIL FROM:<alert@example.com>
+         C: RCPT TO:<a@example.com>
+         C: BDAT 34 LAST
+         {}
+         S: 250 ok
+         S: 550 5.1.1 no such user
+         S: 554 5.5.1 no valid recipients
+         C: RSET
+         S: 250 ok",
+        BODY_WIRE.rsplit_once('\n').unwrap().0
+    );
+    let r = run(&t, config(), |c| {
+        send(c, &["a@example.com"]).map_err(|e| (e.code().map(|c| c.get()), c.engine().is_usable()))
+    });
+    assert_eq!(r, Err((Some(550), true)));
+}
+
+#[test]
+fn bdat_without_pipelining_waits_and_skips_data_when_refused() {
+    let t = format!(
+        "{GREETING}
+         S: 250-mx.example.net
+         S: 250 CHUNKING
+         C: MAIL FROM:<alert@example.com>
+         S: 250 ok
+         C: RCPT TO:<a@example.com>
+         S: 550 no
+         C: RSET
+         S: 250 ok
+         C: MAIL FROM:<alert@example.com>
+         S: 250 ok
+         C: RCPT TO:<b@example.com>
+         S: 250 ok
+         C: BDAT 34 LAST
+         {}
+         S: 552 5.3.4 message too big
+         C: RSET
+         S: 250 ok",
+        BODY_WIRE.rsplit_once('\n').unwrap().0
+    );
+    let r = run(&t, config(), |c| {
+        let first = send(c, &["a@example.com"]).unwrap_err();
+        let second = c
+            .send_raw(
+                addr("alert@example.com"),
+                [addr("b@example.com")],
+                &mut RawMessage::new(BODY),
+            )
+            .unwrap_err();
+        (
+            first.code().map(|c| c.get()),
+            rejected(&second),
+            c.engine().is_usable(),
+        )
+    });
+    assert_eq!(r, (Some(550), (Stage::EndOfData, 552), true));
+}
+
+#[test]
+fn chunking_can_be_turned_off() {
+    let t = format!(
+        "{GREETING}
+         {CAPS_CHUNK_PIPE}
+         C: MAIL FROM:<alert@example.com>
+         C: RCPT TO:<a@example.com>
+         C: DATA
+         S: 250 ok
+         S: 250 ok
+         S: 354 go
+         {BODY_WIRE}
+         S: 250 ok"
+    );
+    assert_eq!(
+        run(&t, config().with_chunking(false), |c| send(
+            c,
+            &["a@example.com"]
+        )),
+        Ok((1, vec![]))
+    );
+}

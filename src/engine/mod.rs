@@ -36,8 +36,14 @@ use crate::reply::{
     Assembler, Capabilities, Extensions, ParserConfig, ReplyCode, Status, parse_line,
 };
 
-/// Room kept at the end of `tx` for the end-of-data line (`\r\n.\r\n`).
-const TERMINATOR_ROOM: usize = 5;
+/// Room kept at the end of `tx` for the end-of-data line (`\r\n.\r\n`) and a
+/// pipelined `QUIT\r\n`.
+const TERMINATOR_ROOM: usize = 5 + 6;
+/// Room kept before a `BDAT` chunk for its command line (`BDAT <u64> LAST\r\n`).
+const BDAT_HEADER_ROOM: usize = 32;
+/// Most `BDAT` chunks sent before their replies are read (bounds what the server
+/// must buffer, RFC 2920 §3.1 on deadlock).
+const MAX_CHUNKS_IN_FLIGHT: u16 = 16;
 /// Smallest raw chunk worth pulling from a message source.
 const MIN_STAGE: usize = 32;
 
@@ -67,6 +73,7 @@ pub struct Config<'a> {
     credentials: Option<Credentials<'a>>,
     allow_plaintext_auth: bool,
     pipelining: bool,
+    chunking: bool,
     timeout: Option<Duration>,
     parser: ParserConfig,
 }
@@ -81,6 +88,7 @@ impl<'a> Config<'a> {
             credentials: None,
             allow_plaintext_auth: false,
             pipelining: true,
+            chunking: true,
             timeout: None,
             parser: ParserConfig::DEFAULT,
         }
@@ -108,6 +116,14 @@ impl<'a> Config<'a> {
     /// Whether to use PIPELINING (RFC 2920) when the server offers it (default true).
     pub fn with_pipelining(mut self, on: bool) -> Self {
         self.pipelining = on;
+        self
+    }
+
+    /// Whether to send the message with `BDAT` (CHUNKING, RFC 3030) instead of `DATA`
+    /// when the server offers it (default true). With PIPELINING too, the envelope
+    /// and a message that fits `tx` go out in one write and need one round trip.
+    pub fn with_chunking(mut self, on: bool) -> Self {
+        self.chunking = on;
         self
     }
 
@@ -241,10 +257,28 @@ impl State {
 #[derive(Debug, Clone, Copy, Default)]
 struct Txn {
     rcpts: u16,
+    /// Replies read so far (MAIL, each RCPT, then DATA or each BDAT).
     replies: u16,
     accepted: u16,
     mail_ok: bool,
     pipelined: bool,
+    /// The body goes in `BDAT` chunks.
+    bdat: bool,
+    /// `BDAT` commands sent.
+    chunks: u16,
+    /// The `LAST` chunk (or the end-of-data line) is queued.
+    last: bool,
+    /// End the session after this transaction.
+    quit: bool,
+    /// `QUIT` went out in the same write as the end of the message.
+    quit_sent: bool,
+}
+
+impl Txn {
+    /// Replies owed for what was sent.
+    fn expected(&self) -> u16 {
+        1 + self.rcpts + if self.bdat { self.chunks } else { 1 }
+    }
 }
 
 /// What the first line of the reply being read said.
@@ -416,18 +450,29 @@ impl<'a, const N: usize> Engine<'a, N> {
     /// a truncated message) and the connection is unusable: the next action is
     /// [`Action::Failed`] with [`Error::Source`].
     pub fn handle_body<B: BodySource + ?Sized>(&mut self, body: &mut B) {
-        if self.state != State::Body || self.tx_len != 0 {
+        // The queue is empty, or (pipelined BDAT) holds the unsent envelope.
+        let envelope_waits = self.txn.bdat && self.txn.chunks == 0 && self.tx_flush == 0;
+        if self.state != State::Body
+            || self.tx_sent != self.tx_flush
+            || (self.tx_len != 0 && !envelope_waits)
+        {
             self.fail(Error::Protocol(ProtocolError::InvalidState));
             return;
         }
+        let bdat = self.txn.bdat;
         // Pack as much as fits into one write (few writes mean no Nagle/delayed-ACK
         // stalls): raw bytes are staged at the end of `tx` in a third of the free
-        // space, so their stuffed form (at most twice as long) always fits before
-        // them; the end-of-data line is appended when the source is done.
+        // space, so their normalised form (at most twice as long) always fits before
+        // them. A BDAT chunk leaves room in front for its command line.
         let cap = self.tx.len();
         let limit = cap - TERMINATOR_ROOM;
-        let mut out = 0;
-        loop {
+        let start = if bdat {
+            self.tx_len + BDAT_HEADER_ROOM
+        } else {
+            0
+        };
+        let mut out = start;
+        while out < limit {
             if self.raw_start == self.raw_end && !self.body_done {
                 let stage = (limit - out) / 3;
                 if stage < MIN_STAGE {
@@ -460,11 +505,44 @@ impl<'a, const N: usize> Engine<'a, N> {
                 break;
             }
         }
-        if self.body_done && self.raw_start == self.raw_end {
+        let done = self.body_done && self.raw_start == self.raw_end;
+        if bdat {
+            if out == start && !done {
+                // No room for data beside the envelope: send the envelope first.
+                self.tx_flush = self.tx_len;
+                return;
+            }
+            if done {
+                out += self.stuffer.finish_lines(&mut self.tx[out..]).unwrap_or(0);
+            }
+            let header = Command::Bdat {
+                size: (out - start) as u64,
+                last: done,
+            };
+            let at = self.tx_len;
+            let h = header.emit(&mut self.tx[at..start]).unwrap_or(0);
+            self.tx.copy_within(start..out, at + h);
+            out = at + h + (out - start);
+            self.txn.chunks += 1;
+            self.txn.last = done;
+        } else if done {
             out += self.stuffer.finish(&mut self.tx[out..]).unwrap_or(0);
-            self.state = State::EndOfData;
+            self.txn.last = true;
+        }
+        if self.txn.last && self.txn.quit && self.txn.pipelined {
+            // RFC 2920 §3.1: QUIT may close the group that ends the message.
+            out += Command::Quit.emit(&mut self.tx[out..]).unwrap_or(0);
+            self.txn.quit_sent = true;
         }
         self.set_tx(out, false);
+        if bdat {
+            let in_flight = self.txn.expected() - self.txn.replies;
+            if self.txn.last || !self.txn.pipelined || in_flight >= MAX_CHUNKS_IN_FLIGHT {
+                self.state = State::Txn;
+            }
+        } else if self.txn.last {
+            self.state = State::EndOfData;
+        }
     }
 
     /// Starts a transaction: `MAIL FROM`, one `RCPT TO` per recipient, `DATA`, then
@@ -520,18 +598,17 @@ impl<'a, const N: usize> Engine<'a, N> {
             body_8bit: params.body_8bit,
             smtputf8: utf8,
         };
+        let bdat = self.config.chunking && self.caps.has(Extensions::CHUNKING);
+        let data = if bdat { None } else { Some(Command::Data) };
         let required = mail.len()
             + rcpts.clone().map(|a| Command::Rcpt(a).len()).sum::<usize>()
-            + Command::Data.len();
+            + data.map_or(0, |d| d.len());
         if required > self.tx.len() {
             return Err(Error::Capacity { required });
         }
         let mut at = 0;
         at += mail.emit(&mut self.tx[at..]).unwrap_or(0);
-        for cmd in rcpts
-            .map(Command::Rcpt)
-            .chain(core::iter::once(Command::Data))
-        {
+        for cmd in rcpts.map(Command::Rcpt).chain(data) {
             at += cmd.emit(&mut self.tx[at..]).unwrap_or(0);
         }
         let pipelined = self.config.pipelining && self.caps.has(Extensions::PIPELINING);
@@ -543,19 +620,43 @@ impl<'a, const N: usize> Engine<'a, N> {
         self.txn_error = None;
         self.txn = Txn {
             rcpts: count as u16,
-            replies: 0,
-            accepted: 0,
-            mail_ok: false,
             pipelined,
+            bdat,
+            ..Txn::default()
         };
         self.tx_len = at;
         self.tx_sent = 0;
-        self.tx_flush = if pipelined { at } else { self.next_line_end() };
-        self.stuffer = DotStuffer::new();
+        self.stuffer = if bdat {
+            DotStuffer::normaliser()
+        } else {
+            DotStuffer::new()
+        };
         self.body_done = false;
         self.raw_start = 0;
         self.raw_end = 0;
-        self.state = State::Txn;
+        if pipelined && bdat {
+            // The envelope waits in `tx` for the first chunk: one write for both.
+            self.tx_flush = 0;
+            self.state = State::Body;
+        } else {
+            self.tx_flush = if pipelined { at } else { self.next_line_end() };
+            self.state = State::Txn;
+        }
+        Ok(())
+    }
+
+    /// Ends the session after the transaction just begun: `QUIT` follows the end of
+    /// the message (in the same write when the server offers PIPELINING), or follows
+    /// a failure instead of `RSET`. The step then ends with [`Outcome::Closed`] once
+    /// the message was accepted, or [`Action::Failed`] with the transaction's error.
+    ///
+    /// # Errors
+    /// [`ProtocolError::InvalidState`] when no transaction was begun.
+    pub fn quit_after_transaction(&mut self) -> Result<(), Error> {
+        if !matches!(self.state, State::Txn | State::Body) || self.txn.last {
+            return Err(Error::Protocol(ProtocolError::InvalidState));
+        }
+        self.txn.quit = true;
         Ok(())
     }
 
@@ -583,6 +684,8 @@ impl<'a, const N: usize> Engine<'a, N> {
             State::Txn => match self.stage() {
                 Stage::Mail => limits::TIMEOUT_MAIL,
                 Stage::Rcpt => limits::TIMEOUT_RCPT,
+                Stage::EndOfData => limits::TIMEOUT_DATA_TERMINATION,
+                _ if self.txn.bdat => limits::TIMEOUT_DATA_BLOCK,
                 _ => limits::TIMEOUT_DATA_INIT,
             },
             State::Body => limits::TIMEOUT_DATA_BLOCK,
@@ -613,6 +716,8 @@ impl<'a, const N: usize> Engine<'a, N> {
                     Stage::Mail
                 } else if i <= self.txn.rcpts {
                     Stage::Rcpt
+                } else if self.txn.bdat && self.txn.last && i + 1 == self.txn.expected() {
+                    Stage::EndOfData
                 } else {
                     Stage::Data
                 }
@@ -819,20 +924,17 @@ impl<'a, const N: usize> Engine<'a, N> {
             State::EndOfData => {
                 if code.is_positive() {
                     self.report.reply = Some(r);
-                    self.state = State::Sent;
+                    self.finish_txn();
                 } else {
                     // The transaction is over either way (RFC 5321 §4.1.1.4).
-                    self.state = State::Ready;
-                    self.error = Some(Error::Rejected {
+                    self.txn_error = Some(Error::Rejected {
                         stage: Stage::EndOfData,
                         response: r,
                     });
+                    self.end_failed_txn();
                 }
             }
-            State::DrainEmpty => {
-                self.state = State::Ready;
-                self.error = self.txn_error.take();
-            }
+            State::DrainEmpty => self.end_failed_txn(),
             State::Rset => {
                 let e = self.txn_error.take();
                 if code.is_positive() {
@@ -845,7 +947,11 @@ impl<'a, const N: usize> Engine<'a, N> {
                     }));
                 }
             }
-            State::Quit => self.state = State::Closed,
+            State::Quit => {
+                self.state = State::Closed;
+                // A transaction that ended with QUIT reports its failure now.
+                self.error = self.txn_error.take();
+            }
             _ => self.fail(ProtocolError::UnsolicitedData.into()),
         }
     }
@@ -994,44 +1100,101 @@ impl<'a, const N: usize> Engine<'a, N> {
                 if ok {
                     self.txn.accepted += 1;
                 }
-                if !self.txn.pipelined
-                    && self.txn.replies > self.txn.rcpts
-                    && self.txn.accepted == 0
-                {
-                    self.txn_error = Some(self.no_recipients());
-                    return self.abort_txn();
+                if !self.txn.pipelined && self.txn.replies > self.txn.rcpts {
+                    if self.txn.accepted == 0 {
+                        self.txn_error = Some(self.no_recipients());
+                        return self.abort_txn();
+                    }
+                    if self.txn.bdat {
+                        self.state = State::Body;
+                        return;
+                    }
                 }
             }
+            _ if !self.txn.bdat => return self.on_data_reply(r),
             _ => {
-                let go = self.txn.mail_ok && self.txn.accepted > 0;
-                if r.code == ReplyCode::START_MAIL_INPUT && go {
-                    self.tx_len = 0;
-                    self.tx_sent = 0;
-                    self.tx_flush = 0;
-                    self.state = State::Body;
-                    return;
-                }
-                if self.txn_error.is_none() {
+                // The reply to a BDAT chunk; the LAST one is the server's acceptance.
+                if !ok && self.txn_error.is_none() {
                     self.txn_error = Some(if self.txn.accepted == 0 {
                         self.no_recipients()
                     } else {
                         Error::Rejected { stage, response: r }
                     });
                 }
-                if r.code == ReplyCode::START_MAIL_INPUT {
-                    // RFC 2920 §3.1: DATA accepted with no valid recipient; send an
-                    // empty message, which the server must refuse.
-                    self.set_tx(0, false);
-                    let n = DotStuffer::new().finish(self.tx).unwrap_or(0);
-                    self.set_tx(n, false);
-                    self.state = State::DrainEmpty;
-                    return;
+                if self.txn.replies == self.txn.expected() {
+                    if self.txn_error.is_some() {
+                        self.abort_txn();
+                    } else if self.txn.last {
+                        self.report.reply = Some(r);
+                        self.finish_txn();
+                    } else {
+                        self.state = State::Body;
+                    }
                 }
-                return self.abort_txn();
+                return;
             }
         }
         if !self.txn.pipelined {
             self.tx_flush = self.next_line_end();
+        }
+    }
+
+    /// The reply to `DATA`.
+    fn on_data_reply(&mut self, r: Response) {
+        let go = self.txn.mail_ok && self.txn.accepted > 0;
+        if r.code == ReplyCode::START_MAIL_INPUT && go {
+            self.set_tx(0, false);
+            self.state = State::Body;
+            return;
+        }
+        if self.txn_error.is_none() {
+            self.txn_error = Some(if self.txn.accepted == 0 {
+                self.no_recipients()
+            } else {
+                Error::Rejected {
+                    stage: Stage::Data,
+                    response: r,
+                }
+            });
+        }
+        if r.code == ReplyCode::START_MAIL_INPUT {
+            // RFC 2920 §3.1: DATA accepted with no valid recipient; send an empty
+            // message, which the server must refuse.
+            let n = DotStuffer::new().finish(self.tx).unwrap_or(0);
+            self.set_tx(n, false);
+            self.state = State::DrainEmpty;
+            return;
+        }
+        self.abort_txn();
+    }
+
+    /// The message was accepted: idle, or on to QUIT.
+    fn finish_txn(&mut self) {
+        if self.txn.quit {
+            self.go_quit();
+        } else {
+            self.state = State::Sent;
+        }
+    }
+
+    /// The transaction ended with an error and needs no reset.
+    fn end_failed_txn(&mut self) {
+        if self.txn.quit {
+            self.go_quit();
+        } else {
+            self.state = State::Ready;
+            self.error = self.txn_error.take();
+        }
+    }
+
+    /// Sends QUIT unless it already went out with the end of the message.
+    fn go_quit(&mut self) {
+        if !self.txn.quit_sent {
+            self.set_tx(0, false);
+            self.queue(Command::Quit, false);
+        }
+        if self.state != State::Broken {
+            self.state = State::Quit;
         }
     }
 
@@ -1046,8 +1209,11 @@ impl<'a, const N: usize> Engine<'a, N> {
         }
     }
 
-    /// Drops the rest of the transaction's commands and resets it.
+    /// Drops the rest of the transaction's commands and resets it (or quits).
     fn abort_txn(&mut self) {
+        if self.txn.quit {
+            return self.go_quit();
+        }
         self.set_tx(0, false);
         self.queue(Command::Rset, false);
         self.state = State::Rset;

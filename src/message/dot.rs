@@ -33,6 +33,9 @@ pub struct DotStuffer {
     /// The last input byte was a CR (already written as CRLF): an LF right after it
     /// belongs to the same line break and is dropped.
     after_cr: bool,
+    /// Double leading dots (`DATA`); off for `BDAT`, whose chunks are counted, not
+    /// terminated (RFC 3030 §2).
+    stuff: bool,
 }
 
 impl Default for DotStuffer {
@@ -47,6 +50,17 @@ impl DotStuffer {
         DotStuffer {
             line_start: true,
             after_cr: false,
+            stuff: true,
+        }
+    }
+
+    /// A CRLF normaliser that leaves dots alone, for `BDAT` chunks (RFC 3030): the
+    /// data is counted, so no line can end it early, but it must still be CRLF text.
+    pub const fn normaliser() -> Self {
+        DotStuffer {
+            line_start: true,
+            after_cr: false,
+            stuff: false,
         }
     }
 
@@ -68,7 +82,7 @@ impl DotStuffer {
             }
             let (first, second) = match b {
                 b'\r' | b'\n' => (b'\r', Some(b'\n')),
-                b'.' if self.line_start => (b'.', Some(b'.')),
+                b'.' if self.line_start && self.stuff => (b'.', Some(b'.')),
                 _ => (b, None),
             };
             let need = if second.is_some() { 2 } else { 1 };
@@ -100,8 +114,29 @@ impl DotStuffer {
         let tail: &[u8] = if self.line_start { &FULL[2..] } else { FULL };
         let dst = out.get_mut(..FULL.len())?;
         dst[..tail.len()].copy_from_slice(tail);
-        *self = Self::new();
+        *self = Self {
+            stuff: self.stuff,
+            ..Self::new()
+        };
         Some(tail.len())
+    }
+
+    /// Ends the data with a line break if it did not end with one (`"\r\n"`, or
+    /// nothing), for `BDAT` data, and resets the normaliser. Returns the bytes
+    /// written, or `None` (and writes nothing) if `out` is shorter than 2 bytes.
+    pub fn finish_lines(&mut self, out: &mut [u8]) -> Option<usize> {
+        let dst = out.get_mut(..2)?;
+        let n = if self.line_start {
+            0
+        } else {
+            dst.copy_from_slice(b"\r\n");
+            2
+        };
+        *self = Self {
+            stuff: self.stuff,
+            ..Self::new()
+        };
+        Some(n)
     }
 
     /// Whether the last byte encoded ended a line (or nothing was encoded yet).
@@ -114,6 +149,21 @@ impl DotStuffer {
 mod tests {
     use super::*;
     use std::vec::Vec;
+
+    #[test]
+    fn normaliser_keeps_dots_and_ends_lines() {
+        let mut d = DotStuffer::normaliser();
+        let mut out = [0u8; 32];
+        let (used, n) = d.encode(b".a\n.\rb", &mut out);
+        assert_eq!((used, &out[..n]), (6, &b".a\r\n.\r\nb"[..]));
+        assert_eq!(d.finish_lines(&mut out[n..]), Some(2));
+        assert_eq!(&out[n..n + 2], b"\r\n");
+        // After a line break nothing is added; a reset keeps the mode.
+        let (_, n) = d.encode(b".x\r\n", &mut out);
+        assert_eq!(&out[..n], b".x\r\n");
+        assert_eq!(d.finish_lines(&mut out), Some(0));
+        assert_eq!(d.finish_lines(&mut [0u8; 1]), None);
+    }
 
     /// Encodes `chunks` one after another through an output buffer of `out_len`
     /// bytes and finishes; returns all bytes.

@@ -990,7 +990,7 @@ mod tests {
         // A reference, the step, the skip count and one 57-byte attachment line.
         let size = core::mem::size_of::<MessageWriter<'_, '_, &[u8]>>();
         assert!(size <= 128, "{size}");
-        assert_eq!(core::mem::size_of::<DotStuffer>(), 2);
+        assert_eq!(core::mem::size_of::<DotStuffer>(), 3);
     }
 
     #[test]
