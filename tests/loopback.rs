@@ -5,85 +5,14 @@
 //! installs aiosmtpd), so a plain `cargo test` stays hermetic. Each test starts its
 //! own server on an ephemeral port; the server exits when the test drops its stdin.
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+mod common;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use embedded_io_adapters::std::FromStd;
+use common::peer::{connect, enabled, start, stored};
 use embedded_smtp::blocking::Client;
 use embedded_smtp::message::{Attachment, BodySource, DateTime, Message, RawMessage};
 use embedded_smtp::{Address, Config, Credentials, Domain, Error, HeaderText, Mailbox, Mechanism};
-
-fn enabled() -> bool {
-    if std::env::var("EMBEDDED_SMTP_LOOPBACK").as_deref() == Ok("1") {
-        true
-    } else {
-        eprintln!(
-            "loopback tests skipped: set EMBEDDED_SMTP_LOOPBACK=1 (needs python3 with aiosmtpd)"
-        );
-        false
-    }
-}
-
-/// A running server; killed on drop.
-struct Server {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn start(args: &[&str]) -> Server {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "embedded-smtp-loopback-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/loopback/smtp_server.py");
-    let mut child = Command::new("python3")
-        .arg(script)
-        .args(args)
-        .arg("--out")
-        .arg(&dir)
-        .args(["--idle-timeout", "60"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("python3 tests/loopback/smtp_server.py");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line
-        .strip_prefix("READY ")
-        .and_then(|p| p.trim().parse().ok())
-        .unwrap_or_else(|| panic!("server did not start: {line:?}"));
-    Server { child, port, dir }
-}
-
-fn connect(port: u16) -> FromStd<TcpStream> {
-    let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    tcp.set_write_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    tcp.set_nodelay(true).unwrap();
-    FromStd::new(tcp)
-}
 
 /// The bytes a body source produces, filled through an odd-sized buffer.
 fn render(body: &mut dyn BodySource) -> Vec<u8> {
@@ -96,12 +25,6 @@ fn render(body: &mut dyn BodySource) -> Vec<u8> {
         }
         out.extend_from_slice(&buf[..n]);
     }
-}
-
-fn stored(server: &Server, n: usize) -> (Vec<u8>, String) {
-    let eml = std::fs::read(server.dir.join(format!("{n:04}.eml"))).unwrap();
-    let json = std::fs::read_to_string(server.dir.join(format!("{n:04}.json"))).unwrap();
-    (eml, json)
 }
 
 fn config() -> Config<'static> {

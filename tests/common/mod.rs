@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+pub mod peer;
+
 use std::fmt::Write as _;
 use std::vec::Vec;
 

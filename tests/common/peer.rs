@@ -1,0 +1,98 @@
+//! The real SMTP peer for loopback tests: `tests/loopback/smtp_server.py`
+//! (aiosmtpd) on 127.0.0.1, started per test and stopped when dropped.
+//! See `tests/loopback/README.md` for its flags and output files.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use embedded_io_adapters::std::FromStd;
+
+/// Whether loopback tests run: `EMBEDDED_SMTP_LOOPBACK=1` (set by `.ci/run`, which
+/// also installs aiosmtpd). Otherwise the test says so and passes, so a plain
+/// `cargo test` needs no Python.
+pub fn enabled() -> bool {
+    if std::env::var("EMBEDDED_SMTP_LOOPBACK").as_deref() == Ok("1") {
+        true
+    } else {
+        eprintln!(
+            "loopback tests skipped: set EMBEDDED_SMTP_LOOPBACK=1 (needs python3 with aiosmtpd)"
+        );
+        false
+    }
+}
+
+/// A running server; killed on drop, its folder removed.
+pub struct Server {
+    child: Child,
+    /// The port it listens on (127.0.0.1).
+    pub port: u16,
+    /// Where it stores messages.
+    pub dir: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Starts the server with `args` (plus `--out` and an idle time-out).
+pub fn start(args: &[&str]) -> Server {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "embedded-smtp-loopback-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/loopback/smtp_server.py");
+    let mut child = Command::new("python3")
+        .arg(script)
+        .args(args)
+        .arg("--out")
+        .arg(&dir)
+        .args(["--idle-timeout", "60"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("python3 tests/loopback/smtp_server.py");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line
+        .strip_prefix("READY ")
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("server did not start: {line:?}"));
+    Server { child, port, dir }
+}
+
+/// A TCP connection to `port` on 127.0.0.1 as an `embedded_io` stream, with
+/// 20-second socket time-outs and Nagle off.
+pub fn connect(port: u16) -> FromStd<TcpStream> {
+    let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    tcp.set_write_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    tcp.set_nodelay(true).unwrap();
+    FromStd::new(tcp)
+}
+
+/// Message `n` (from 1) as stored: the content and the envelope JSON.
+pub fn stored(server: &Server, n: usize) -> (Vec<u8>, String) {
+    let eml = std::fs::read(server.dir.join(format!("{n:04}.eml"))).unwrap();
+    let json = std::fs::read_to_string(server.dir.join(format!("{n:04}.json"))).unwrap();
+    (eml, json)
+}
+
+/// The message count of a `--sink` server.
+pub fn sink_count(server: &Server) -> usize {
+    std::fs::read_to_string(server.dir.join("count")).map_or(0, |s| s.trim().parse().unwrap())
+}
