@@ -103,7 +103,7 @@ key() {
     rsa2048) openssl genpkey -quiet -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$OUT/$1.key.pem" ;;
     ed25519) openssl genpkey -algorithm ED25519 -out "$OUT/$1.key.pem" ;;
     esac
-    openssl pkey -in "$OUT/$1.key.pem" -outform DER -out "$OUT/$1.key.der"
+    openssl pkcs8 -topk8 -nocrypt -in "$OUT/$1.key.pem" -outform DER -out "$OUT/$1.key.der"
 }
 
 # cert NAME CN ISSUER EXTENSIONS START END [extra openssl-ca options]:
