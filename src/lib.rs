@@ -16,6 +16,8 @@ pub mod error;
 pub mod limits;
 pub mod message;
 pub mod reply;
+#[cfg(feature = "tls")]
+pub mod verify;
 
 pub use address::{Address, Domain, HeaderText, Mailbox};
 pub use error::{Error, InputError, ProtocolError, Refusal, Text, Unsupported};
