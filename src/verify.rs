@@ -371,6 +371,9 @@ pub fn spki_sha256(certificate_der: &[u8]) -> Result<[u8; 32], VerifyError> {
 /// The TLS configuration this verifier expects: `server_name` is sent as SNI and is
 /// the name the certificate is checked against; RSA signature schemes are offered
 /// only when `tls-rsa` can verify them.
+///
+/// embedded-tls sends the name as SNI even when it is an IP address, which RFC 6066
+/// §3 does not allow; servers seen so far (rustls) ignore it.
 pub fn tls_config(server_name: &str) -> TlsConfig<'_> {
     let config = TlsConfig::new().with_server_name(server_name);
     #[cfg(feature = "tls-rsa")]
