@@ -36,6 +36,8 @@ pub mod error;
 pub mod limits;
 pub mod message;
 pub mod reply;
+#[cfg(feature = "tls")]
+pub mod verify;
 
 pub use address::{Address, Domain, HeaderText, Mailbox};
 pub use auth::{Credentials, Mechanism};
