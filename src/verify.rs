@@ -405,7 +405,8 @@ enum Progress {
 /// Build one with [`Verifier::with_anchors`], [`Verifier::with_pins`] (or
 /// [`Verifier::with_webpki_roots`], or the explicit [`Verifier::danger_no_verify`]),
 /// give it to embedded-tls in a [`Provider`], and after `open` call
-/// [`Verifier::check_verified`]. It can be used for one handshake after another;
+/// [`Verifier::check_verified`]. It can be used for one handshake after another
+/// (each `open` with a server name, as [`tls_config`] sets, starts afresh);
 /// update the time with [`Verifier::set_time`] before each.
 pub struct Verifier<'a> {
     policy: Policy<'a>,
@@ -690,8 +691,15 @@ fn check_chain(
 }
 
 impl<CipherSuite: TlsCipherSuite> TlsVerifier<CipherSuite> for Verifier<'_> {
+    /// embedded-tls calls this at the start of every `open` that has a server name:
+    /// it also forgets what an earlier handshake verified, so that
+    /// [`Verifier::check_verified`] speaks of this handshake only.
     fn set_hostname_verification(&mut self, hostname: &str) -> Result<(), TlsError> {
         self.name = Some(heapless::String::try_from(hostname).unwrap_or_default());
+        self.progress = Progress::Start;
+        self.last_error = None;
+        self.spki_len = 0;
+        self.transcript_len = 0;
         Ok(())
     }
 
@@ -850,6 +858,25 @@ mod tests {
         let v = Verifier::with_pins(&pins);
         assert_eq!(v.check_verified(), Err(VerifyError::NoCertificateVerify));
         assert_eq!(Verifier::danger_no_verify().check_verified(), Ok(()));
+    }
+
+    #[test]
+    fn a_new_handshake_forgets_the_last_one() {
+        // A verifier reused for a second connection must not pass check_verified
+        // because the first server was verified (embedded-tls completes handshakes
+        // that carry no Certificate at all).
+        let pins = [[0u8; 32]];
+        let mut v = Verifier::with_pins(&pins);
+        v.progress = Progress::Verified;
+        v.last_error = Some(VerifyError::PinMismatch);
+        assert_eq!(v.check_verified(), Ok(()));
+        TlsVerifier::<embedded_tls::Aes128GcmSha256>::set_hostname_verification(
+            &mut v,
+            "smtp.example.com",
+        )
+        .unwrap();
+        assert_eq!(v.check_verified(), Err(VerifyError::NoCertificateVerify));
+        assert_eq!(v.last_error(), None);
     }
 
     #[test]
