@@ -27,10 +27,11 @@
 
 use core::time::Duration;
 
-use embedded_io::{ErrorKind, ErrorType, Read, Write};
+use embedded_io::{ErrorType, Read, Write};
 
 use crate::NoTls;
 use crate::address::Address;
+use crate::driver::{Envelope, io};
 use crate::engine::{Action, Config, Engine, MailParams, Outcome, Report};
 use crate::error::{Error, ProtocolError, Unsupported};
 use crate::message::{BodySource, Message, RawMessage};
@@ -38,7 +39,7 @@ use crate::reply::Capabilities;
 
 /// A hook the client calls before each wait with the engine's time limit, so the
 /// stream's owner can arm a socket time-out or a timer. A transport that then fails
-/// with [`ErrorKind::TimedOut`] is reported as [`Error::TimedOut`] with the stage.
+/// with [`embedded_io::ErrorKind::TimedOut`] is reported as [`Error::TimedOut`] with the stage.
 pub type TimeoutHook<S> = fn(&mut S, Option<Duration>);
 
 /// Switches a stream to TLS in place when the server has accepted `STARTTLS`
@@ -137,14 +138,13 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>> Client<'a, S, N, U> {
         &mut self,
         message: &mut Message<'_, R>,
     ) -> Result<Report<N>, Error<S::Error>> {
-        let from = message.from_mailbox().address();
-        let params = MailParams {
-            smtputf8: message.needs_smtputf8(),
-            ..MailParams::default()
-        };
-        // Recipients are rendered into `tx` before the body is borrowed.
-        let recipients = RecipientList::<N>::collect(message.recipients())?;
-        self.send_with(Some(from), recipients.iter(), params, &mut message.writer())
+        let env = Envelope::<N>::of(message)?;
+        self.send_with(
+            Some(env.from),
+            env.recipients(),
+            env.params,
+            &mut message.writer(),
+        )
     }
 
     /// Sends a message the caller already formatted as RFC 5322 text.
@@ -204,14 +204,9 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>> Client<'a, S, N, U> {
         &mut self,
         message: &mut Message<'_, R>,
     ) -> Result<Report<N>, Error<S::Error>> {
-        let from = message.from_mailbox().address();
-        let params = MailParams {
-            smtputf8: message.needs_smtputf8(),
-            ..MailParams::default()
-        };
-        let recipients = RecipientList::<N>::collect(message.recipients())?;
+        let env = Envelope::<N>::of(message)?;
         self.engine
-            .begin_transaction(Some(from), recipients.iter(), params)
+            .begin_transaction(Some(env.from), env.recipients(), env.params)
             .map_err(Error::widen)?;
         self.engine.quit_after_transaction().map_err(Error::widen)?;
         match self.run(Some(&mut message.writer()))? {
@@ -311,36 +306,5 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>> Client<'a, S, N, U> {
                 self.armed = t;
             }
         }
-    }
-}
-
-/// Maps a transport error, telling time-outs apart.
-fn io<E: embedded_io::Error>(e: E, stage: crate::engine::Stage) -> Error<E> {
-    if e.kind() == ErrorKind::TimedOut {
-        Error::TimedOut { stage }
-    } else {
-        Error::Io(e)
-    }
-}
-
-/// The recipients of a [`Message`], copied out so the message can be borrowed for
-/// its body. At most `N`.
-struct RecipientList<'m, const N: usize> {
-    list: heapless::Vec<Address<'m>, N>,
-}
-
-impl<'m, const N: usize> RecipientList<'m, N> {
-    fn collect<E>(it: impl Iterator<Item = Address<'m>>) -> Result<Self, Error<E>> {
-        let mut list = heapless::Vec::new();
-        for a in it {
-            list.push(a).map_err(|_| {
-                Error::Input(crate::error::InputError::TooManyRecipients { max: N })
-            })?;
-        }
-        Ok(RecipientList { list })
-    }
-
-    fn iter(&self) -> impl Iterator<Item = Address<'m>> + Clone + '_ {
-        self.list.iter().copied()
     }
 }

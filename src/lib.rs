@@ -30,9 +30,13 @@ extern crate std;
 mod fmt;
 
 pub mod address;
+#[cfg(feature = "async")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async")))]
+pub mod asynch;
 pub mod auth;
 pub mod blocking;
 pub mod command;
+mod driver;
 pub mod engine;
 pub mod error;
 pub mod limits;

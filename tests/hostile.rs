@@ -6,7 +6,6 @@ mod common;
 
 use common::{MODES, Mode, Scripted, Step, script};
 use embedded_smtp::auth::{Credentials, Mechanism};
-use embedded_smtp::blocking::Client;
 use embedded_smtp::engine::{Config, Stage};
 use embedded_smtp::error::{Error, ProtocolError};
 use embedded_smtp::message::RawMessage;
@@ -14,7 +13,7 @@ use embedded_smtp::reply::ReplyError;
 use embedded_smtp::{Address, Domain};
 
 type E = Error<common::Broken>;
-type C<'a> = Client<'a, Scripted, 4>;
+type C<'a> = common::AnyClient<'a>;
 
 const GREETING: &str = "S: 220 mx.example.net ESMTP\n C: EHLO client.example";
 const BODY: &[u8] = b"Subject: alarm\r\n\r\nDoor 3 opened.\r\n";
@@ -46,10 +45,16 @@ fn session(c: &mut C<'_>) -> Result<usize, E> {
 /// Runs `session` over `steps` in every mode; returns the result (the same in all).
 fn run(steps: Vec<Step>, cfg: Config<'static>) -> Result<usize, E> {
     let mut first = None;
-    for mode in MODES {
+    for (driver, mode) in common::matrix(&MODES) {
         let (mut rx, mut tx) = ([0u8; 512], [0u8; 1024]);
-        let mut c: C<'_> =
-            Client::new(Scripted::new(steps.clone(), mode), cfg, &mut rx, &mut tx).unwrap();
+        let mut c: C<'_> = C::new(
+            driver,
+            Scripted::new(steps.clone(), mode),
+            cfg,
+            &mut rx,
+            &mut tx,
+        )
+        .unwrap();
         let r = session(&mut c);
         match &first {
             None => first = Some(r),
@@ -288,9 +293,10 @@ fn connection_cut_at_every_client_byte() {
                 other => steps.push(other.clone()),
             }
         }
-        for mode in [Mode::Whole, Mode::Bytewise] {
+        for (driver, mode) in common::matrix(&[Mode::Whole, Mode::Bytewise]) {
             let (mut rx, mut tx) = ([0u8; 512], [0u8; 1024]);
-            let mut c: C<'_> = Client::new(
+            let mut c: C<'_> = C::new(
+                driver,
                 Scripted::new(steps.clone(), mode),
                 config(),
                 &mut rx,

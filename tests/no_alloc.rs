@@ -4,7 +4,7 @@
 //! and its own bookkeeping does not allocate during the session.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use embedded_smtp::blocking::Client;
 use embedded_smtp::message::{Attachment, DateTime, Message};
@@ -12,8 +12,41 @@ use embedded_smtp::{Config, Credentials, Domain, HeaderText, Mailbox};
 
 struct Counting;
 
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+// Counting is per thread, so tests running in parallel (and the test harness)
+// do not count each other's allocations.
+thread_local! {
+    static COUNTING_HERE: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+    static ALLOCATED_HERE: core::cell::Cell<usize> = const { core::cell::Cell::new(0) };
+}
+
+/// Switches counting on or off for the calling thread.
+struct Flag;
+
+impl Flag {
+    fn store(&self, on: bool, _: Ordering) {
+        COUNTING_HERE.with(|c| c.set(on));
+    }
+
+    fn load(&self, _: Ordering) -> bool {
+        COUNTING_HERE.try_with(|c| c.get()).unwrap_or(false)
+    }
+}
+
+static COUNTING: Flag = Flag;
+/// Allocations counted on the calling thread.
+struct Count;
+
+impl Count {
+    fn fetch_add(&self, n: usize, _: Ordering) {
+        let _ = ALLOCATED_HERE.try_with(|c| c.set(c.get() + n));
+    }
+
+    fn load(&self, _: Ordering) -> usize {
+        ALLOCATED_HERE.with(|c| c.get())
+    }
+}
+
+static ALLOCATIONS: Count = Count;
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
@@ -150,6 +183,7 @@ fn a_whole_session_makes_no_allocation() {
         .with_credentials(Credentials::try_new("sensor7@example.com", "code").unwrap())
         .allow_plaintext_auth();
 
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
     COUNTING.store(true, Ordering::SeqCst);
     let mut client: Client<'_, Sink> = Client::new(Sink::new(), config, &mut rx, &mut tx).unwrap();
     client.connect().unwrap();
@@ -178,8 +212,73 @@ fn a_whole_session_makes_no_allocation() {
         sink.bytes_in
     );
     assert_eq!(
-        ALLOCATIONS.load(Ordering::SeqCst),
+        ALLOCATIONS.load(Ordering::SeqCst) - before,
         0,
         "heap allocations during the session"
+    );
+}
+
+#[cfg(feature = "async")]
+impl embedded_io_async::Read for Sink {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        embedded_io::Read::read(self, buf)
+    }
+}
+
+#[cfg(feature = "async")]
+impl embedded_io_async::Write for Sink {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        embedded_io::Write::write(self, buf)
+    }
+
+    async fn flush(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+/// The same session through the async client, polled with a no-op waker (the
+/// sink is always ready, so nothing ever waits).
+#[cfg(feature = "async")]
+#[test]
+fn an_async_session_makes_no_allocation() {
+    use embedded_smtp::asynch;
+    fn block_on<F: core::future::Future>(f: F) -> F::Output {
+        let mut f = core::pin::pin!(f);
+        let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+        loop {
+            if let core::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+        }
+    }
+    let csv = [b'7'; 3000];
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 1024]);
+    let from = Mailbox::parse("Sensor 7 <sensor7@example.com>").unwrap();
+    let to = [Mailbox::parse("Ops <ops@example.com>").unwrap()];
+    let subject = HeaderText::try_new("Temperaturalarm: 81,5 °C").unwrap();
+    let config = Config::new(Domain::try_new("sensor-7.local").unwrap())
+        .with_credentials(Credentials::try_new("sensor7@example.com", "code").unwrap())
+        .allow_plaintext_auth();
+    let mut attachments = [Attachment::new("log.csv", "text/csv", &csv[..]).unwrap()];
+    let mut message = Message::new(from, subject)
+        .to(&to)
+        .text("über alles\n")
+        .attachments(&mut attachments);
+
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    COUNTING.store(true, Ordering::SeqCst);
+    let mut client: asynch::Client<'_, Sink> =
+        asynch::Client::new(Sink::new(), config, &mut rx, &mut tx).unwrap();
+    let accepted = block_on(async {
+        client.connect().await.unwrap();
+        client.send_and_quit(&mut message).await.unwrap().accepted()
+    });
+    COUNTING.store(false, Ordering::SeqCst);
+    assert_eq!(accepted, 1);
+    assert_eq!(client.into_inner().messages, 1);
+    assert_eq!(
+        ALLOCATIONS.load(Ordering::SeqCst) - before,
+        0,
+        "heap allocations during the async session"
     );
 }

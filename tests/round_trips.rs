@@ -9,7 +9,8 @@
 mod common;
 
 use common::{MODES, Scripted, Step};
-use embedded_smtp::blocking::Client;
+
+type C<'a> = common::AnyClient<'a>;
 use embedded_smtp::message::{BodySource, DateTime, Message};
 use embedded_smtp::{Config, Credentials, Domain, HeaderText, Mailbox, Mechanism};
 
@@ -137,7 +138,7 @@ fn transcript(pipelining: bool, chunking: bool, login: bool) -> Vec<Step> {
 fn waits(pipelining: bool, chunking: bool, login: bool) -> usize {
     let steps = transcript(pipelining, chunking, login);
     let mut counts = vec![];
-    for mode in MODES {
+    for (driver, mode) in common::matrix(&MODES) {
         let (mut rx, mut tx) = ([0u8; 512], [0u8; 2048]);
         let mech = if login {
             Mechanism::Login
@@ -151,8 +152,14 @@ fn waits(pipelining: bool, chunking: bool, login: bool) -> usize {
                     .with_mechanism(mech),
             )
             .allow_plaintext_auth();
-        let mut client: Client<'_, Scripted> =
-            Client::new(Scripted::new(steps.clone(), mode), cfg, &mut rx, &mut tx).unwrap();
+        let mut client: C<'_> = C::new(
+            driver,
+            Scripted::new(steps.clone(), mode),
+            cfg,
+            &mut rx,
+            &mut tx,
+        )
+        .unwrap();
         client.connect().unwrap();
         let report = client.send_and_quit(&mut message_parts()).unwrap();
         assert_eq!(report.accepted(), 1);
@@ -200,14 +207,20 @@ fn send_and_quit_reports_refusals() {
         } else {
             s(b"554 5.7.1 spam\r\n221 bye\r\n")
         };
-        for mode in MODES {
+        for (driver, mode) in common::matrix(&MODES) {
             let (mut rx, mut tx) = ([0u8; 512], [0u8; 2048]);
             let cfg = Config::new(Domain::try_new("sensor-7.local").unwrap())
                 .with_credentials(Credentials::try_new("sensor7@example.com", "code").unwrap())
                 .allow_plaintext_auth()
                 .with_chunking(chunking);
-            let mut client: Client<'_, Scripted> =
-                Client::new(Scripted::new(steps.clone(), mode), cfg, &mut rx, &mut tx).unwrap();
+            let mut client: C<'_> = C::new(
+                driver,
+                Scripted::new(steps.clone(), mode),
+                cfg,
+                &mut rx,
+                &mut tx,
+            )
+            .unwrap();
             client.connect().unwrap();
             let e = client.send_and_quit(&mut message_parts()).unwrap_err();
             assert!(
@@ -231,8 +244,14 @@ fn send_and_quit_reports_refusals() {
     let cfg = Config::new(Domain::try_new("sensor-7.local").unwrap())
         .with_credentials(Credentials::try_new("sensor7@example.com", "code").unwrap())
         .allow_plaintext_auth();
-    let mut client: Client<'_, Scripted> =
-        Client::new(Scripted::new(steps, MODES[0]), cfg, &mut rx, &mut tx).unwrap();
+    let mut client: C<'_> = C::new(
+        common::Driver::Blocking,
+        Scripted::new(steps, MODES[0]),
+        cfg,
+        &mut rx,
+        &mut tx,
+    )
+    .unwrap();
     client.connect().unwrap();
     let e = client.send_and_quit(&mut message_parts()).unwrap_err();
     assert!(

@@ -7,7 +7,6 @@ mod common;
 
 use common::{MODES, Mode, Scripted, Step, script};
 use embedded_smtp::auth::{Credentials, Mechanism};
-use embedded_smtp::blocking::Client;
 use embedded_smtp::engine::{Config, MailParams, Security, Stage};
 use embedded_smtp::error::{Error, InputError, ProtocolError, Unsupported};
 use embedded_smtp::message::RawMessage;
@@ -15,7 +14,7 @@ use embedded_smtp::reply::ReplyError;
 use embedded_smtp::{Address, Domain};
 
 type E = Error<common::Broken>;
-type C<'a> = Client<'a, Scripted, 4>;
+type C<'a> = common::AnyClient<'a>;
 
 const GREETING: &str = "S: 220 mx.example.net ESMTP ready\n C: EHLO client.example";
 const CAPS_PIPE: &str =
@@ -60,10 +59,16 @@ fn run_steps<T: std::fmt::Debug + PartialEq>(
     f: impl Fn(&mut C<'_>) -> T,
 ) -> T {
     let mut first: Option<T> = None;
-    for mode in MODES {
+    for (driver, mode) in common::matrix(&MODES) {
         let (mut rx, mut tx) = ([0u8; 512], [0u8; 1024]);
-        let mut client: C<'_> =
-            Client::new(Scripted::new(steps.clone(), mode), cfg, &mut rx, &mut tx).unwrap();
+        let mut client: C<'_> = C::new(
+            driver,
+            Scripted::new(steps.clone(), mode),
+            cfg,
+            &mut rx,
+            &mut tx,
+        )
+        .unwrap();
         let out = f(&mut client);
         client.stream_mut().assert_finished();
         match &first {
@@ -907,10 +912,18 @@ fn starttls_rules() {
             Error::Unsupported(Unsupported::TlsUnavailable),
         ),
     ] {
-        let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
-        let mut c: C<'_> =
-            Client::new(Scripted::new(script(&t), mode), cfg, &mut rx, &mut tx).unwrap();
-        assert_eq!(c.connect(), Err(expected));
+        for &driver in common::DRIVERS {
+            let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+            let mut c: C<'_> = C::new(
+                driver,
+                Scripted::new(script(&t), mode),
+                cfg,
+                &mut rx,
+                &mut tx,
+            )
+            .unwrap();
+            assert_eq!(c.connect(), Err(expected.clone()));
+        }
     }
     // A clean 220 with a stream that cannot do TLS: a clear error, nothing more sent.
     let t = format!(
@@ -932,9 +945,10 @@ fn malformed_replies_are_typed_errors() {
     ] {
         let t = format!("{GREETING}\n {reply}");
         let steps = script(&t);
-        for mode in MODES {
+        for (driver, mode) in common::matrix(&MODES) {
             let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
-            let mut c: C<'_> = Client::new(
+            let mut c: C<'_> = C::new(
+                driver,
                 Scripted::new(steps.clone(), mode),
                 config(),
                 &mut rx,
@@ -948,7 +962,8 @@ fn malformed_replies_are_typed_errors() {
     let t = format!("{GREETING}\n S: 250 {}", "x".repeat(600));
     let steps = script(&t);
     let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
-    let mut c: C<'_> = Client::new(
+    let mut c: C<'_> = C::new(
+        common::Driver::Blocking,
         Scripted::new(steps, Mode::Whole),
         config(),
         &mut rx,
@@ -961,7 +976,8 @@ fn malformed_replies_are_typed_errors() {
 #[test]
 fn buffers_too_small_are_refused() {
     let (mut rx, mut tx) = ([0u8; 100], [0u8; 512]);
-    let r: Result<C<'_>, _> = Client::new(
+    let r: Result<C<'_>, _> = C::new(
+        common::Driver::Blocking,
         Scripted::new(vec![], Mode::Whole),
         config(),
         &mut rx,
@@ -973,7 +989,8 @@ fn buffers_too_small_are_refused() {
     let steps = script(&t);
     let long = format!("{}@{}.example.com", "a".repeat(64), "b".repeat(60));
     let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
-    let mut c: C<'_> = Client::new(
+    let mut c: C<'_> = C::new(
+        common::Driver::Blocking,
         Scripted::new(steps, Mode::Whole),
         config(),
         &mut rx,
@@ -1035,9 +1052,10 @@ fn connection_dropped_at_every_point() {
                 other => steps.push(other.clone()),
             }
         }
-        for mode in [Mode::Whole, Mode::Bytewise, Mode::Fragmented(7)] {
+        for (driver, mode) in common::matrix(&[Mode::Whole, Mode::Bytewise, Mode::Fragmented(7)]) {
             let (mut rx, mut tx) = ([0u8; 512], [0u8; 1024]);
-            let mut c: C<'_> = Client::new(
+            let mut c: C<'_> = C::new(
+                driver,
                 Scripted::new(steps.clone(), mode),
                 with_auth(Mechanism::Auto),
                 &mut rx,

@@ -293,3 +293,177 @@ impl embedded_io::Write for Scripted {
         Ok(())
     }
 }
+
+#[cfg(feature = "async")]
+impl embedded_io_async::Read for Scripted {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Broken> {
+        embedded_io::Read::read(self, buf)
+    }
+}
+
+#[cfg(feature = "async")]
+impl embedded_io_async::Write for Scripted {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, Broken> {
+        embedded_io::Write::write(self, buf)
+    }
+
+    async fn flush(&mut self) -> Result<(), Broken> {
+        Ok(())
+    }
+}
+
+/// Runs a future that never waits on anything outside itself (the scripted
+/// stream is always ready) to completion.
+pub fn block_on<F: core::future::Future>(f: F) -> F::Output {
+    let mut f = core::pin::pin!(f);
+    let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+    for _ in 0..1_000_000 {
+        if let core::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+    panic!("future did not complete: it waits on something the test does not drive");
+}
+
+/// Which client drives a transcript.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Driver {
+    /// `blocking::Client`.
+    Blocking,
+    /// `asynch::Client` (feature `async`).
+    #[cfg(feature = "async")]
+    Async,
+}
+
+/// Every driver a transcript runs through.
+pub const DRIVERS: &[Driver] = &[
+    Driver::Blocking,
+    #[cfg(feature = "async")]
+    Driver::Async,
+];
+
+use embedded_smtp::engine::{Config, Engine, MailParams, Report};
+use embedded_smtp::message::{BodySource, Message, RawMessage};
+use embedded_smtp::{Address, Error};
+
+/// The blocking or the async client over a scripted stream, with the same calls,
+/// so one transcript test exercises both drivers.
+pub enum AnyClient<'a> {
+    /// The blocking client.
+    Blocking(embedded_smtp::blocking::Client<'a, Scripted, 4>),
+    /// The async client, run with [`block_on`].
+    #[cfg(feature = "async")]
+    Async(embedded_smtp::asynch::Client<'a, Scripted, 4>),
+}
+
+type E = Error<Broken>;
+
+macro_rules! both {
+    ($self:expr, $c:ident => $e:expr) => {
+        match $self {
+            AnyClient::Blocking($c) => $e,
+            #[cfg(feature = "async")]
+            AnyClient::Async($c) => block_on(async { $e.await }),
+        }
+    };
+}
+
+impl<'a> AnyClient<'a> {
+    /// A client of `driver` over `stream`.
+    pub fn new(
+        driver: Driver,
+        stream: Scripted,
+        cfg: Config<'a>,
+        rx: &'a mut [u8],
+        tx: &'a mut [u8],
+    ) -> Result<Self, E> {
+        Ok(match driver {
+            Driver::Blocking => {
+                AnyClient::Blocking(embedded_smtp::blocking::Client::new(stream, cfg, rx, tx)?)
+            }
+            #[cfg(feature = "async")]
+            Driver::Async => {
+                AnyClient::Async(embedded_smtp::asynch::Client::new(stream, cfg, rx, tx)?)
+            }
+        })
+    }
+
+    /// `connect`.
+    pub fn connect(&mut self) -> Result<(), E> {
+        both!(self, c => c.connect())
+    }
+
+    /// `send`.
+    pub fn send<R: embedded_io::Read>(&mut self, m: &mut Message<'_, R>) -> Result<Report<4>, E> {
+        both!(self, c => c.send(m))
+    }
+
+    /// `send_and_quit`.
+    pub fn send_and_quit<R: embedded_io::Read>(
+        &mut self,
+        m: &mut Message<'_, R>,
+    ) -> Result<Report<4>, E> {
+        both!(self, c => c.send_and_quit(m))
+    }
+
+    /// `send_raw`.
+    pub fn send_raw<'r, I>(
+        &mut self,
+        from: Address<'_>,
+        to: I,
+        m: &mut RawMessage<'_>,
+    ) -> Result<Report<4>, E>
+    where
+        I: IntoIterator<Item = Address<'r>>,
+        I::IntoIter: Clone,
+    {
+        both!(self, c => c.send_raw(from, to, m))
+    }
+
+    /// `send_with`.
+    pub fn send_with<'r, I, B>(
+        &mut self,
+        from: Option<Address<'_>>,
+        to: I,
+        p: MailParams,
+        body: &mut B,
+    ) -> Result<Report<4>, E>
+    where
+        I: IntoIterator<Item = Address<'r>>,
+        I::IntoIter: Clone,
+        B: BodySource + ?Sized,
+    {
+        both!(self, c => c.send_with(from, to, p, body))
+    }
+
+    /// `quit`.
+    pub fn quit(&mut self) -> Result<(), E> {
+        both!(self, c => c.quit())
+    }
+
+    /// `engine`.
+    pub fn engine(&self) -> &Engine<'a, 4> {
+        match self {
+            AnyClient::Blocking(c) => c.engine(),
+            #[cfg(feature = "async")]
+            AnyClient::Async(c) => c.engine(),
+        }
+    }
+
+    /// `stream_mut`.
+    pub fn stream_mut(&mut self) -> &mut Scripted {
+        match self {
+            AnyClient::Blocking(c) => c.stream_mut(),
+            #[cfg(feature = "async")]
+            AnyClient::Async(c) => c.stream_mut(),
+        }
+    }
+}
+
+/// Every (driver, mode) pair for `modes`.
+pub fn matrix(modes: &[Mode]) -> Vec<(Driver, Mode)> {
+    DRIVERS
+        .iter()
+        .flat_map(|&d| modes.iter().map(move |&m| (d, m)))
+        .collect()
+}

@@ -1,0 +1,52 @@
+//! What the blocking and the async client share that is not I/O: the envelope of
+//! a [`Message`], and how a transport error becomes an [`Error`]. Each driver is
+//! then only its loop over [`Action`](crate::engine::Action).
+
+use embedded_io::ErrorKind;
+
+use crate::address::Address;
+use crate::engine::{MailParams, Stage};
+use crate::error::{Error, InputError};
+use crate::message::Message;
+
+/// Maps a transport error, telling time-outs apart (they name the stage).
+pub(crate) fn io<E: embedded_io::Error>(e: E, stage: Stage) -> Error<E> {
+    if e.kind() == ErrorKind::TimedOut {
+        Error::TimedOut { stage }
+    } else {
+        Error::Io(e)
+    }
+}
+
+/// The envelope of a [`Message`]: its From address, its To, Cc and Bcc addresses
+/// (copied out, at most `N`, so the message can then be borrowed for its body), and
+/// its ESMTP parameters.
+pub(crate) struct Envelope<'m, const N: usize> {
+    pub(crate) from: Address<'m>,
+    recipients: heapless::Vec<Address<'m>, N>,
+    pub(crate) params: MailParams,
+}
+
+impl<'m, const N: usize> Envelope<'m, N> {
+    pub(crate) fn of<R, E>(message: &Message<'m, R>) -> Result<Self, Error<E>> {
+        let mut recipients = heapless::Vec::new();
+        for a in message.recipients() {
+            recipients
+                .push(a)
+                .map_err(|_| Error::Input(InputError::TooManyRecipients { max: N }))?;
+        }
+        let params = MailParams {
+            smtputf8: message.needs_smtputf8(),
+            ..MailParams::default()
+        };
+        Ok(Envelope {
+            from: message.from_mailbox().address(),
+            recipients,
+            params,
+        })
+    }
+
+    pub(crate) fn recipients(&self) -> impl Iterator<Item = Address<'m>> + Clone + '_ {
+        self.recipients.iter().copied()
+    }
+}
