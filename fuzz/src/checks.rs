@@ -1,0 +1,478 @@
+//! One check per fuzz target: it feeds the input to the crate and panics when a
+//! property fails. Input formats are described in `fuzz/corpus/README.md`.
+//!
+//! This file uses only `embedded_smtp` and `std`, so the library's own test suite
+//! includes it (`tests/fuzz_corpus.rs`) and replays every corpus file on stable.
+
+use embedded_smtp::auth::{Credentials, Mechanism};
+use embedded_smtp::command::Command;
+use embedded_smtp::engine::{Action, Config, Engine, MailParams, Outcome, Security};
+use embedded_smtp::message::{
+    Attachment, BodySource, DotStuffer, Message, RawMessage, TextEncoding,
+};
+use embedded_smtp::reply::{
+    Assembler, Capabilities, Extensions, ParserConfig, Status, parse_line, parse_reply_with,
+};
+use embedded_smtp::{Address, Domain, HeaderText, Mailbox};
+
+/// Cuts `data` into pieces whose sizes come from `seed` (1..=max each).
+struct Cuts {
+    seed: u64,
+}
+
+impl Cuts {
+    fn new(seed: u8) -> Self {
+        Cuts {
+            seed: u64::from(seed).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+        }
+    }
+
+    fn next(&mut self, max: usize) -> usize {
+        self.seed ^= self.seed << 13;
+        self.seed ^= self.seed >> 7;
+        self.seed ^= self.seed << 17;
+        1 + (self.seed as usize) % max.max(1)
+    }
+}
+
+/// `reply`: byte 0 seeds the splits, the rest is server output.
+///
+/// Lines are parsed one after another; consumed never exceeds the input, every
+/// prefix of a line gives `Partial` or the same answer as the whole, and whole
+/// replies parse the same way.
+pub fn reply(data: &[u8]) {
+    let Some((&seed, input)) = data.split_first() else {
+        return;
+    };
+    let config = ParserConfig::DEFAULT;
+    let mut cuts = Cuts::new(seed);
+    let mut assembler = Assembler::new(config);
+    let mut pos = 0;
+    while pos < input.len() {
+        let rest = &input[pos..];
+        let whole = parse_line(rest, &config);
+        // A prefix never contradicts the whole.
+        let k = cuts.next(rest.len());
+        match (parse_line(&rest[..k], &config), &whole) {
+            (Ok(Status::Partial), _) => {}
+            (a, b) => assert_eq!(&a, b, "prefix of {k} bytes disagrees"),
+        }
+        match whole {
+            Ok(Status::Complete((line, used))) => {
+                assert!(used > 0 && used <= rest.len());
+                assert!(used <= config.max_line_len);
+                assert!(line.text.len() < used);
+                if assembler.push(&line).is_err() {
+                    assembler.reset();
+                }
+                pos += used;
+            }
+            Ok(Status::Partial) => {
+                assert!(rest.len() < config.max_line_len);
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    if let Ok(Status::Complete((r, used))) = parse_reply_with(input, &config) {
+        assert!(used <= input.len());
+        assert!(r.line_count() >= 1 && r.lines().count() == usize::from(r.line_count()));
+    }
+}
+
+/// `ehlo`: EHLO reply lines separated by LF (no code prefix: the text of each line
+/// after the first). Never panics; applying the lines twice changes nothing.
+pub fn ehlo(data: &[u8]) {
+    let mut once = Capabilities::new();
+    for line in data.split(|&b| b == b'\n') {
+        once.apply_line(line);
+    }
+    let mut twice = once;
+    for line in data.split(|&b| b == b'\n') {
+        twice.apply_line(line);
+    }
+    assert_eq!(once, twice);
+    if once.size_limit.is_some() {
+        assert!(once.has(Extensions::SIZE));
+    }
+}
+
+/// `address`: UTF-8 text tried as a domain, an address, a mailbox and header text.
+/// Whatever is accepted yields command lines with exactly one CRLF, at the end.
+pub fn address(data: &[u8]) {
+    let Ok(s) = core::str::from_utf8(data) else {
+        return;
+    };
+    let mut buf = [0u8; 1024];
+    let mut check = |cmd: Command<'_>| {
+        let n = cmd.emit(&mut buf).expect("validated values fit 1024 bytes");
+        assert_eq!(n, cmd.len());
+        let line = &buf[..n];
+        assert!(line.ends_with(b"\r\n"));
+        assert!(
+            !line[..n - 2].iter().any(|&b| b == b'\r' || b == b'\n'),
+            "line break inside {line:?}"
+        );
+        assert!(!line.contains(&0));
+    };
+    if let Ok(d) = Domain::try_new(s) {
+        check(Command::Ehlo(d));
+        check(Command::Helo(d));
+    }
+    if let Ok(a) = Address::try_new(s) {
+        check(Command::Rcpt(a));
+        check(Command::Mail {
+            from: Some(a),
+            size: Some(u64::MAX),
+            body_8bit: true,
+            smtputf8: !a.is_ascii(),
+        });
+        assert_eq!(
+            a.as_str().len(),
+            a.local_part().len() + 1 + a.domain().len()
+        );
+    }
+    if let Ok(m) = Mailbox::parse(s) {
+        check(Command::Rcpt(m.address()));
+        if let Some(name) = m.name() {
+            assert!(!name.contains(['\r', '\n']));
+        }
+    }
+    if let Ok(h) = HeaderText::try_new(s) {
+        assert!(!h.as_str().contains(['\r', '\n', '\0']));
+    }
+}
+
+/// CRLF-normalises like the stuffer: CR LF, bare CR and bare LF each become CR LF.
+fn normalise(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len() * 2);
+    let mut i = 0;
+    while i < input.len() {
+        match input[i] {
+            b'\r' => {
+                out.extend_from_slice(b"\r\n");
+                if input.get(i + 1) == Some(&b'\n') {
+                    i += 1;
+                }
+            }
+            b'\n' => out.extend_from_slice(b"\r\n"),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// `dot`: byte 0 seeds the chunk and output sizes, the rest is message text.
+///
+/// The output ends with the terminator and holds no other `CRLF . CRLF`; it has
+/// only CRLF line ends; removing one leading dot from each line gives back the
+/// normalised input.
+pub fn dot(data: &[u8]) {
+    let Some((&seed, input)) = data.split_first() else {
+        return;
+    };
+    let mut cuts = Cuts::new(seed);
+    let mut d = DotStuffer::new();
+    let mut wire = Vec::new();
+    let mut rest = input;
+    let mut out = [0u8; 64];
+    while !rest.is_empty() {
+        let take = cuts.next(rest.len().min(40));
+        let mut chunk = &rest[..take];
+        while !chunk.is_empty() {
+            let room = 2 + cuts.next(62);
+            let (used, made) = d.encode(chunk, &mut out[..room]);
+            assert!(used > 0, "no progress with {room} bytes of room");
+            assert!(made <= room);
+            wire.extend_from_slice(&out[..made]);
+            chunk = &chunk[used..];
+        }
+        rest = &rest[take..];
+    }
+    let body_len = wire.len();
+    let n = d.finish(&mut out).expect("5 bytes fit");
+    wire.extend_from_slice(&out[..n]);
+    // The terminator, and nothing like it before.
+    assert!(wire.ends_with(b".\r\n"));
+    let body = &wire[..body_len];
+    let framed = [b"\r\n".as_slice(), body].concat();
+    assert!(
+        !framed.windows(5).any(|w| w == b"\r\n.\r\n"),
+        "early end of data"
+    );
+    // CRLF only.
+    for (i, &b) in wire.iter().enumerate() {
+        if b == b'\n' {
+            assert!(i > 0 && wire[i - 1] == b'\r');
+        }
+        if b == b'\r' {
+            assert_eq!(wire.get(i + 1), Some(&b'\n'));
+        }
+    }
+    // Un-stuffing gives the normalised input back.
+    let mut unstuffed = Vec::new();
+    for line in body.split_inclusive(|&b| b == b'\n') {
+        unstuffed.extend_from_slice(line.strip_prefix(b".").unwrap_or(line));
+    }
+    let expected = normalise(input);
+    assert_eq!(unstuffed, expected);
+    assert!(n == 3 || n == 5);
+    assert_eq!(n == 3, expected.is_empty() || expected.ends_with(b"\r\n"));
+}
+
+/// `message`: fields separated by 0xFF: subject, display name, body, file name,
+/// attachment bytes; byte 0 of the input seeds the fill sizes and the encoding.
+///
+/// Lines are at most 998 octets, end in CRLF, the header block parses as
+/// `Name: value` lines and folds, and Bcc never appears.
+pub fn message(data: &[u8]) {
+    let Some((&seed, rest)) = data.split_first() else {
+        return;
+    };
+    let mut fields = rest.split(|&b| b == 0xFF);
+    let mut next = || core::str::from_utf8(fields.next().unwrap_or(b"")).unwrap_or("");
+    let (subject, name, body, filename) = (next(), next(), next(), next());
+    let attachment = fields_rest(rest);
+    let Ok(subject) = HeaderText::try_new(subject) else {
+        return;
+    };
+    let address = Address::try_new("sensor@example.com").unwrap();
+    let from = match Mailbox::with_name(name, address) {
+        Ok(m) => m,
+        Err(_) => Mailbox::new(address),
+    };
+    let to = [Mailbox::new(Address::try_new("ops@example.com").unwrap())];
+    let bcc = [Mailbox::new(
+        Address::try_new("hidden@example.com").unwrap(),
+    )];
+    let encoding = match seed % 4 {
+        0 => TextEncoding::Auto,
+        1 => TextEncoding::SevenBit,
+        2 => TextEncoding::QuotedPrintable,
+        _ => TextEncoding::Base64,
+    };
+    let mut cuts = Cuts::new(seed);
+    let mut out = Vec::new();
+    let mut buf = [0u8; 300];
+    let mut fill = |w: &mut dyn BodySource| loop {
+        let n = w
+            .fill(&mut buf[..cuts.next(300)])
+            .expect("slice attachments never fail");
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    };
+    let base = Message::new(from, subject)
+        .to(&to)
+        .bcc(&bcc)
+        .text(body)
+        .text_encoding(encoding);
+    match Attachment::new(
+        if filename.is_empty() {
+            "a.bin"
+        } else {
+            filename
+        },
+        "application/octet-stream",
+        attachment,
+    ) {
+        Ok(a) => {
+            let mut atts = [a];
+            let mut m = base.attachments(&mut atts);
+            fill(&mut m.writer());
+        }
+        Err(_) => {
+            let mut m = base;
+            fill(&mut m.writer());
+        }
+    }
+    let text = &out;
+    assert!(text.ends_with(b"\r\n") || text.is_empty());
+    let mut in_headers = true;
+    for line in text.split_inclusive(|&b| b == b'\n') {
+        assert!(line.ends_with(b"\r\n"), "line without CRLF");
+        let content = &line[..line.len() - 2];
+        assert!(content.len() <= 998, "line of {} octets", content.len());
+        assert!(!content.contains(&b'\r') && !content.contains(&b'\n'));
+        if in_headers {
+            if content.is_empty() {
+                in_headers = false;
+            } else if content[0] != b' ' && content[0] != b'\t' {
+                let colon = content
+                    .iter()
+                    .position(|&b| b == b':')
+                    .expect("header line without a colon");
+                assert!(colon > 0 && content[..colon].iter().all(|&b| b.is_ascii_graphic()));
+                assert!(
+                    !content[..colon].eq_ignore_ascii_case(b"bcc"),
+                    "Bcc in headers"
+                );
+            }
+        }
+    }
+    assert!(!in_headers, "no end of headers");
+    // (The Bcc address may still appear in caller text such as the subject: the
+    // property is that no Bcc header is written, checked above.)
+}
+
+/// Everything after the fifth 0xFF-separated field.
+fn fields_rest(data: &[u8]) -> &[u8] {
+    let mut n = 0;
+    for (i, &b) in data.iter().enumerate() {
+        if b == 0xFF {
+            n += 1;
+            if n == 4 {
+                return &data[i + 1..];
+            }
+        }
+    }
+    b""
+}
+
+const SECRET: &str = "Zq9-secret-Zq9";
+
+/// `session`: byte 0 picks the configuration (bits: pipelining, chunking,
+/// STARTTLS, implicit TLS, credentials, mechanism), byte 1 the buffer sizes and
+/// recipient count, byte 2 seeds the fragmentation; the rest is what the server
+/// sends.
+///
+/// Invariants: no body byte before a `354` (or with BDAT, which needs none); nothing
+/// after `QUIT`; the AUTH secret never before the server offered AUTH; a bounded
+/// number of steps; no panic.
+pub fn session(data: &[u8]) {
+    if data.len() < 3 {
+        return;
+    }
+    let (flags, sizes, seed, server) = (data[0], data[1], data[2], &data[3..]);
+    let mut rx = vec![0u8; 512 + usize::from(sizes & 0x0F) * 64];
+    let mut tx = vec![0u8; 512 + usize::from(sizes >> 4) * 64];
+    let mechanism = match (flags >> 5) & 3 {
+        0 => Mechanism::Auto,
+        1 => Mechanism::Plain,
+        2 => Mechanism::Login,
+        _ => Mechanism::XOAuth2,
+    };
+    let security = match (flags >> 2) & 3 {
+        1 => Security::StartTls,
+        2 => Security::Implicit,
+        _ => Security::None,
+    };
+    let mut config = Config::new(Domain::try_new("fuzz.example").unwrap())
+        .with_pipelining(flags & 1 != 0)
+        .with_chunking(flags & 2 != 0)
+        .with_security(security);
+    if flags & 0x10 != 0 {
+        config = config
+            .with_credentials(
+                Credentials::try_new("user", SECRET)
+                    .unwrap()
+                    .with_mechanism(mechanism),
+            )
+            .allow_plaintext_auth();
+    }
+    let Ok(mut engine) = Engine::<'_, 3>::new(config, &mut rx, &mut tx) else {
+        return;
+    };
+    let secrets = [
+        b64(&[b"\0user\0", SECRET.as_bytes()].concat()),
+        b64(SECRET.as_bytes()),
+        b64(format!("user=user\x01auth=Bearer {SECRET}\x01\x01").as_bytes()),
+    ];
+    let a = Address::try_new("a@example.com").unwrap();
+    let recipients = 1 + usize::from((sizes >> 2) & 1) + usize::from((sizes >> 6) & 1);
+    let body = b"Subject: fuzz\r\n\r\nBODY-MARK line\r\n.\r\n";
+    let mut raw = RawMessage::new(body);
+    let mut cuts = Cuts::new(seed);
+    let mut delivered = 0;
+    let mut sent = Vec::new();
+    let mut began = false;
+    let mut quit_sent = false;
+    for _ in 0..10_000 {
+        let saw_354 = server[..delivered]
+            .windows(4)
+            .any(|w| w == b"354 " || w == b"354\r" || w == b"354-");
+        match engine.poll_action() {
+            Action::Send(bytes) => {
+                assert!(!quit_sent, "bytes after QUIT: {bytes:?}");
+                let bdat = engine_uses_bdat(&sent, bytes);
+                if bytes.windows(9).any(|w| w == b"BODY-MARK") {
+                    assert!(saw_354 || bdat, "body before 354");
+                }
+                for s in &secrets {
+                    if bytes.windows(s.len()).any(|w| w == s.as_slice()) {
+                        assert!(
+                            server[..delivered]
+                                .windows(4)
+                                .any(|w| w.eq_ignore_ascii_case(b"AUTH")),
+                            "secret before AUTH was offered"
+                        );
+                    }
+                }
+                let n = bytes.len();
+                sent.extend_from_slice(bytes);
+                if sent.ends_with(b"QUIT\r\n") {
+                    quit_sent = true;
+                }
+                engine.handle_sent(n);
+            }
+            Action::Recv(buf) => {
+                if delivered == server.len() {
+                    engine.handle_eof();
+                } else {
+                    let n = cuts.next(server.len() - delivered).min(buf.len());
+                    buf[..n].copy_from_slice(&server[delivered..delivered + n]);
+                    delivered += n;
+                    engine.handle_received(n);
+                }
+            }
+            Action::Body => engine.handle_body(&mut raw),
+            Action::StartTls => engine.handle_tls_ready(),
+            Action::Done(Outcome::Ready) if !began => {
+                began = true;
+                let _ = engine.begin_transaction(
+                    Some(a),
+                    core::iter::repeat_n(a, recipients),
+                    MailParams::default(),
+                );
+                if seed & 1 != 0 {
+                    let _ = engine.quit_after_transaction();
+                }
+            }
+            Action::Done(Outcome::Ready | Outcome::Sent) => {
+                if engine.quit().is_err() {
+                    return;
+                }
+            }
+            Action::Done(_) | Action::Failed(_) => return,
+            _ => return,
+        }
+    }
+    panic!("the session did not end within 10 000 steps");
+}
+
+/// Whether the transaction sends its body with BDAT (the body then needs no 354).
+fn engine_uses_bdat(sent: &[u8], bytes: &[u8]) -> bool {
+    let all = [sent, bytes].concat();
+    all.windows(5).any(|w| w == b"BDAT ")
+}
+
+fn b64(data: &[u8]) -> Vec<u8> {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::new();
+    for c in data.chunks(3) {
+        let n = c.len();
+        let v = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            out.push(if i <= n {
+                T[(v >> (18 - 6 * i) & 63) as usize]
+            } else {
+                b'='
+            });
+        }
+    }
+    out
+}
