@@ -35,6 +35,8 @@ pub mod engine;
 pub mod error;
 pub mod limits;
 pub mod message;
+#[cfg(any(feature = "nal", feature = "nal-async"))]
+pub mod nal;
 pub mod reply;
 
 pub use address::{Address, Domain, HeaderText, Mailbox};
