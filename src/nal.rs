@@ -35,6 +35,17 @@
 //! keeps latency within twice the network's own; a program that wants
 //! `poll(2)` can implement [`Wait`] with the descriptor itself.
 //!
+//! # Small writes
+//!
+//! [`FromNal`] hands each `write` straight to the stack. The client writes a
+//! command group, then the body in pieces and the end of data (`.`) last, and
+//! flushes before it waits for a reply. A stack with Nagle's algorithm on
+//! (std-embedded-nal: its socket has no `set_nodelay`) holds that last small
+//! write back until the server's delayed ACK, about 40 ms per message on
+//! Linux. Buffer the writes until `flush` above this adapter when throughput
+//! matters; the `send` example does (in its transcript layer), and sends
+//! hundreds of messages a second to a local server instead of about twenty.
+//!
 //! # Time limits
 //!
 //! [`FromNal::set_timeout`] has the signature of the blocking client's
