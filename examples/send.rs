@@ -338,27 +338,35 @@ impl<S> Transcript<S> {
     }
 
     fn client_line(&mut self, line: &[u8]) {
-        let text = String::from_utf8_lossy(line);
-        let upper = text.to_ascii_uppercase();
-        if self.challenged {
-            eprintln!("C: <redacted>");
-        } else if upper.starts_with("AUTH ") {
-            let mut words = text.split(' ');
-            let (verb, mech) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-            let more = if words.next().is_some() {
-                " <redacted>"
-            } else {
-                ""
-            };
-            eprintln!("C: {verb} {mech}{more}");
-        } else {
-            eprintln!("C: {text}");
-        }
+        eprintln!(
+            "C: {}",
+            redact(self.challenged, &String::from_utf8_lossy(line))
+        );
     }
 
     fn server_line(&mut self, line: &[u8]) {
         self.challenged = line.starts_with(b"334");
         eprintln!("S: {}", String::from_utf8_lossy(line));
+    }
+}
+
+/// A client line as the transcript shows it: an answer to a `334` challenge is
+/// `<redacted>`; an `AUTH` command keeps its verb and mechanism only.
+fn redact(challenged: bool, line: &str) -> String {
+    if challenged {
+        return "<redacted>".into();
+    }
+    if !line
+        .get(..5)
+        .is_some_and(|v| v.eq_ignore_ascii_case("AUTH "))
+    {
+        return line.into();
+    }
+    let mut words = line.split(' ');
+    let (verb, mech) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+    match words.next() {
+        Some(_) => format!("{verb} {mech} <redacted>"),
+        None => format!("{verb} {mech}"),
     }
 }
 
@@ -830,5 +838,28 @@ mod tests {
         assert!(parse(args("--from a@b --to c@d --auth login")).is_err());
         assert!(parse(args("--from a@b --to c@d --tls none --pin x")).is_err());
         assert!(parse(args("--help")).unwrap().is_none());
+    }
+
+    #[test]
+    fn transcript_redaction() {
+        assert_eq!(
+            redact(false, "AUTH PLAIN AGFsaWNlAHMzY3JldA=="),
+            "AUTH PLAIN <redacted>"
+        );
+        assert_eq!(
+            redact(false, "auth xoauth2 dXNlcj1h"),
+            "auth xoauth2 <redacted>"
+        );
+        assert_eq!(redact(false, "AUTH LOGIN"), "AUTH LOGIN");
+        assert_eq!(redact(true, "YWxpY2U="), "<redacted>");
+        assert_eq!(redact(true, ""), "<redacted>");
+        assert_eq!(redact(false, "MAIL FROM:<a@b>"), "MAIL FROM:<a@b>");
+        assert_eq!(redact(false, "AUTHOR: me"), "AUTHOR: me");
+        assert_eq!(redact(false, "Añ"), "Añ");
+        let mut buf = b"250-a\r\n250 b\nrest".to_vec();
+        let mut got = vec![];
+        lines(&mut buf, |l| got.push(l.to_vec()));
+        assert_eq!(got, [b"250-a".to_vec(), b"250 b".to_vec()]);
+        assert_eq!(buf, b"rest");
     }
 }
