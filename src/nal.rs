@@ -130,6 +130,18 @@ pub struct Waiting {
     pub remaining: Option<Duration>,
 }
 
+impl Waiting {
+    /// A wait description, for calling a [`Wait`] hook outside the adapter (in its
+    /// tests, say).
+    pub fn new(interest: Interest, attempt: u32, remaining: Option<Duration>) -> Self {
+        Waiting {
+            interest,
+            attempt,
+            remaining,
+        }
+    }
+}
+
 /// How a [`FromNal`] stream (or [`connect`]) waits when the stack answers
 /// `WouldBlock`. See the [module docs](self) for what to do on each system.
 ///

@@ -777,6 +777,29 @@ mod std_stack {
     }
 
     #[test]
+    fn backoff_doubles_up_to_its_cap_and_never_past_the_limit() {
+        use embedded_smtp::nal::{Interest, Wait, Waiting};
+        let mut b = Backoff::new(Duration::from_micros(100), Duration::from_micros(400));
+        let mut stack = super::fake_stack(&[]);
+        let ms = |us| Duration::from_micros(us);
+        // (attempt, remaining) -> the sleep asked for (std sleeps at least that long).
+        for (attempt, remaining, asked) in [
+            (0, None, ms(100)),
+            (1, None, ms(200)),
+            (2, None, ms(400)),
+            (30, None, ms(400)),
+            (2, Some(ms(150)), ms(150)),
+        ] {
+            let w = Waiting::new(Interest::Read, attempt, remaining);
+            let waited = b.wait(&mut stack, None, w).unwrap();
+            assert!(
+                waited >= asked,
+                "{attempt} {remaining:?}: {waited:?} < {asked:?}"
+            );
+        }
+    }
+
+    #[test]
     fn silent_server_times_out_over_loopback_tcp() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
