@@ -2,7 +2,7 @@
 //! small `Copy` enums it carries.
 //!
 //! Variants are sorted by blame, from the network to the caller: [`Error::Io`],
-//! [`Error::Closed`], [`Error::TimedOut`], [`Error::Reply`], [`Error::Protocol`],
+//! [`Error::Closed`], [`Error::TimedOut`], `Error::Tls` (feature `tls`), [`Error::Reply`], [`Error::Protocol`],
 //! [`Error::Unsupported`], [`Error::Rejected`], [`Error::NoRecipients`],
 //! [`Error::Capacity`], [`Error::Input`], [`Error::Source`]. Every error says whether
 //! trying again later can help ([`Error::is_transient`]) and prints a line a person
@@ -130,6 +130,11 @@ pub enum Error<E = Infallible> {
         /// What the client was waiting for.
         stage: Stage,
     },
+    /// The TLS handshake failed or the server was not authenticated (feature
+    /// `tls`); a verification failure carries the verifier's reason
+    /// ([`TlsFailure::Verify`](crate::tls::TlsFailure::Verify)).
+    #[cfg(feature = "tls")]
+    Tls(crate::tls::TlsFailure),
     /// The server sent bytes that are not a valid reply.
     Reply(ReplyError),
     /// The server sent a valid reply that is not allowed here, or the caller asked
@@ -172,6 +177,8 @@ impl Error<Infallible> {
             Error::Io(never) => match never {},
             Error::Closed { stage } => Error::Closed { stage },
             Error::TimedOut { stage } => Error::TimedOut { stage },
+            #[cfg(feature = "tls")]
+            Error::Tls(e) => Error::Tls(e),
             Error::Reply(e) => Error::Reply(e),
             Error::Protocol(e) => Error::Protocol(e),
             Error::Unsupported(e) => Error::Unsupported(e),
@@ -186,10 +193,13 @@ impl Error<Infallible> {
 
 impl<E> Error<E> {
     /// Whether trying again later (a new connection, the same message) can help:
-    /// transport failures, a lost connection, time-outs and 4yz replies.
+    /// transport failures, a lost connection, time-outs and 4yz replies (and a TLS
+    /// handshake cut short by the network, never a server that failed verification).
     pub fn is_transient(&self) -> bool {
         match self {
             Error::Io(_) | Error::Closed { .. } | Error::TimedOut { .. } => true,
+            #[cfg(feature = "tls")]
+            Error::Tls(e) => e.is_transient(),
             Error::Rejected { response, .. }
             | Error::NoRecipients {
                 first: response, ..
@@ -223,6 +233,8 @@ impl<E: fmt::Debug> fmt::Display for Error<E> {
             Error::Io(e) => write!(f, "transport error: {e:?}"),
             Error::Closed { stage } => write!(f, "{stage}: the server closed the connection"),
             Error::TimedOut { stage } => write!(f, "{stage}: the server did not answer in time"),
+            #[cfg(feature = "tls")]
+            Error::Tls(e) => write!(f, "TLS: {e}"),
             Error::Reply(e) => write!(f, "malformed reply: {e}"),
             Error::Protocol(e) => write!(f, "protocol error: {e}"),
             Error::Unsupported(e) => write!(f, "not supported by the server: {e}"),
@@ -268,6 +280,8 @@ impl<E> defmt::Format for Error<E> {
             Error::Io(_) => defmt::write!(f, "transport error"),
             Error::Closed { stage } => defmt::write!(f, "{}: connection closed", stage),
             Error::TimedOut { stage } => defmt::write!(f, "{}: timed out", stage),
+            #[cfg(feature = "tls")]
+            Error::Tls(e) => defmt::write!(f, "TLS: {}", e),
             Error::Reply(e) => defmt::write!(f, "malformed reply: {}", e),
             Error::Protocol(e) => defmt::write!(f, "protocol error: {}", e),
             Error::Unsupported(e) => defmt::write!(f, "unsupported: {}", e),

@@ -12,6 +12,8 @@
 //! - [`engine`]: the protocol as a state machine that never touches I/O, a clock or
 //!   an RNG; it says what to do next ([`engine::Action`]) and is told what happened.
 //! - [`blocking`]: one small loop over the engine on an `embedded_io` stream.
+//! - `tls` and `verify` (feature `tls`): implicit TLS and STARTTLS on embedded-tls,
+//!   and the server certificate verifier.
 //! - [`reply`]: the streaming reply parser and EHLO capabilities (the only `nom` user).
 //! - [`command`], [`address`], [`auth`]: validated values and the command lines they make.
 //! - [`message`]: the RFC 5322 message writer and the dot-stuffer, pull-based.
@@ -40,6 +42,11 @@ pub mod message;
 #[cfg(any(feature = "nal", feature = "nal-async"))]
 pub mod nal;
 pub mod reply;
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub mod tls;
+#[cfg(feature = "tls")]
+pub mod verify;
 
 pub use address::{Address, Domain, HeaderText, Mailbox};
 pub use auth::{Credentials, Mechanism};

@@ -1,0 +1,915 @@
+//! Server certificate verification for embedded-tls (feature `tls`).
+//!
+//! [`Verifier`] implements embedded-tls 0.19's [`TlsVerifier`] on top of
+//! rustls-webpki (no `alloc`) and RustCrypto signature algorithms, and
+//! [`Provider`] hands it to embedded-tls together with the caller's RNG. It
+//! replaces embedded-tls's own `rustpki` verifier, which must not be used: it never
+//! checks basicConstraints or keyUsage (any leaf of a trusted CA can mint a
+//! certificate for any host), looks at only three SANs and falls back to the CN,
+//! holds one anchor, and can be made to panic with RSA keys.
+//!
+//! # What is checked
+//!
+//! With trust anchors ([`Verifier::with_anchors`]), for the server's Certificate message:
+//!
+//! - the leaf is valid for the server name given to embedded-tls
+//!   ([`TlsConfig::with_server_name`]): a DNS name against the DNS SANs, an IP
+//!   address against the IP SANs; the CN is never looked at (RFC 6125 §6.4.4);
+//! - a path exists from the leaf, through the intermediates the server sent (in any
+//!   order), to one of the anchors, with basicConstraints (only CAs issue, path
+//!   lengths), name constraints and extended key usage `serverAuth` checked on the way;
+//! - every certificate on the path is valid at the time the caller gave
+//!   ([`TimeSource`]); with no time the verifier refuses
+//!   ([`VerifyError::NoTimeSource`]) unless [`TimeSource::DangerNoTimeCheck`] was chosen;
+//! - every signature on the path verifies with an algorithm compiled in.
+//!
+//! Revocation (CRL, OCSP) is not checked.
+//!
+//! With pins ([`Verifier::with_pins`]) the only check on the certificate is that the
+//! SHA-256 of the leaf's SubjectPublicKeyInfo equals one of the pins: no chain, name
+//! or time is looked at (the usual choice for a device without a root store or a clock).
+//!
+//! In both modes the server's CertificateVerify (RFC 8446 §4.4.3) must then be a
+//! valid signature, by the leaf's key, over the handshake transcript, with a
+//! signature scheme made for that kind of key (an RSA scheme with an EC certificate
+//! is refused).
+//!
+//! # Algorithms and features
+//!
+//! | feature | keys and signatures | cost |
+//! |---|---|---|
+//! | `tls` | ECDSA P-256 with SHA-256 (SHA-384 in certificates too) | no alloc |
+//! | `tls-p384` | ECDSA P-384 | about 115 KB flash |
+//! | `tls-rsa` | RSA 2048-8192 bits: PKCS#1 v1.5 (certificates) and PSS (SHA-256/384/512) | needs a global allocator |
+//! | `tls-ed25519` | Ed25519 | |
+//! | `webpki-roots` | Mozilla's roots, [`Verifier::with_webpki_roots`] | about 200 KB, for desktops |
+//!
+//! A server whose leaf key this build cannot verify is refused at its Certificate
+//! message with [`VerifyError::UnsupportedSignatureAlgorithm`].
+//!
+//! # Using it with embedded-tls
+//!
+//! ```no_run
+//! # fn demo<S: embedded_io::Read + embedded_io::Write>(
+//! #     socket: S, rng: impl embedded_tls::CryptoRngCore, root_der: &[u8], now: u64,
+//! # ) -> Result<(), embedded_smtp::verify::VerifyError> {
+//! use embedded_smtp::verify::{Provider, TimeSource, Verifier, anchor_from_der, tls_config};
+//! use embedded_tls::Aes128GcmSha256;
+//! use embedded_tls::blocking::{TlsConnection, TlsContext};
+//!
+//! let anchors = [anchor_from_der(root_der)?];
+//! let verifier = Verifier::with_anchors(&anchors, TimeSource::Now(now));
+//! let mut provider = Provider::<Aes128GcmSha256, _>::new(rng, verifier);
+//! let config = tls_config("smtp.example.com");
+//!
+//! let mut read_buf = [0u8; 16_640]; // a full TLS record; never less
+//! let mut write_buf = [0u8; 4_096]; // at most 16_517
+//! let mut tls: TlsConnection<'_, S, Aes128GcmSha256> =
+//!     TlsConnection::new(socket, &mut read_buf, &mut write_buf);
+//! let opened = tls.open(TlsContext::new(&config, &mut provider));
+//! // embedded-tls only says `InvalidCertificate`: the typed reason is kept here.
+//! if let Err(_tls_error) = opened {
+//!     return Err(provider.certificate_verifier().last_error().unwrap_or(
+//!         embedded_smtp::verify::VerifyError::NoCertificateVerify));
+//! }
+//! // REQUIRED: embedded-tls 0.19 finishes a handshake in which the server sent no
+//! // Certificate or CertificateVerify at all. Only this call notices.
+//! provider.check_verified()?;
+//! # Ok(()) }
+//! ```
+//!
+//! Buffers for embedded-tls, beside this crate's own: the record read buffer must
+//! hold a whole TLS record, 16 640 bytes; the write buffer 4 096 bytes is enough for
+//! SMTP and must never exceed 16 517 bytes (peers reject records built in a larger
+//! one). The verifier itself is about 560 bytes on x86-64 (1.5 KB with `tls-rsa`,
+//! which keeps room for an 8192-bit key); the chain is checked where it lies, in the
+//! read buffer.
+//!
+//! # embedded-tls behaviours this module works around
+//!
+//! - If a provider returns no verifier, embedded-tls skips verification silently;
+//!   [`Provider`] always returns one ([`Verifier::danger_no_verify`] is the explicit
+//!   way to verify nothing).
+//! - embedded-tls does not require the server to send Certificate and
+//!   CertificateVerify before Finished, so a man in the middle can leave both out:
+//!   call [`Provider::check_verified`] (or [`Verifier::check_verified`]) after `open`.
+//! - The verifier can only return embedded-tls's `TlsError`, which has no room for
+//!   the reason: [`Verifier::last_error`] keeps it.
+//! - The server name reaches the verifier only through
+//!   [`TlsConfig::with_server_name`]; without it the name is unknown and, with anchors,
+//!   the certificate is refused ([`VerifyError::NoServerName`]).
+//! - The signature schemes offered to the server live in [`TlsConfig`], not in the
+//!   verifier: [`tls_config`] adds the RSA ones when `tls-rsa` is on. embedded-tls
+//!   always offers P-384 and Ed25519 as well, so a server may pick a key this build
+//!   cannot verify; that ends in [`VerifyError::UnsupportedSignatureAlgorithm`].
+
+mod algs;
+mod der;
+
+use core::fmt;
+use core::marker::PhantomData;
+use core::time::Duration;
+
+use embedded_tls::{
+    CertificateEntryRef, CertificateRef, CertificateVerifyRef, CryptoProvider, CryptoRngCore,
+    TlsCipherSuite, TlsConfig, TlsError, TlsVerifier,
+};
+use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
+use sha2::{Digest, Sha256};
+use webpki::{EndEntityCert, KeyUsage};
+
+use self::algs::{CHAIN_ALGORITHMS, KeyKind, SchemeUse};
+
+/// The rustls-pki-types crate (the `TrustAnchor` and `Der` types), re-exported.
+pub use rustls_pki_types as pki_types;
+pub use rustls_pki_types::TrustAnchor;
+
+/// Largest leaf SubjectPublicKeyInfo kept for the CertificateVerify check, in
+/// bytes: room for an 8192-bit RSA key with `tls-rsa`, for a P-521 key without.
+pub const MAX_SPKI_LEN: usize = if cfg!(feature = "tls-rsa") {
+    1_100
+} else {
+    160
+};
+
+/// Longest server name kept: a DNS name is at most 253 characters (RFC 1035 §2.3.4
+/// with the dots written out).
+pub const MAX_SERVER_NAME_LEN: usize = 253;
+
+/// Unix times before this one (2024-01-01T00:00:00Z) are taken as a clock that was
+/// never set (an RTC that starts at 1970 or 2000) and treated like
+/// [`TimeSource::Unknown`]: [`VerifyError::NoTimeSource`] says more than a
+/// certificate that is "not yet valid".
+pub const MIN_PLAUSIBLE_TIME: u64 = 1_704_067_200;
+
+/// How many instants [`TimeSource::DangerNoTimeCheck`] tries before giving up.
+const DANGER_TIME_TRIES: usize = 8;
+
+/// What the verifier knows about the current time, for certificate validity periods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum TimeSource {
+    /// Seconds since the Unix epoch, from an RTC, SNTP or `SystemTime`. A value
+    /// before [`MIN_PLAUSIBLE_TIME`] counts as [`TimeSource::Unknown`].
+    Now(u64),
+    /// No clock (yet): certificates are refused with [`VerifyError::NoTimeSource`].
+    /// Pinning ([`Verifier::with_pins`]) works without a clock.
+    Unknown,
+    /// Do not look at validity periods: an expired (or stolen and since replaced)
+    /// certificate is accepted. The chain is checked at an instant inside every
+    /// certificate's period, found by retrying; a chain whose periods do not overlap
+    /// is still refused.
+    DangerNoTimeCheck,
+}
+
+impl From<Option<u64>> for TimeSource {
+    /// `Some(seconds)` is [`TimeSource::Now`], `None` is [`TimeSource::Unknown`].
+    fn from(t: Option<u64>) -> Self {
+        t.map_or(TimeSource::Unknown, TimeSource::Now)
+    }
+}
+
+/// Why a server was not authenticated.
+///
+/// Kept by [`Verifier::last_error`]; embedded-tls itself only sees the coarse
+/// [`TlsError`] that `From<VerifyError>` gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// No server name was given to embedded-tls ([`TlsConfig::with_server_name`]),
+    /// so there is nothing to check the certificate against.
+    NoServerName,
+    /// The server name is neither a DNS name nor an IP address, or is longer than
+    /// [`MAX_SERVER_NAME_LEN`].
+    InvalidServerName,
+    /// No time ([`TimeSource::Unknown`], or a clock before [`MIN_PLAUSIBLE_TIME`]) and
+    /// no pins: validity periods cannot be checked.
+    NoTimeSource,
+    /// The server's Certificate message holds no certificate.
+    NoCertificate,
+    /// A certificate is malformed or uses something unsupported (a critical
+    /// extension, a raw public key, a version other than 3, ...).
+    BadCertificate,
+    /// No path from the server's certificate to a trust anchor.
+    UnknownIssuer,
+    /// A certificate on the path was issued by a certificate that is not a CA
+    /// (basicConstraints `CA:FALSE` or absent).
+    IssuerNotCa,
+    /// The server presented a CA certificate as its own.
+    CaUsedAsLeaf,
+    /// The certificate is not valid for the server name (SANs only; the CN is
+    /// never used).
+    NotValidForName,
+    /// A certificate on the path has expired at the given time.
+    Expired,
+    /// A certificate on the path is not valid yet at the given time.
+    NotYetValid,
+    /// The leaf's extended key usage does not allow TLS servers.
+    WrongKeyUsage,
+    /// A path length or name constraint of a CA is violated.
+    ConstraintViolated,
+    /// Path building gave up (too deep, or too many signatures to try).
+    ChainTooComplex,
+    /// A signature algorithm or key this build cannot verify (see the features), or
+    /// one TLS 1.3 forbids in CertificateVerify (RSA PKCS#1 v1.5).
+    UnsupportedSignatureAlgorithm,
+    /// The CertificateVerify signature scheme is for another kind of key than the
+    /// certificate's (e.g. RSA-PSS with an ECDSA certificate).
+    SignatureSchemeMismatch,
+    /// A signature (on a certificate, or the server's CertificateVerify) is invalid.
+    BadSignature,
+    /// The leaf's SubjectPublicKeyInfo SHA-256 equals none of the pins.
+    PinMismatch,
+    /// The leaf's public key is larger than [`MAX_SPKI_LEN`].
+    KeyTooLarge,
+    /// A CertificateVerify arrived without a verified Certificate before it.
+    UnexpectedCertificateVerify,
+    /// The handshake ended without a verified Certificate and CertificateVerify
+    /// (reported by [`Verifier::check_verified`]).
+    NoCertificateVerify,
+}
+
+impl VerifyError {
+    /// A short description a person can act on.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            VerifyError::NoServerName => "no server name to check the certificate against",
+            VerifyError::InvalidServerName => {
+                "the server name is not a valid DNS name or IP address"
+            }
+            VerifyError::NoTimeSource => {
+                "the time is unknown: set the clock (RTC/SNTP) or pin the server's key"
+            }
+            VerifyError::NoCertificate => "the server sent no certificate",
+            VerifyError::BadCertificate => "the server's certificate is malformed or unsupported",
+            VerifyError::UnknownIssuer => "the server's certificate is not from a trusted CA",
+            VerifyError::IssuerNotCa => {
+                "a certificate was issued by a certificate that is not a CA"
+            }
+            VerifyError::CaUsedAsLeaf => "the server presented a CA certificate as its own",
+            VerifyError::NotValidForName => "the server's certificate is for another name",
+            VerifyError::Expired => "the server's certificate has expired (or the clock is wrong)",
+            VerifyError::NotYetValid => {
+                "the server's certificate is not valid yet (or the clock is wrong)"
+            }
+            VerifyError::WrongKeyUsage => "the server's certificate is not for TLS servers",
+            VerifyError::ConstraintViolated => "a CA's path length or name constraint is violated",
+            VerifyError::ChainTooComplex => "the certificate chain is too long or complex",
+            VerifyError::UnsupportedSignatureAlgorithm => {
+                "a signature algorithm or key type this build cannot verify"
+            }
+            VerifyError::SignatureSchemeMismatch => {
+                "the CertificateVerify signature scheme does not fit the certificate's key"
+            }
+            VerifyError::BadSignature => "a signature is invalid",
+            VerifyError::PinMismatch => "the server's key matches no pin",
+            VerifyError::KeyTooLarge => "the server's public key is too large",
+            VerifyError::UnexpectedCertificateVerify => {
+                "CertificateVerify without a verified certificate"
+            }
+            VerifyError::NoCertificateVerify => {
+                "the server did not prove it holds its certificate's key"
+            }
+        }
+    }
+
+    /// Maps a rustls-webpki error to the reason a person can act on.
+    fn from_webpki(e: &webpki::Error) -> VerifyError {
+        use webpki::Error as W;
+        match e {
+            W::UnknownIssuer | W::CertDistrusted => VerifyError::UnknownIssuer,
+            W::CertNotValidForName(_) => VerifyError::NotValidForName,
+            W::CertExpired { .. } => VerifyError::Expired,
+            W::CertNotValidYet { .. } => VerifyError::NotYetValid,
+            W::EndEntityUsedAsCa => VerifyError::IssuerNotCa,
+            W::CaUsedAsEndEntity => VerifyError::CaUsedAsLeaf,
+            W::RequiredEkuNotFoundContext(_) => VerifyError::WrongKeyUsage,
+            W::PathLenConstraintViolated | W::NameConstraintViolation => {
+                VerifyError::ConstraintViolated
+            }
+            W::MaximumPathDepthExceeded
+            | W::MaximumSignatureChecksExceeded
+            | W::MaximumPathBuildCallsExceeded
+            | W::MaximumNameConstraintComparisonsExceeded => VerifyError::ChainTooComplex,
+            W::InvalidSignatureForPublicKey => VerifyError::BadSignature,
+            W::UnsupportedSignatureAlgorithmContext(_)
+            | W::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => {
+                VerifyError::UnsupportedSignatureAlgorithm
+            }
+            _ => VerifyError::BadCertificate,
+        }
+    }
+}
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl core::error::Error for VerifyError {}
+
+impl From<VerifyError> for TlsError {
+    /// The closest embedded-tls error (it has no room for the reason).
+    fn from(e: VerifyError) -> TlsError {
+        match e {
+            VerifyError::BadSignature => TlsError::InvalidSignature,
+            VerifyError::UnsupportedSignatureAlgorithm | VerifyError::SignatureSchemeMismatch => {
+                TlsError::InvalidSignatureScheme
+            }
+            VerifyError::UnexpectedCertificateVerify | VerifyError::NoCertificateVerify => {
+                TlsError::InvalidHandshake
+            }
+            _ => TlsError::InvalidCertificate,
+        }
+    }
+}
+
+/// Turns a trusted CA certificate (DER) into a trust anchor that borrows from it.
+///
+/// Only the subject, the public key and any name constraints are kept; the
+/// certificate's own validity and signature are not looked at (RFC 5280 §6.1.1).
+/// For PEM, decode the base64 first. Anchors can also be written as consts with
+/// [`pki_types::Der::from_slice`].
+pub fn anchor_from_der(der: &[u8]) -> Result<TrustAnchor<'_>, VerifyError> {
+    let cert = CertificateDer::from(der);
+    let anchor = webpki::anchor_from_trusted_cert(&cert).map_err(|e| {
+        debug!(
+            "trust anchor refused: {}",
+            VerifyError::from_webpki(&e).as_str()
+        );
+        VerifyError::BadCertificate
+    })?;
+    // webpki ties the anchor to the local `CertificateDer`; its parts are slices of
+    // `der`, so they are taken again from `der` with its lifetime.
+    let rebase = |part: &[u8]| -> Result<&[u8], VerifyError> {
+        let start = (part.as_ptr() as usize).wrapping_sub(der.as_ptr() as usize);
+        der.get(start..start.wrapping_add(part.len()))
+            .filter(|s| s.as_ptr() == part.as_ptr())
+            .ok_or(VerifyError::BadCertificate)
+    };
+    Ok(TrustAnchor {
+        subject: rebase(&anchor.subject)?.into(),
+        subject_public_key_info: rebase(&anchor.subject_public_key_info)?.into(),
+        name_constraints: match &anchor.name_constraints {
+            Some(nc) => Some(rebase(nc)?.into()),
+            None => None,
+        },
+    })
+}
+
+/// The SHA-256 of a certificate's SubjectPublicKeyInfo (DER, outer SEQUENCE
+/// included): the value [`Verifier::with_pins`] compares. It is what
+/// `openssl x509 -pubkey -noout | openssl pkey -pubin -outform DER | openssl dgst -sha256`
+/// prints, and curl's `--pinnedpubkey sha256//` takes in base64.
+pub fn spki_sha256(certificate_der: &[u8]) -> Result<[u8; 32], VerifyError> {
+    let spki = der::certificate_spki(certificate_der).ok_or(VerifyError::BadCertificate)?;
+    Ok(Sha256::digest(spki).into())
+}
+
+/// The TLS configuration this verifier expects: `server_name` is sent as SNI and is
+/// the name the certificate is checked against; RSA signature schemes are offered
+/// only when `tls-rsa` can verify them.
+///
+/// embedded-tls sends the name as SNI even when it is an IP address, which RFC 6066
+/// §3 does not allow; servers seen so far (rustls) ignore it.
+pub fn tls_config(server_name: &str) -> TlsConfig<'_> {
+    let config = TlsConfig::new().with_server_name(server_name);
+    #[cfg(feature = "tls-rsa")]
+    let config = config.enable_rsa_signatures();
+    config
+}
+
+/// How the server is authenticated.
+#[derive(Debug, Clone, Copy)]
+enum Policy<'a> {
+    Anchors(&'a [TrustAnchor<'a>]),
+    Pins(&'a [[u8; 32]]),
+    DangerNoVerify,
+}
+
+/// Where the verifier is in the handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Progress {
+    /// No certificate verified yet.
+    Start,
+    /// The Certificate message was accepted; its CertificateVerify is due.
+    Certificate,
+    /// Certificate and CertificateVerify both verified.
+    Verified,
+}
+
+/// Verifies the server's certificate chain and CertificateVerify for embedded-tls.
+///
+/// Build one with [`Verifier::with_anchors`], [`Verifier::with_pins`] (or
+/// [`Verifier::with_webpki_roots`], or the explicit [`Verifier::danger_no_verify`]),
+/// give it to embedded-tls in a [`Provider`], and after `open` call
+/// [`Verifier::check_verified`]. It can be used for one handshake after another
+/// (each `open` with a server name, as [`tls_config`] sets, starts afresh);
+/// update the time with [`Verifier::set_time`] before each.
+pub struct Verifier<'a> {
+    policy: Policy<'a>,
+    time: TimeSource,
+    /// The server name embedded-tls gave; empty (so invalid) if it was too long.
+    name: Option<heapless::String<MAX_SERVER_NAME_LEN>>,
+    progress: Progress,
+    last_error: Option<VerifyError>,
+    /// The leaf's SubjectPublicKeyInfo (whole TLV), for CertificateVerify.
+    spki: [u8; MAX_SPKI_LEN],
+    spki_len: usize,
+    /// The transcript hash up to and including the Certificate message.
+    transcript: [u8; 64],
+    transcript_len: usize,
+}
+
+impl fmt::Debug for Verifier<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let policy = match self.policy {
+            Policy::Anchors(a) => ("anchors", a.len()),
+            Policy::Pins(p) => ("pins", p.len()),
+            Policy::DangerNoVerify => ("danger_no_verify", 0),
+        };
+        f.debug_struct("Verifier")
+            .field("policy", &policy)
+            .field("time", &self.time)
+            .field("name", &self.name)
+            .field("progress", &self.progress)
+            .field("last_error", &self.last_error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Verifier<'a> {
+    fn new(policy: Policy<'a>, time: TimeSource) -> Self {
+        Verifier {
+            policy,
+            time,
+            name: None,
+            progress: Progress::Start,
+            last_error: None,
+            spki: [0; MAX_SPKI_LEN],
+            spki_len: 0,
+            transcript: [0; 64],
+            transcript_len: 0,
+        }
+    }
+
+    /// Accepts a server whose certificate chains to one of `anchors`, is valid for
+    /// the server name and is valid at `time`. See the [module docs](self).
+    pub fn with_anchors(anchors: &'a [TrustAnchor<'a>], time: TimeSource) -> Self {
+        Self::new(Policy::Anchors(anchors), time)
+    }
+
+    /// Accepts a server iff the SHA-256 of its leaf certificate's
+    /// SubjectPublicKeyInfo equals one of `pins` ([`spki_sha256`]). No chain, name
+    /// or time check; the CertificateVerify is still verified with the leaf's key.
+    pub fn with_pins(pins: &'a [[u8; 32]]) -> Self {
+        Self::new(Policy::Pins(pins), TimeSource::Unknown)
+    }
+
+    /// [`Verifier::with_anchors`] with Mozilla's root store (`webpki-roots` crate).
+    #[cfg(feature = "webpki-roots")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "webpki-roots")))]
+    pub fn with_webpki_roots(time: TimeSource) -> Verifier<'static> {
+        Verifier::with_anchors(webpki_roots::TLS_SERVER_ROOTS, time)
+    }
+
+    /// **Accepts any server**: no certificate or signature is checked, and a man in
+    /// the middle reads everything, passwords included. Only for tests and for
+    /// servers authenticated some other way. Printing a warning is the caller's job.
+    pub fn danger_no_verify() -> Verifier<'static> {
+        Verifier::new(Policy::DangerNoVerify, TimeSource::DangerNoTimeCheck)
+    }
+
+    /// Sets the time for the next handshakes (e.g. after SNTP answered).
+    pub fn set_time(&mut self, time: TimeSource) {
+        self.time = time;
+    }
+
+    /// The reason the last Certificate or CertificateVerify was refused, if it was.
+    /// Cleared when a new Certificate message arrives.
+    pub fn last_error(&self) -> Option<VerifyError> {
+        self.last_error
+    }
+
+    /// `Ok` iff the server's Certificate and then its CertificateVerify were both
+    /// verified in the last handshake. **Call it after embedded-tls's `open`
+    /// succeeds**: embedded-tls 0.19 completes a handshake in which the server sent
+    /// neither message, and only this check notices. Always `Ok` for
+    /// [`Verifier::danger_no_verify`].
+    pub fn check_verified(&self) -> Result<(), VerifyError> {
+        match (self.policy, self.progress) {
+            (Policy::DangerNoVerify, _) | (_, Progress::Verified) => Ok(()),
+            _ => Err(self.last_error.unwrap_or(VerifyError::NoCertificateVerify)),
+        }
+    }
+
+    /// Checks the server's Certificate message (what embedded-tls's
+    /// `verify_certificate` does, with the typed error). `transcript_hash` is the
+    /// handshake hash up to and including this message; it is kept for
+    /// [`Verifier::verify_certificate_verify`].
+    pub fn verify_server_certificate(
+        &mut self,
+        transcript_hash: &[u8],
+        certificate: &CertificateRef<'_>,
+    ) -> Result<(), VerifyError> {
+        self.progress = Progress::Start;
+        self.spki_len = 0;
+        self.transcript_len = 0;
+        let result = self.check_certificate(transcript_hash, certificate);
+        self.record(result)?;
+        self.progress = Progress::Certificate;
+        Ok(())
+    }
+
+    /// Checks the server's CertificateVerify against the certificate accepted by
+    /// [`Verifier::verify_server_certificate`].
+    pub fn verify_certificate_verify(
+        &mut self,
+        verify: &CertificateVerifyRef<'_>,
+    ) -> Result<(), VerifyError> {
+        let result = if self.progress == Progress::Certificate {
+            self.check_certificate_verify(verify.signature_scheme.as_u16(), verify.signature)
+        } else {
+            Err(VerifyError::UnexpectedCertificateVerify)
+        };
+        self.progress = Progress::Start;
+        self.record(result)?;
+        self.progress = Progress::Verified;
+        Ok(())
+    }
+
+    fn record(&mut self, result: Result<(), VerifyError>) -> Result<(), VerifyError> {
+        self.last_error = result.err();
+        if let Err(e) = result {
+            warn!("server not authenticated: {}", e.as_str());
+        }
+        result
+    }
+
+    fn check_certificate(
+        &mut self,
+        transcript_hash: &[u8],
+        certificate: &CertificateRef<'_>,
+    ) -> Result<(), VerifyError> {
+        if let Policy::DangerNoVerify = self.policy {
+            return Ok(());
+        }
+        let leaf = match certificate.entries.first() {
+            Some(CertificateEntryRef::X509(der)) => *der,
+            Some(CertificateEntryRef::RawPublicKey(_)) => return Err(VerifyError::BadCertificate),
+            None => return Err(VerifyError::NoCertificate),
+        };
+        let leaf_der = CertificateDer::from(leaf);
+        let end_entity = EndEntityCert::try_from(&leaf_der).map_err(|e| {
+            debug!("leaf: {}", VerifyError::from_webpki(&e).as_str());
+            VerifyError::BadCertificate
+        })?;
+        let spki = der::certificate_spki(leaf).ok_or(VerifyError::BadCertificate)?;
+
+        match self.policy {
+            Policy::DangerNoVerify => {}
+            Policy::Pins(pins) => {
+                let hash: [u8; 32] = Sha256::digest(spki).into();
+                if !pins.contains(&hash) {
+                    return Err(VerifyError::PinMismatch);
+                }
+            }
+            Policy::Anchors(anchors) => {
+                // Cheap checks first: a signature costs a device far more.
+                let time = match self.time {
+                    TimeSource::Now(t) if t >= MIN_PLAUSIBLE_TIME => Some(t),
+                    TimeSource::Now(_) | TimeSource::Unknown => {
+                        return Err(VerifyError::NoTimeSource);
+                    }
+                    TimeSource::DangerNoTimeCheck => None,
+                };
+                let name = self.name.as_ref().ok_or(VerifyError::NoServerName)?;
+                let name = ServerName::try_from(name.as_str())
+                    .map_err(|_| VerifyError::InvalidServerName)?;
+                end_entity
+                    .verify_is_valid_for_subject_name(&name)
+                    .map_err(|e| VerifyError::from_webpki(&e))?;
+                check_chain(&end_entity, &certificate.entries[1..], anchors, time)?;
+            }
+        }
+
+        let (algorithm, _) = der::split_spki(spki).ok_or(VerifyError::BadCertificate)?;
+        match KeyKind::of_spki_algorithm(algorithm) {
+            Some(kind) if kind.is_supported() => {}
+            _ => return Err(VerifyError::UnsupportedSignatureAlgorithm),
+        }
+        let kept = self
+            .spki
+            .get_mut(..spki.len())
+            .ok_or(VerifyError::KeyTooLarge)?;
+        kept.copy_from_slice(spki);
+        self.spki_len = spki.len();
+        let kept = self
+            .transcript
+            .get_mut(..transcript_hash.len())
+            .ok_or(VerifyError::BadCertificate)?;
+        kept.copy_from_slice(transcript_hash);
+        self.transcript_len = transcript_hash.len();
+        Ok(())
+    }
+
+    fn check_certificate_verify(&self, scheme: u16, signature: &[u8]) -> Result<(), VerifyError> {
+        if matches!(self.policy, Policy::DangerNoVerify) {
+            return Ok(());
+        }
+        let spki = &self.spki[..self.spki_len];
+        let (algorithm_id, key) = der::split_spki(spki).ok_or(VerifyError::BadCertificate)?;
+        let key_kind =
+            KeyKind::of_spki_algorithm(algorithm_id).ok_or(VerifyError::BadCertificate)?;
+        let algorithm = match algs::for_scheme(scheme) {
+            SchemeUse::Supported(kind, _) | SchemeUse::Unsupported(kind) if kind != key_kind => {
+                return Err(VerifyError::SignatureSchemeMismatch);
+            }
+            SchemeUse::Supported(_, algorithm) => algorithm,
+            SchemeUse::Unsupported(_) | SchemeUse::Unknown => {
+                return Err(VerifyError::UnsupportedSignatureAlgorithm);
+            }
+        };
+        // RFC 8446 §4.4.3: 64 spaces, the context string, a zero byte, the hash.
+        const CONTEXT: &[u8] = b"TLS 1.3, server CertificateVerify\x00";
+        let mut message = [0x20u8; 64 + CONTEXT.len() + 64];
+        message[64..64 + CONTEXT.len()].copy_from_slice(CONTEXT);
+        let end = 64 + CONTEXT.len() + self.transcript_len;
+        message[64 + CONTEXT.len()..end].copy_from_slice(&self.transcript[..self.transcript_len]);
+
+        if algorithm.public_key_alg_id().as_ref() != algorithm_id {
+            return Err(VerifyError::SignatureSchemeMismatch);
+        }
+        algorithm
+            .verify_signature(key, &message[..end], signature)
+            .map_err(|_| VerifyError::BadSignature)
+    }
+}
+
+/// Builds and checks the path from `leaf` through `intermediates` to `anchors`.
+/// `time` is `None` for [`TimeSource::DangerNoTimeCheck`].
+fn check_chain(
+    leaf: &EndEntityCert<'_>,
+    intermediates: &[CertificateEntryRef<'_>],
+    anchors: &[TrustAnchor<'_>],
+    time: Option<u64>,
+) -> Result<(), VerifyError> {
+    // embedded-tls keeps at most 16 entries, so this never overflows.
+    let mut ders: heapless::Vec<CertificateDer<'_>, 16> = heapless::Vec::new();
+    for entry in intermediates {
+        if let CertificateEntryRef::X509(der) = entry {
+            ders.push(CertificateDer::from(*der))
+                .map_err(|_| VerifyError::ChainTooComplex)?;
+        }
+    }
+    let mut at = time.unwrap_or(0);
+    for _ in 0..DANGER_TIME_TRIES {
+        let result = leaf.verify_for_usage(
+            CHAIN_ALGORITHMS,
+            anchors,
+            &ders,
+            UnixTime::since_unix_epoch(Duration::from_secs(at)),
+            KeyUsage::server_auth(),
+            None,
+            None,
+        );
+        match (result, time) {
+            (Ok(_), _) => return Ok(()),
+            // No time check: move to an instant where the certificate is valid.
+            (Err(webpki::Error::CertExpired { not_after, .. }), None) => {
+                at = not_after.as_secs();
+            }
+            (Err(webpki::Error::CertNotValidYet { not_before, .. }), None) => {
+                at = not_before.as_secs();
+            }
+            (Err(e), _) => return Err(VerifyError::from_webpki(&e)),
+        }
+    }
+    Err(VerifyError::Expired)
+}
+
+impl<CipherSuite: TlsCipherSuite> TlsVerifier<CipherSuite> for Verifier<'_> {
+    /// embedded-tls calls this at the start of every `open` that has a server name:
+    /// it also forgets what an earlier handshake verified, so that
+    /// [`Verifier::check_verified`] speaks of this handshake only.
+    fn set_hostname_verification(&mut self, hostname: &str) -> Result<(), TlsError> {
+        self.name = Some(heapless::String::try_from(hostname).unwrap_or_default());
+        self.progress = Progress::Start;
+        self.last_error = None;
+        self.spki_len = 0;
+        self.transcript_len = 0;
+        Ok(())
+    }
+
+    fn verify_certificate(
+        &mut self,
+        transcript: &CipherSuite::Hash,
+        cert: CertificateRef<'_>,
+    ) -> Result<(), TlsError> {
+        let hash = transcript.clone().finalize();
+        Ok(self.verify_server_certificate(&hash, &cert)?)
+    }
+
+    fn verify_signature(&mut self, verify: CertificateVerifyRef<'_>) -> Result<(), TlsError> {
+        Ok(self.verify_certificate_verify(&verify)?)
+    }
+}
+
+/// The embedded-tls [`CryptoProvider`] of this crate: the caller's RNG, the cipher
+/// suite `CipherSuite` (e.g. `embedded_tls::Aes128GcmSha256`) and a [`Verifier`].
+///
+/// Pass `&mut provider` to `TlsContext::new`, so that the verifier can be asked
+/// afterwards ([`Provider::check_verified`], [`Verifier::last_error`]). TLS buffers:
+/// read 16 640 bytes, write 4 096 (never more than 16 517).
+pub struct Provider<'a, CipherSuite, Rng> {
+    rng: Rng,
+    verifier: Verifier<'a>,
+    _suite: PhantomData<CipherSuite>,
+}
+
+impl<'a, CipherSuite: TlsCipherSuite, Rng: CryptoRngCore> Provider<'a, CipherSuite, Rng> {
+    /// A provider that authenticates the server with `verifier`. The RNG makes the
+    /// key share and ClientHello random: use a real CSPRNG (hardware TRNG or a
+    /// properly seeded DRBG), never a counter or a fixed seed.
+    pub fn new(rng: Rng, verifier: Verifier<'a>) -> Self {
+        Provider {
+            rng,
+            verifier,
+            _suite: PhantomData,
+        }
+    }
+
+    /// **Verifies nothing**: see [`Verifier::danger_no_verify`].
+    pub fn danger_no_verify(rng: Rng) -> Self {
+        Provider::new(rng, Verifier::danger_no_verify())
+    }
+
+    /// The verifier, e.g. for [`Verifier::last_error`].
+    pub fn certificate_verifier(&self) -> &Verifier<'a> {
+        &self.verifier
+    }
+
+    /// The verifier, e.g. for [`Verifier::set_time`].
+    pub fn certificate_verifier_mut(&mut self) -> &mut Verifier<'a> {
+        &mut self.verifier
+    }
+
+    /// [`Verifier::check_verified`]: call it after every successful `open`.
+    pub fn check_verified(&self) -> Result<(), VerifyError> {
+        self.verifier.check_verified()
+    }
+
+    /// The RNG and the verifier back.
+    pub fn into_parts(self) -> (Rng, Verifier<'a>) {
+        (self.rng, self.verifier)
+    }
+}
+
+impl<CipherSuite: TlsCipherSuite, Rng: CryptoRngCore> CryptoProvider
+    for Provider<'_, CipherSuite, Rng>
+{
+    type CipherSuite = CipherSuite;
+    type Signature = p256::ecdsa::DerSignature;
+
+    fn rng(&mut self) -> impl CryptoRngCore {
+        &mut self.rng
+    }
+
+    fn verifier(&mut self) -> Result<&mut impl TlsVerifier<CipherSuite>, TlsError> {
+        Ok(&mut self.verifier)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_source_from_option() {
+        assert_eq!(TimeSource::from(Some(5)), TimeSource::Now(5));
+        assert_eq!(TimeSource::from(None), TimeSource::Unknown);
+    }
+
+    #[test]
+    fn every_error_has_text_and_a_tls_error() {
+        let all = [
+            VerifyError::NoServerName,
+            VerifyError::InvalidServerName,
+            VerifyError::NoTimeSource,
+            VerifyError::NoCertificate,
+            VerifyError::BadCertificate,
+            VerifyError::UnknownIssuer,
+            VerifyError::IssuerNotCa,
+            VerifyError::CaUsedAsLeaf,
+            VerifyError::NotValidForName,
+            VerifyError::Expired,
+            VerifyError::NotYetValid,
+            VerifyError::WrongKeyUsage,
+            VerifyError::ConstraintViolated,
+            VerifyError::ChainTooComplex,
+            VerifyError::UnsupportedSignatureAlgorithm,
+            VerifyError::SignatureSchemeMismatch,
+            VerifyError::BadSignature,
+            VerifyError::PinMismatch,
+            VerifyError::KeyTooLarge,
+            VerifyError::UnexpectedCertificateVerify,
+            VerifyError::NoCertificateVerify,
+        ];
+        for e in all {
+            assert!(!e.as_str().is_empty());
+            let _ = TlsError::from(e);
+        }
+        assert!(matches!(
+            TlsError::from(VerifyError::BadSignature),
+            TlsError::InvalidSignature
+        ));
+        assert!(matches!(
+            TlsError::from(VerifyError::UnknownIssuer),
+            TlsError::InvalidCertificate
+        ));
+    }
+
+    #[test]
+    fn webpki_errors_map_to_reasons() {
+        use webpki::Error as W;
+        assert_eq!(
+            VerifyError::from_webpki(&W::UnknownIssuer),
+            VerifyError::UnknownIssuer
+        );
+        assert_eq!(
+            VerifyError::from_webpki(&W::EndEntityUsedAsCa),
+            VerifyError::IssuerNotCa
+        );
+        assert_eq!(
+            VerifyError::from_webpki(&W::BadDer),
+            VerifyError::BadCertificate
+        );
+        assert_eq!(
+            VerifyError::from_webpki(&W::PathLenConstraintViolated),
+            VerifyError::ConstraintViolated
+        );
+    }
+
+    #[test]
+    fn nothing_verified_is_refused() {
+        let pins = [[0u8; 32]];
+        let v = Verifier::with_pins(&pins);
+        assert_eq!(v.check_verified(), Err(VerifyError::NoCertificateVerify));
+        assert_eq!(Verifier::danger_no_verify().check_verified(), Ok(()));
+    }
+
+    #[test]
+    fn a_new_handshake_forgets_the_last_one() {
+        // A verifier reused for a second connection must not pass check_verified
+        // because the first server was verified (embedded-tls completes handshakes
+        // that carry no Certificate at all).
+        let pins = [[0u8; 32]];
+        let mut v = Verifier::with_pins(&pins);
+        v.progress = Progress::Verified;
+        v.last_error = Some(VerifyError::PinMismatch);
+        assert_eq!(v.check_verified(), Ok(()));
+        TlsVerifier::<embedded_tls::Aes128GcmSha256>::set_hostname_verification(
+            &mut v,
+            "smtp.example.com",
+        )
+        .unwrap();
+        assert_eq!(v.check_verified(), Err(VerifyError::NoCertificateVerify));
+        assert_eq!(v.last_error(), None);
+    }
+
+    #[test]
+    fn certificate_verify_first_is_refused() {
+        let pins = [[0u8; 32]];
+        let mut v = Verifier::with_pins(&pins);
+        let cv = CertificateVerifyRef {
+            signature_scheme: embedded_tls::SignatureScheme::EcdsaSecp256r1Sha256,
+            signature: &[0x30, 0x00],
+        };
+        assert_eq!(
+            v.verify_certificate_verify(&cv),
+            Err(VerifyError::UnexpectedCertificateVerify)
+        );
+        assert_eq!(
+            v.last_error(),
+            Some(VerifyError::UnexpectedCertificateVerify)
+        );
+    }
+
+    #[test]
+    fn verifier_stays_small() {
+        // The module docs give its size.
+        let size = core::mem::size_of::<Verifier<'static>>();
+        assert!(size <= MAX_SPKI_LEN + 400, "{size}");
+    }
+
+    #[test]
+    fn garbage_anchor_is_refused() {
+        assert_eq!(
+            anchor_from_der(&[0x30, 0x00]).err(),
+            Some(VerifyError::BadCertificate)
+        );
+        assert_eq!(spki_sha256(&[1, 2, 3]), Err(VerifyError::BadCertificate));
+    }
+}
