@@ -1,9 +1,10 @@
 //! `send`: a small swaks-like command that sends one email (or the same one N
 //! times) through any SMTP server, with the same code a firmware runs:
-//! std-embedded-nal → the crate's `nal` adapter → the blocking client.
+//! std-embedded-nal → the crate's `nal` adapter → embedded-tls with the crate's
+//! certificate verifier (`tls`) → the blocking client.
 //!
 //! ```text
-//! SMTP_PASSWORD=... cargo run --release --features nal,std --example send -- \
+//! SMTP_PASSWORD=... cargo run --release --features nal,std,tls,webpki-roots --example send -- \
 //!     --server 127.0.0.1:2525 --tls none --user me@example.com --allow-plaintext-auth \
 //!     --from me@example.com --to you@example.com --subject hi --body "hello"
 //! ```
@@ -21,10 +22,12 @@
 //! stream below the client and cannot ask it; these two rules cover every SASL
 //! mechanism the client speaks.)
 
+use std::cell::Cell;
 use std::fmt::Debug;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use embedded_io::{ErrorType, Read, Write};
@@ -32,9 +35,16 @@ use embedded_smtp::blocking::{Client, Upgrade};
 use embedded_smtp::engine::{Report, Stage};
 use embedded_smtp::message::{Attachment, DateTime, Message};
 use embedded_smtp::nal::{self, Backoff, FromNal};
+use embedded_smtp::tls::blocking::TlsStream;
+use embedded_smtp::tls::{
+    Connector, StreamError, TLS_READ_BUFFER, TLS_WRITE_BUFFER, TlsFailure, decode_certificates,
+};
+use embedded_smtp::verify::{TimeSource, Verifier, anchor_from_der};
 use embedded_smtp::{
     Config, Credentials, Domain, Error, HeaderText, Mailbox, Mechanism, Response, Security,
 };
+use embedded_tls::CryptoRngCore;
+use rand_core::OsRng;
 
 /// Most recipients (To + Cc + Bcc) of one message.
 const MAX_RCPT: usize = 32;
@@ -166,9 +176,9 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Opts>, String>
             "--ca-file" => o.ca_files.push(value("--ca-file")?.into()),
             "--pin" => {
                 let v = value("--pin")?;
-                o.pins.push(parse_pin(&v).ok_or_else(|| {
-                    format!("--pin {v}: expected the base64 of a 32-byte SHA-256")
-                })?);
+                o.pins.push(
+                    embedded_smtp::tls::parse_pin(&v).map_err(|e| format!("--pin {v}: {e}"))?,
+                );
             }
             "--danger-accept-invalid-certs" => o.danger_accept_invalid_certs = true,
             "--user" => o.user = Some(value("--user")?),
@@ -250,6 +260,14 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Opts>, String>
             "--ca-file, --pin and --danger-accept-invalid-certs need TLS, not --tls none".into(),
         );
     }
+    if !o.pins.is_empty() && !o.ca_files.is_empty() {
+        return Err("give --pin or --ca-file, not both (a pin replaces the chain check)".into());
+    }
+    if o.danger_accept_invalid_certs && (!o.pins.is_empty() || !o.ca_files.is_empty()) {
+        return Err(
+            "--danger-accept-invalid-certs turns off what --pin and --ca-file ask for".into(),
+        );
+    }
     Ok(Some(o))
 }
 
@@ -285,12 +303,6 @@ fn split_server(s: &str, tls: Option<Mode>) -> Result<(String, u16), String> {
     Ok((host.to_string(), port))
 }
 
-fn parse_pin(s: &str) -> Option<[u8; 32]> {
-    use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::STANDARD.decode(s).ok()?;
-    bytes.try_into().ok()
-}
-
 /// The local host name for EHLO, or `localhost` when it is unknown or not a
 /// valid domain.
 fn local_host_name() -> String {
@@ -304,21 +316,14 @@ fn local_host_name() -> String {
 
 // ---------------------------------------------------------- the transcript --
 
-/// The program's stream layer: copies the SMTP dialogue to stderr as `C:`/`S:`
-/// lines when `on`, with AUTH redacted (see the file's docs), and holds what the
-/// client writes until it flushes (the client flushes before every wait for a
-/// reply).
-///
-/// The holding matters for speed: std-embedded-nal leaves Nagle's algorithm on
-/// (its socket offers no `set_nodelay`), and the client writes a message's end
-/// of data (`.`) as a small write after the body, which Nagle then keeps back
-/// until the server's delayed ACK, about 40 ms later. One write per round trip
-/// avoids that.
+/// The stream the client sees: copies the SMTP dialogue to stderr as `C:`/`S:`
+/// lines when `on`, with AUTH redacted (see the file's docs). It sits above TLS,
+/// so the dialogue is shown in clear text in every mode. It also holds the
+/// handle through which the client's timeout hook sets the socket's limit.
 struct Transcript<S> {
     inner: S,
     on: bool,
-    /// Written by the client, not yet given to `inner`.
-    pending: Vec<u8>,
+    limit: Limit,
     sent: Vec<u8>,
     received: Vec<u8>,
     /// The last complete server line was a `334` challenge.
@@ -326,15 +331,20 @@ struct Transcript<S> {
 }
 
 impl<S> Transcript<S> {
-    fn new(inner: S, on: bool) -> Self {
+    fn new(inner: S, on: bool, limit: Limit) -> Self {
         Transcript {
             inner,
             on,
-            pending: Vec::with_capacity(HOLD),
+            limit,
             sent: vec![],
             received: vec![],
             challenged: false,
         }
+    }
+
+    /// The client's [`TimeoutHook`](embedded_smtp::blocking::TimeoutHook).
+    fn set_timeout(&mut self, t: Option<Duration>) {
+        self.limit.set(t);
     }
 
     fn client_line(&mut self, line: &[u8]) {
@@ -396,39 +406,9 @@ impl<S: Read> Read for Transcript<S> {
     }
 }
 
-/// Most bytes [`Transcript`] holds before writing them out.
-const HOLD: usize = 16 * 1024;
-
-impl<S: Write> Transcript<S> {
-    /// Gives everything held to `inner`.
-    fn drain(&mut self) -> Result<(), S::Error> {
-        let mut done = 0;
-        let result = loop {
-            if done == self.pending.len() {
-                break Ok(());
-            }
-            match self.inner.write(&self.pending[done..]) {
-                // A closed stream: leave the rest; the client's next read sees the end.
-                Ok(0) => break Ok(()),
-                Ok(n) => done += n,
-                Err(e) => break Err(e),
-            }
-        };
-        self.pending.drain(..done);
-        result
-    }
-}
-
 impl<S: Write> Write for Transcript<S> {
     fn write(&mut self, buf: &[u8]) -> Result<usize, S::Error> {
-        if self.pending.len() >= HOLD {
-            self.drain()?;
-            if self.pending.len() >= HOLD {
-                return Ok(0); // the stream is closed
-            }
-        }
-        let n = buf.len().min(HOLD - self.pending.len());
-        self.pending.extend_from_slice(&buf[..n]);
+        let n = self.inner.write(buf)?;
         if self.on {
             self.sent.extend_from_slice(&buf[..n]);
             let mut out = std::mem::take(&mut self.sent);
@@ -439,8 +419,95 @@ impl<S: Write> Write for Transcript<S> {
     }
 
     fn flush(&mut self) -> Result<(), S::Error> {
-        self.drain()?;
         self.inner.flush()
+    }
+}
+
+// ---------------------------------------------------------------- the socket --
+
+/// The time limit of the current wait, shared between the client's timeout hook
+/// (through [`Transcript`]) and the [`Socket`] under TLS.
+type Limit = Rc<Cell<Option<Duration>>>;
+
+type Tcp = FromNal<std_embedded_nal::Stack, Backoff>;
+
+/// The TCP stream under everything: the crate's `nal` adapter over
+/// std-embedded-nal, with the limit of the current wait applied to each call,
+/// and the program's writes held until it next reads.
+///
+/// The holding matters for speed: std-embedded-nal leaves Nagle's algorithm on
+/// (its socket offers no `set_nodelay`), and both the client (the end of data
+/// after the body) and TLS (a record per flush) make small writes after larger
+/// ones, which Nagle keeps back until the server's delayed ACK, about 40 ms
+/// later. This program never waits for anything but the server's answer, so
+/// everything written is sent, in one write, before each read; `flush` only
+/// sends when the next read would not come (it is called before every wait).
+struct Socket {
+    tcp: Tcp,
+    limit: Limit,
+    pending: Vec<u8>,
+}
+
+/// Most bytes [`Socket`] holds before writing them out.
+const HOLD: usize = 32 * 1024;
+
+impl Socket {
+    fn new(tcp: Tcp, limit: Limit) -> Self {
+        Socket {
+            tcp,
+            limit,
+            pending: Vec::with_capacity(HOLD),
+        }
+    }
+
+    /// Writes out everything held.
+    fn drain(&mut self) -> Result<(), nal::Error<TcpError>> {
+        self.tcp.set_timeout(self.limit.get());
+        let mut done = 0;
+        let result = loop {
+            if done == self.pending.len() {
+                break Ok(());
+            }
+            match self.tcp.write(&self.pending[done..]) {
+                // Closed: leave the rest; the next read sees the end of the stream.
+                Ok(0) => break Ok(()),
+                Ok(n) => done += n,
+                Err(e) => break Err(e),
+            }
+        };
+        self.pending.drain(..done);
+        result
+    }
+}
+
+impl ErrorType for Socket {
+    type Error = nal::Error<TcpError>;
+}
+
+impl Read for Socket {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        self.drain()?;
+        self.tcp.set_timeout(self.limit.get());
+        self.tcp.read(buf)
+    }
+}
+
+impl Write for Socket {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        if self.pending.len() >= HOLD {
+            self.drain()?;
+            if self.pending.len() >= HOLD {
+                return Ok(0); // closed
+            }
+        }
+        let n = buf.len().min(HOLD - self.pending.len());
+        self.pending.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+
+    /// Deferred to the next read (see [`Socket`]).
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        Ok(())
     }
 }
 
@@ -650,6 +717,18 @@ impl Transport for nal::Error<TcpError> {
     }
 }
 
+impl Transport for StreamError<nal::Error<TcpError>> {
+    fn describe(&self) -> String {
+        match self {
+            StreamError::Socket(e) => e.describe(),
+            StreamError::Tls(TlsFailure::Tls(embedded_tls::TlsError::Io(kind))) => {
+                format!("TLS: the connection failed ({kind:?})")
+            }
+            StreamError::Tls(f) => format!("TLS: {f}"),
+        }
+    }
+}
+
 /// One actionable line for an error of the session.
 fn describe<E: Transport + Debug>(e: &Error<E>, o: &Opts) -> String {
     let mut line = match e {
@@ -759,29 +838,127 @@ fn run(o: &Opts) -> Result<Summary, String> {
     HeaderText::try_new(&o.subject).map_err(|e| format!("--subject: {e}"))?;
     let parts = read_parts(o)?;
 
-    if o.tls != Mode::None {
-        return Err(format!(
-            "this build has no TLS (the crate's `tls` feature is not available yet), so \
-             --tls {} cannot be used; use --tls none with a server on a trusted network",
-            if o.tls == Mode::Implicit {
-                "implicit"
-            } else {
-                "starttls"
-            }
-        ));
+    let (mut rx, mut tx) = ([0u8; 1024], [0u8; 8192]);
+    let limit = Limit::default();
+
+    if o.tls == Mode::None {
+        let socket = Socket::new(connect(o)?, limit.clone());
+        let stream = Transcript::new(socket, o.verbose, limit);
+        let config = config.with_security(Security::None);
+        let mut client: Client<'_, _, MAX_RCPT> = Client::new(stream, config, &mut rx, &mut tx)
+            .map_err(|e| describe(&e, o))?
+            .with_timeout_hook(Transcript::set_timeout);
+        return session(&mut client, o, &parts, &mailboxes).map_err(|e| describe(&e, o));
     }
 
-    let tcp = connect(o)?;
-    let (mut rx, mut tx) = ([0u8; 1024], [0u8; 8192]);
-    let config = config.with_security(Security::None);
-    let stream = Transcript::new(tcp, o.verbose);
-    let mut client: Client<'_, _, MAX_RCPT> = Client::new(stream, config, &mut rx, &mut tx)
-        .map_err(|e| describe(&e, o))?
-        .with_timeout_hook(|s, t| s.inner.set_timeout(t));
+    // TLS: how the server is authenticated.
+    let ca_certs = read_ca_files(o)?;
+    let anchors = ca_certs
+        .iter()
+        .map(|der| anchor_from_der(der))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("--ca-file: {e}"))?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .ok();
+    let verifier = if o.danger_accept_invalid_certs {
+        eprintln!(
+            "send: WARNING: --danger-accept-invalid-certs: the server is not authenticated; \
+             anyone on the path can read the password and the message"
+        );
+        Verifier::danger_no_verify()
+    } else if !o.pins.is_empty() {
+        Verifier::with_pins(&o.pins)
+    } else if !anchors.is_empty() {
+        Verifier::with_anchors(&anchors, TimeSource::from(now))
+    } else {
+        default_roots(TimeSource::from(now))?
+    };
+    let mut connector = Connector::new(&o.host, verifier, OsRng);
+    let (mut tls_read, mut tls_write) = (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
+    let socket = Socket::new(connect(o)?, limit.clone());
+    let (stream, security) = if o.tls == Mode::Implicit {
+        // The handshake runs before the client: it gets the connect limit.
+        limit.set(Some(o.timeout.unwrap_or(CONNECT_TIMEOUT)));
+        let stream = TlsStream::open(socket, &mut tls_read, &mut tls_write, &mut connector)
+            .map_err(|e| format!("connect to {}:{}: {}", o.host, o.port, describe(&e, o)))?;
+        if o.verbose {
+            eprintln!("-- TLS 1.3 established with {}", tls_peer(o));
+        }
+        (stream, Security::Implicit)
+    } else {
+        let stream = TlsStream::new(socket, &mut tls_read, &mut tls_write);
+        (stream, Security::StartTls)
+    };
+    let stream = Transcript::new(stream, o.verbose, limit);
+    let config = config.with_security(security);
+    let upgrade = Via(connector);
+    let mut client: Client<'_, _, MAX_RCPT, _> =
+        Client::with_upgrade(stream, upgrade, config, &mut rx, &mut tx)
+            .map_err(|e| describe(&e, o))?
+            .with_timeout_hook(Transcript::set_timeout);
     session(&mut client, o, &parts, &mailboxes).map_err(|e| describe(&e, o))
 }
 
-type Tcp = FromNal<std_embedded_nal::Stack, Backoff>;
+/// How the transcript names the server after a handshake.
+fn tls_peer(o: &Opts) -> String {
+    if o.danger_accept_invalid_certs {
+        format!("{} (certificate NOT verified)", o.host)
+    } else if o.pins.is_empty() {
+        format!("{} (certificate verified)", o.host)
+    } else {
+        format!("{} (public key matches a --pin)", o.host)
+    }
+}
+
+/// Mozilla's roots when built with them.
+#[cfg(feature = "webpki-roots")]
+fn default_roots(time: TimeSource) -> Result<Verifier<'static>, String> {
+    Ok(Verifier::with_webpki_roots(time))
+}
+
+#[cfg(not(feature = "webpki-roots"))]
+fn default_roots(_: TimeSource) -> Result<Verifier<'static>, String> {
+    Err(
+        "this build has no default trust anchors (feature `webpki-roots`): give --ca-file or --pin"
+            .into(),
+    )
+}
+
+/// Every certificate of every `--ca-file` (PEM bundles or DER), as DER.
+fn read_ca_files(o: &Opts) -> Result<Vec<Vec<u8>>, String> {
+    let mut ders = vec![];
+    for path in &o.ca_files {
+        let file = std::fs::read(path).map_err(|e| format!("--ca-file {}: {e}", path.display()))?;
+        let mut out = vec![0u8; file.len()];
+        let certs = decode_certificates::<256>(&file, &mut out)
+            .map_err(|e| format!("--ca-file {}: {e}", path.display()))?;
+        ders.extend(certs.iter().map(|c| c.to_vec()));
+    }
+    Ok(ders)
+}
+
+/// The STARTTLS upgrader of the client's stream: runs the crate's
+/// [`Connector`] on the TLS stream under the transcript.
+struct Via<C>(C);
+
+impl<'b, T, Rng> Upgrade<Transcript<TlsStream<'b, T>>> for Via<Connector<'_, Rng>>
+where
+    T: Read + Write + 'b,
+    Rng: CryptoRngCore,
+{
+    fn upgrade(
+        &mut self,
+        stream: &mut Transcript<TlsStream<'b, T>>,
+    ) -> Result<(), Error<StreamError<T::Error>>> {
+        stream.inner.start_tls(&mut self.0)?;
+        if stream.on {
+            eprintln!("-- TLS 1.3 established; EHLO again");
+        }
+        Ok(())
+    }
+}
 
 /// Resolves and connects with std-embedded-nal through the crate's adapter.
 fn connect(o: &Opts) -> Result<Tcp, String> {

@@ -43,8 +43,9 @@
 //! (std-embedded-nal: its socket has no `set_nodelay`) holds that last small
 //! write back until the server's delayed ACK, about 40 ms per message on
 //! Linux. Buffer the writes until `flush` above this adapter when throughput
-//! matters; the `send` example does (in its transcript layer), and sends
-//! hundreds of messages a second to a local server instead of about twenty.
+//! matters; the `send` example does (its `Socket` holds every write until the
+//! next read, below TLS too), and sends hundreds of messages a second to a
+//! local server instead of about twenty.
 //!
 //! # Time limits
 //!

@@ -68,15 +68,32 @@ fn scratch(what: &str) -> PathBuf {
 }
 
 fn start(args: &[&str]) -> Server {
+    start_mode("plain", args)
+}
+
+/// A server in `mode`; the TLS modes present `leaf-ecdsa` (for `localhost` and
+/// 127.0.0.1) with the intermediate, under the test root `root-ca`.
+fn start_mode(mode: &str, args: &[&str]) -> Server {
     let dir = scratch("mail");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/loopback/smtp_server.py");
-    let mut child = Command::new("python3")
-        .arg(script)
-        .args(["--mode", "plain", "--auth", "alice:s3cret-code-16ch"])
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut cmd = Command::new("python3");
+    cmd.arg(root.join("tests/loopback/smtp_server.py"))
+        .args(["--mode", mode, "--auth", "alice:s3cret-code-16ch"])
         .args(args)
         .arg("--out")
         .arg(&dir)
-        .args(["--idle-timeout", "60"])
+        .args(["--idle-timeout", "60"]);
+    if mode != "plain" {
+        let chain = scratch("chain").join("chain.pem");
+        let mut pem = std::fs::read(certs().join("leaf-ecdsa.pem")).unwrap();
+        pem.extend(std::fs::read(certs().join("intermediate-ca.pem")).unwrap());
+        std::fs::write(&chain, pem).unwrap();
+        cmd.arg("--cert")
+            .arg(&chain)
+            .arg("--key")
+            .arg(certs().join("leaf-ecdsa.key.pem"));
+    }
+    let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -91,6 +108,14 @@ fn start(args: &[&str]) -> Server {
         .and_then(|p| p.trim().parse().ok())
         .unwrap_or_else(|| panic!("server did not start: {line:?}"));
     Server { child, port, dir }
+}
+
+fn certs() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/certs")
+}
+
+fn cert(name: &str) -> String {
+    certs().join(name).to_str().unwrap().to_string()
 }
 
 /// Runs `send` against `server` with `args`, `password` in `$SMTP_PASSWORD` and
@@ -607,4 +632,200 @@ fn tls_modes_and_bad_arguments_are_clear_errors() {
         "send: error: --from \"no-at-sign\": address without '@'\n"
     );
     assert_eq!(count(&server), 0);
+}
+
+// ------------------------------------------------------------------ TLS --
+
+/// The stored message of a one-line body, to compare after TLS runs.
+fn assert_stored_hello(server: &Server, n: usize) {
+    let (eml, json) = stored(server, n);
+    assert_eq!(
+        normalise(&eml),
+        "Date: <date>\r\nFrom: alice@example.org\r\nTo: bob@example.org\r\nSubject: over TLS\r\n\
+         Message-ID: <<id>@example.org>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\nHello.\r\n"
+    );
+    assert!(
+        json.starts_with(r#"{"mail_from": "alice@example.org", "rcpt_tos": ["bob@example.org"]"#),
+        "{json}"
+    );
+}
+
+const HELLO: &[&str] = &[
+    "--from",
+    "alice@example.org",
+    "--to",
+    "bob@example.org",
+    "--subject",
+    "over TLS",
+    "--body",
+    "Hello.",
+];
+
+#[test]
+fn starttls_with_a_ca_file_and_auth_login() {
+    if !enabled() {
+        return;
+    }
+    let server = start_mode("starttls", &["--require-auth"]);
+    let root = cert("root-ca.pem");
+    let out = send(
+        &server,
+        Some("s3cret-code-16ch"),
+        &[
+            &[
+                "--tls",
+                "starttls",
+                "--ca-file",
+                &root,
+                "--user",
+                "alice",
+                "--auth",
+                "login",
+                "-v",
+            ],
+            HELLO,
+        ]
+        .concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(!err.contains("s3cret"), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    let tls = lines
+        .iter()
+        .position(|l| *l == "-- TLS 1.3 established; EHLO again")
+        .unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(
+        lines[tls - 2..tls],
+        ["C: STARTTLS", "S: 220 Ready to start TLS"]
+    );
+    // AUTH only after TLS, and only offered there.
+    assert_eq!(lines[tls + 1], "C: EHLO sender.loopback.test");
+    assert!(!lines[..tls].iter().any(|l| l.contains("AUTH")), "{err}");
+    let auth = lines.iter().position(|l| *l == "C: AUTH LOGIN").unwrap();
+    assert!(auth > tls);
+    assert_eq!(lines[auth + 2], "C: <redacted>");
+    assert_eq!(lines[auth + 4], "C: <redacted>");
+    assert_stored_hello(&server, 1);
+}
+
+#[test]
+fn implicit_tls_with_a_der_ca_file_and_with_a_pin() {
+    if !enabled() {
+        return;
+    }
+    let server = start_mode("implicit", &[]);
+    let root = cert("root-ca.der");
+    let out = send(
+        &server,
+        Some("s3cret-code-16ch"),
+        &[
+            &[
+                "--tls",
+                "implicit",
+                "--ca-file",
+                &root,
+                "--user",
+                "alice",
+                "-v",
+            ],
+            HELLO,
+        ]
+        .concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(
+            "-- TLS 1.3 established with 127.0.0.1 (certificate verified)\n\
+             S: 220 localhost Python SMTP 1.4.6\n"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("\nC: AUTH PLAIN <redacted>\n"), "{err}");
+    assert_stored_hello(&server, 1);
+
+    // The leaf's SPKI pin from tests/data/certs/spki-sha256.txt, as hex and base64.
+    let pins = std::fs::read_to_string(certs().join("spki-sha256.txt")).unwrap();
+    let hex = pins
+        .lines()
+        .find_map(|l| l.strip_prefix("leaf-ecdsa "))
+        .unwrap()
+        .trim()
+        .to_string();
+    let bytes: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    for pin in [hex.clone(), STANDARD.encode(&bytes)] {
+        let out = send(
+            &server,
+            None,
+            &[&["--tls", "implicit", "--pin", &pin], HELLO].concat(),
+            b"",
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    assert_eq!(count(&server), 3);
+    assert_stored_hello(&server, 3);
+}
+
+#[test]
+fn tls_refusals_are_one_clear_line() {
+    if !enabled() {
+        return;
+    }
+    let implicit = start_mode("implicit", &[]);
+    let starttls = start_mode("starttls", &[]);
+    let other_root = cert("other-root-ca.pem");
+    let root = cert("root-ca.pem");
+    let zero_pin = "00".repeat(32);
+    let cases: [(&Server, Vec<&str>, &str); 4] = [
+        (
+            &implicit,
+            vec!["--tls", "implicit", "--ca-file", &other_root],
+            "TLS: the server was not authenticated: ",
+        ),
+        (
+            &implicit,
+            vec!["--tls", "implicit", "--pin", &zero_pin],
+            "TLS: the server was not authenticated: ",
+        ),
+        (
+            &starttls,
+            vec!["--tls", "implicit", "--ca-file", &root],
+            "TLS: the server did not answer in TLS",
+        ),
+        (
+            &starttls,
+            vec!["--tls", "starttls", "--ca-file", &other_root],
+            "TLS: the server was not authenticated: ",
+        ),
+    ];
+    for (server, args, expected) in cases {
+        let out = send(server, None, &[&args[..], HELLO].concat(), b"");
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("send: error: "), "{err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+    assert_eq!(count(&implicit) + count(&starttls), 0);
+
+    // Turning verification off works, and says so.
+    let out = send(
+        &implicit,
+        None,
+        &[
+            &["--tls", "implicit", "--danger-accept-invalid-certs"],
+            HELLO,
+        ]
+        .concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).starts_with("send: WARNING: --danger-accept-invalid-certs: "));
+    assert_stored_hello(&implicit, 1);
 }
