@@ -829,3 +829,70 @@ fn tls_refusals_are_one_clear_line() {
     assert!(stderr(&out).starts_with("send: WARNING: --danger-accept-invalid-certs: "));
     assert_stored_hello(&implicit, 1);
 }
+
+/// A TLS server that speaks at most TLS 1.2 (Python's `ssl`, one connection).
+const TLS12_SERVER: &str = r#"
+import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+s.settimeout(30)
+print("READY", s.getsockname()[1], flush=True)
+c, _ = s.accept()
+c.settimeout(30)
+try:
+    ctx.wrap_socket(c, server_side=True)
+except Exception as e:
+    print("handshake failed:", e, file=sys.stderr)
+"#;
+
+#[test]
+fn a_tls_1_2_only_server_is_named_as_such() {
+    if !enabled() {
+        return;
+    }
+    let dir = scratch("tls12");
+    let chain = dir.join("chain.pem");
+    let mut pem = std::fs::read(certs().join("leaf-ecdsa.pem")).unwrap();
+    pem.extend(std::fs::read(certs().join("intermediate-ca.pem")).unwrap());
+    std::fs::write(&chain, pem).unwrap();
+    let mut child = Command::new("python3")
+        .args(["-c", TLS12_SERVER])
+        .arg(&chain)
+        .arg(certs().join("leaf-ecdsa.key.pem"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port: u16 = line
+        .strip_prefix("READY ")
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("TLS 1.2 server did not start: {line:?}"));
+    let root = cert("root-ca.pem");
+    let out = Command::new(binary())
+        .args(["--server", &format!("127.0.0.1:{port}"), "--timeout", "20"])
+        .args(["--tls", "implicit", "--ca-file", &root])
+        .args(HELLO)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(dir);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!("send: error: connect to 127.0.0.1:{port}: TLS: ")),
+        "{err}"
+    );
+    assert!(err.contains("embedded-tls speaks TLS 1.3 only"), "{err}");
+}
