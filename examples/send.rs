@@ -4,7 +4,7 @@
 //! certificate verifier (`tls`) → the blocking client.
 //!
 //! ```text
-//! SMTP_PASSWORD=... cargo run --release --features nal,std,tls,webpki-roots --example send -- \
+//! SMTP_PASSWORD=... cargo run --release --features nal,std,tls-rsa,webpki-roots --example send -- \
 //!     --server 127.0.0.1:2525 --tls none --user me@example.com --allow-plaintext-auth \
 //!     --from me@example.com --to you@example.com --subject hi --body "hello"
 //! ```
@@ -39,7 +39,7 @@ use embedded_smtp::tls::blocking::TlsStream;
 use embedded_smtp::tls::{
     Connector, StreamError, TLS_READ_BUFFER, TLS_WRITE_BUFFER, TlsFailure, decode_certificates,
 };
-use embedded_smtp::verify::{TimeSource, Verifier, anchor_from_der};
+use embedded_smtp::verify::{TimeSource, Verifier, VerifyError, anchor_from_der};
 use embedded_smtp::{
     Config, Credentials, Domain, Error, HeaderText, Mailbox, Mechanism, Response, Security,
 };
@@ -762,6 +762,25 @@ fn describe<E: Transport + Debug>(e: &Error<E>, o: &Opts) -> String {
                 ),
                 _ => line.push_str("; --from must be the address of the account you log in as"),
             }
+        }
+        Error::Tls(TlsFailure::Verify(VerifyError::UnsupportedSignatureAlgorithm))
+            if !cfg!(feature = "tls-rsa") || !cfg!(feature = "tls-p384") =>
+        {
+            line.push_str(
+                " (RSA certificates, which most providers use, need a build with \
+                 --features tls-rsa; P-384 keys need tls-p384)",
+            );
+        }
+        // Without `tls-rsa` RSA-PSS is not offered, so a server with an RSA key can
+        // only give up on the handshake.
+        Error::Tls(TlsFailure::Closed | TlsFailure::Alert(40)) if !cfg!(feature = "tls-rsa") => {
+            line.push_str(
+                " (if the server's key is RSA, as with most providers: this build offers no \
+                 RSA signatures; build with --features tls-rsa)",
+            );
+        }
+        Error::Tls(TlsFailure::Verify(VerifyError::UnknownIssuer)) if o.ca_files.is_empty() => {
+            line.push_str(" (for a private CA give --ca-file, or pin the key with --pin)");
         }
         Error::Unsupported(embedded_smtp::Unsupported::PlaintextAuth) => {
             line.push_str("; use TLS, or --allow-plaintext-auth for a server on a trusted network");
