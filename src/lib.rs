@@ -18,6 +18,8 @@
 //! - [`command`], [`address`], [`auth`]: validated values and the command lines they make.
 //! - [`message`]: the RFC 5322 message writer and the dot-stuffer, pull-based.
 //! - [`error`]: one [`Error<E>`] generic over the transport's error.
+//! - `nal` (features `nal`, `nal-async`): embedded-nal TCP stacks as streams, and
+//!   connect helpers.
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
@@ -41,6 +43,8 @@ pub mod engine;
 pub mod error;
 pub mod limits;
 pub mod message;
+#[cfg(any(feature = "nal", feature = "nal-async"))]
+pub mod nal;
 pub mod reply;
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]

@@ -1,0 +1,898 @@
+//! The `send` example (DESIGN.md §5) as a program: run against the aiosmtpd peer
+//! (`tests/loopback/smtp_server.py`) on 127.0.0.1, checking its exit status, its
+//! stderr and the bytes the server stored.
+//!
+//! Gated like `tests/loopback.rs`: runs only with `EMBEDDED_SMTP_LOOPBACK=1`.
+//! The binary must be built first (`cargo test --all-features` builds the
+//! examples; `.ci/run` runs `cargo build --all-features --example send`): it is
+//! looked up in `target/<profile>/examples/` beside this test's executable.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+
+fn enabled() -> bool {
+    if std::env::var("EMBEDDED_SMTP_LOOPBACK").as_deref() == Ok("1") {
+        true
+    } else {
+        eprintln!(
+            "send example tests skipped: set EMBEDDED_SMTP_LOOPBACK=1 (needs python3 with aiosmtpd)"
+        );
+        false
+    }
+}
+
+/// `target/<profile>/examples/send`, from `target/<profile>/deps/<this test>`.
+fn binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(Path::parent).unwrap();
+    let bin = profile_dir
+        .join("examples")
+        .join(format!("send{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --all-features --example send` first",
+        bin.display()
+    );
+    bin
+}
+
+/// A running server; killed on drop.
+struct Server {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn scratch(what: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "embedded-smtp-send-{what}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn start(args: &[&str]) -> Server {
+    start_mode("plain", args)
+}
+
+/// A server in `mode`; the TLS modes present `leaf-ecdsa` (for `localhost` and
+/// 127.0.0.1) with the intermediate, under the test root `root-ca`.
+fn start_mode(mode: &str, args: &[&str]) -> Server {
+    let dir = scratch("mail");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut cmd = Command::new("python3");
+    cmd.arg(root.join("tests/loopback/smtp_server.py"))
+        .args(["--mode", mode, "--auth", "alice:s3cret-code-16ch"])
+        .args(args)
+        .arg("--out")
+        .arg(&dir)
+        .args(["--idle-timeout", "60"]);
+    if mode != "plain" {
+        let chain = scratch("chain").join("chain.pem");
+        let mut pem = std::fs::read(certs().join("leaf-ecdsa.pem")).unwrap();
+        pem.extend(std::fs::read(certs().join("intermediate-ca.pem")).unwrap());
+        std::fs::write(&chain, pem).unwrap();
+        cmd.arg("--cert")
+            .arg(&chain)
+            .arg("--key")
+            .arg(certs().join("leaf-ecdsa.key.pem"));
+    }
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("python3 tests/loopback/smtp_server.py");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line
+        .strip_prefix("READY ")
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("server did not start: {line:?}"));
+    Server { child, port, dir }
+}
+
+fn certs() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/certs")
+}
+
+fn cert(name: &str) -> String {
+    certs().join(name).to_str().unwrap().to_string()
+}
+
+/// Runs `send` against `server` with `args`, `password` in `$SMTP_PASSWORD` and
+/// `stdin` on its standard input.
+fn send(server: &Server, password: Option<&str>, args: &[&str], stdin: &[u8]) -> Output {
+    let mut cmd = Command::new(binary());
+    cmd.arg("--server")
+        .arg(format!("127.0.0.1:{}", server.port))
+        .args(["--timeout", "20", "--helo", "sender.loopback.test"])
+        .args(args)
+        .env_remove("SMTP_PASSWORD")
+        .env_remove("SMTP_OAUTH_TOKEN")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(p) = password {
+        cmd.env("SMTP_PASSWORD", p);
+    }
+    let mut child = cmd.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stored(server: &Server, n: usize) -> (String, String) {
+    let eml = std::fs::read(server.dir.join(format!("{n:04}.eml"))).unwrap();
+    let json = std::fs::read_to_string(server.dir.join(format!("{n:04}.json"))).unwrap();
+    (String::from_utf8(eml).unwrap(), json)
+}
+
+fn count(server: &Server) -> usize {
+    std::fs::read_dir(&server.dir)
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            let name = name.to_string_lossy();
+            name.ends_with(".eml") && !name.starts_with('.')
+        })
+        .count()
+}
+
+/// Replaces the parts that change from run to run (Date, the random Message-ID
+/// and the MIME boundary made from it) with fixed tokens, after checking their shape.
+fn normalise(eml: &str) -> String {
+    let date = eml
+        .lines()
+        .find_map(|l| l.strip_prefix("Date: "))
+        .expect("a Date header");
+    // e.g. "Sat, 28 Nov 2026 16:16:05 +0000": the example writes UTC.
+    assert!(
+        date.ends_with(" +0000") && date.split(' ').count() == 6,
+        "{date}"
+    );
+    let id = eml
+        .lines()
+        .find_map(|l| l.strip_prefix("Message-ID: <"))
+        .and_then(|l| l.strip_suffix("@example.org>"))
+        .expect("a Message-ID header");
+    assert!(
+        id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{id}"
+    );
+    let mut out = eml.replace(date, "<date>").replace(id, "<id>");
+    if let Some(i) = out.find("boundary=\"=_") {
+        let start = i + "boundary=\"=_".len();
+        let b = out[start..start + 32].to_string();
+        assert!(b.bytes().all(|c| c.is_ascii_hexdigit()), "{b}");
+        out = out.replace(&b, "<boundary>");
+    }
+    out
+}
+
+const AUTH: &[&str] = &["--tls", "none", "--user", "alice", "--allow-plaintext-auth"];
+
+#[test]
+fn sends_with_cc_bcc_and_an_attachment_and_exits_0() {
+    if !enabled() {
+        return;
+    }
+    let server = start(&["--allow-plaintext-auth"]);
+    let files = scratch("files");
+    let data: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+    let attachment = files.join("readings.bin");
+    std::fs::write(&attachment, &data).unwrap();
+    let out = send(
+        &server,
+        Some("s3cret-code-16ch"),
+        &[
+            AUTH,
+            &[
+                "--from",
+                "Alice <alice@example.org>",
+                "--to",
+                "bob@example.org",
+                "--cc",
+                "Dave <dave@example.org>",
+                "--bcc",
+                "carol@example.org",
+                "--subject",
+                "Kühlraum 2: alarm",
+                "--attach",
+                attachment.to_str().unwrap(),
+            ],
+        ]
+        .concat(),
+        // The body comes from stdin; a lone dot must survive.
+        b"Cold room 2 is at 81.5 C.\n.\nEnd.\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "send: accepted for 3 recipient(s): 250 OK\n");
+    assert!(out.stdout.is_empty());
+    let (eml, json) = stored(&server, 1);
+    // Bcc is an envelope recipient only.
+    assert_eq!(
+        json,
+        r#"{"mail_from": "alice@example.org", "rcpt_tos": ["bob@example.org", "dave@example.org", "carol@example.org"], "mail_options": [], "rcpt_options": [], "auth_user": "alice"}"#
+            .to_owned()
+            + "\n"
+    );
+    assert!(!eml.to_ascii_lowercase().contains("carol"), "{eml}");
+    assert!(!eml.contains("Bcc"), "{eml}");
+    let b64: String = STANDARD
+        .encode(&data)
+        .as_bytes()
+        .chunks(76)
+        .map(|l| format!("{}\r\n", std::str::from_utf8(l).unwrap()))
+        .collect();
+    let expected = format!(
+        "Date: <date>\r\n\
+         From: Alice <alice@example.org>\r\n\
+         To: bob@example.org\r\n\
+         Cc: Dave <dave@example.org>\r\n\
+         Subject: =?UTF-8?B?{subject}?=\r\n\
+         Message-ID: <<id>@example.org>\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"=_<boundary>\"\r\n\
+         \r\n\
+         --=_<boundary>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         Content-Transfer-Encoding: 7bit\r\n\
+         \r\n\
+         Cold room 2 is at 81.5 C.\r\n\
+         .\r\n\
+         End.\r\n\
+         --=_<boundary>\r\n\
+         Content-Type: application/octet-stream\r\n\
+         Content-Disposition: attachment; filename=\"readings.bin\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\
+         \r\n\
+         {b64}\
+         --=_<boundary>--\r\n",
+        subject = STANDARD.encode("Kühlraum 2: alarm"),
+    );
+    assert_eq!(normalise(&eml), expected);
+    let _ = std::fs::remove_dir_all(files);
+}
+
+#[test]
+fn a_refused_recipient_exits_2_and_is_listed() {
+    if !enabled() {
+        return;
+    }
+    let server = start(&[
+        "--allow-plaintext-auth",
+        "--reject-rcpt",
+        "nobody@example.org",
+    ]);
+    let out = send(
+        &server,
+        Some("s3cret-code-16ch"),
+        &[
+            AUTH,
+            &[
+                "--from",
+                "alice@example.org",
+                "--to",
+                "bob@example.org",
+                "--to",
+                "nobody@example.org",
+                "--subject",
+                "hi",
+                "--body",
+                "Hello.",
+            ],
+        ]
+        .concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "send: accepted for 1 recipient(s): 250 OK\n\
+         send: refused: nobody@example.org: 550 5.1.1 No such user\n"
+    );
+    let (eml, json) = stored(&server, 1);
+    assert!(
+        json.contains(r#""rcpt_tos": ["bob@example.org"]"#),
+        "{json}"
+    );
+    // The refused address is still in the To header: it is what the sender wrote.
+    assert!(
+        eml.contains("To: bob@example.org, nobody@example.org\r\n"),
+        "{eml}"
+    );
+    assert!(eml.ends_with("\r\n\r\nHello.\r\n"), "{eml}");
+
+    // Every recipient refused: nothing is sent, still exit 2 with the list.
+    let out = send(
+        &server,
+        Some("s3cret-code-16ch"),
+        &[
+            AUTH,
+            &[
+                "--from",
+                "alice@example.org",
+                "--to",
+                "nobody@example.org",
+                "--subject",
+                "hi",
+                "--body",
+                "Hello.",
+            ],
+        ]
+        .concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "send: no message sent: every recipient was refused\n\
+         send: refused: nobody@example.org: 550 5.1.1 No such user\n"
+    );
+    assert_eq!(count(&server), 1);
+}
+
+#[test]
+fn a_wrong_password_exits_1_with_the_authorization_code_hint() {
+    if !enabled() {
+        return;
+    }
+    let server = start(&["--allow-plaintext-auth"]);
+    let out = send(
+        &server,
+        Some("the-qq-account-password"),
+        &[
+            AUTH,
+            &[
+                "--from",
+                "alice@example.org",
+                "--to",
+                "bob@example.org",
+                "--subject",
+                "hi",
+                "--body",
+                "x",
+            ],
+        ]
+        .concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(
+            "send: error: AUTH refused: 535 5.7.8 Authentication credentials invalid (hint: "
+        ),
+        "{err}"
+    );
+    assert!(err.contains("16-character authorization code"), "{err}");
+    assert!(err.contains("app password"), "{err}");
+    assert_eq!(count(&server), 0);
+
+    // No password in the environment: refused before connecting.
+    let out = send(
+        &server,
+        None,
+        &[
+            AUTH,
+            &[
+                "--from",
+                "alice@example.org",
+                "--to",
+                "b@example.org",
+                "--body",
+                "x",
+            ],
+        ]
+        .concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "send: error: --user needs the password or authorization code in $SMTP_PASSWORD\n"
+    );
+
+    // Plaintext AUTH without the explicit permission.
+    let out = send(
+        &server,
+        Some("s3cret-code-16ch"),
+        &[
+            "--tls",
+            "none",
+            "--user",
+            "alice",
+            "--from",
+            "alice@example.org",
+            "--to",
+            "b@example.org",
+            "--body",
+            "x",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("send: error: not supported by the server: refusing to send credentials"),
+        "{err}"
+    );
+    assert!(err.contains("--allow-plaintext-auth"), "{err}");
+    assert_eq!(count(&server), 0);
+}
+
+#[test]
+fn verbose_transcript_redacts_auth() {
+    if !enabled() {
+        return;
+    }
+    let server = start(&["--allow-plaintext-auth"]);
+    let secret = "s3cret-code-16ch";
+    let b64_plain = STANDARD.encode(format!("\0alice\0{secret}"));
+    for (mech, auth_lines) in [
+        ("plain", vec!["C: AUTH PLAIN <redacted>"]),
+        (
+            "login",
+            vec![
+                "C: AUTH LOGIN",
+                "S: 334 VXNlciBOYW1lAA==",
+                "C: <redacted>",
+                "S: 334 UGFzc3dvcmQA",
+                "C: <redacted>",
+            ],
+        ),
+    ] {
+        let out = send(
+            &server,
+            Some(secret),
+            &[
+                AUTH,
+                &[
+                    "--auth",
+                    mech,
+                    "--from",
+                    "alice@example.org",
+                    "--to",
+                    "bob@example.org",
+                    "--subject",
+                    "v",
+                    "--body",
+                    "Body line.",
+                    "-v",
+                ],
+            ]
+            .concat(),
+            b"",
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let err = stderr(&out);
+        for leak in [
+            secret,
+            b64_plain.as_str(),
+            &STANDARD.encode(secret),
+            "YWxpY2U=",
+        ] {
+            assert!(!err.contains(leak), "{leak} leaked:\n{err}");
+        }
+        let lines: Vec<&str> = err.lines().collect();
+        let ehlo = lines.iter().position(|l| *l == "S: 250 HELP").unwrap();
+        let mut expected = vec![
+            "S: 220 localhost Python SMTP 1.4.6",
+            "C: EHLO sender.loopback.test",
+            "S: 250-localhost",
+            "S: 250-SIZE 33554432",
+            "S: 250-8BITMIME",
+            "S: 250-SMTPUTF8",
+            "S: 250-AUTH LOGIN PLAIN",
+            "S: 250-PIPELINING",
+            "S: 250 HELP",
+        ];
+        expected.extend(auth_lines);
+        expected.extend([
+            "S: 235 2.7.0 Authentication successful",
+            "C: MAIL FROM:<alice@example.org>",
+            "C: RCPT TO:<bob@example.org>",
+            "C: DATA",
+            "S: 250 OK",
+            "S: 250 OK",
+            "S: 354 End data with <CR><LF>.<CR><LF>",
+        ]);
+        assert_eq!(lines[..expected.len()], expected[..], "{err}");
+        assert_eq!(ehlo, 8);
+        let tail = &lines[lines.len() - 6..];
+        assert_eq!(
+            tail,
+            [
+                "C: Body line.",
+                "C: .",
+                "S: 250 OK",
+                "send: accepted for 1 recipient(s): 250 OK",
+                "C: QUIT",
+                "S: 221 Bye",
+            ],
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn repeat_sends_the_same_message_over_one_session() {
+    if !enabled() {
+        return;
+    }
+    let server = start(&[]);
+    let out = send(
+        &server,
+        None,
+        &[
+            "--tls",
+            "none",
+            "--from",
+            "alice@example.org",
+            "--to",
+            "bob@example.org",
+            "--subject",
+            "again",
+            "--body",
+            "Same text.",
+            "--repeat",
+            "3",
+            "-v",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.matches("C: EHLO").count(), 1, "{err}");
+    assert_eq!(err.matches("C: MAIL FROM").count(), 3, "{err}");
+    assert_eq!(err.matches("C: QUIT").count(), 1, "{err}");
+    let rate = err
+        .lines()
+        .find(|l| l.starts_with("send: 3 message(s) in "))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(rate.ends_with(" messages/s"), "{rate}");
+    assert_eq!(count(&server), 3);
+    let first = normalise(&stored(&server, 1).0);
+    for n in 2..=3 {
+        assert_eq!(normalise(&stored(&server, n).0), first);
+    }
+    assert!(first.ends_with("Subject: again\r\nMessage-ID: <<id>@example.org>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\nSame text.\r\n"), "{first}");
+}
+
+#[test]
+fn tls_modes_and_bad_arguments_are_clear_errors() {
+    if !enabled() {
+        return;
+    }
+    let server = start(&[]);
+    let base = [
+        "--from",
+        "a@example.org",
+        "--to",
+        "b@example.org",
+        "--body",
+        "x",
+    ];
+    let out = send(
+        &server,
+        None,
+        &[&["--tls", "tls1.2"][..], &base].concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "send: error: --tls tls1.2: expected implicit, starttls or none (see --help)\n"
+    );
+    let out = send(&server, None, &[&["--frm", "x"][..], &base].concat(), b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "send: error: unknown argument \"--frm\" (see --help)\n"
+    );
+    let out = send(
+        &server,
+        None,
+        &[
+            "--tls",
+            "none",
+            "--from",
+            "no-at-sign",
+            "--to",
+            "b@example.org",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "send: error: --from \"no-at-sign\": address without '@'\n"
+    );
+    assert_eq!(count(&server), 0);
+}
+
+// ------------------------------------------------------------------ TLS --
+
+/// The stored message of a one-line body, to compare after TLS runs.
+fn assert_stored_hello(server: &Server, n: usize) {
+    let (eml, json) = stored(server, n);
+    assert_eq!(
+        normalise(&eml),
+        "Date: <date>\r\nFrom: alice@example.org\r\nTo: bob@example.org\r\nSubject: over TLS\r\n\
+         Message-ID: <<id>@example.org>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\nHello.\r\n"
+    );
+    assert!(
+        json.starts_with(r#"{"mail_from": "alice@example.org", "rcpt_tos": ["bob@example.org"]"#),
+        "{json}"
+    );
+}
+
+const HELLO: &[&str] = &[
+    "--from",
+    "alice@example.org",
+    "--to",
+    "bob@example.org",
+    "--subject",
+    "over TLS",
+    "--body",
+    "Hello.",
+];
+
+#[test]
+fn starttls_with_a_ca_file_and_auth_login() {
+    if !enabled() {
+        return;
+    }
+    let server = start_mode("starttls", &["--require-auth"]);
+    let root = cert("root-ca.pem");
+    let out = send(
+        &server,
+        Some("s3cret-code-16ch"),
+        &[
+            &[
+                "--tls",
+                "starttls",
+                "--ca-file",
+                &root,
+                "--user",
+                "alice",
+                "--auth",
+                "login",
+                "-v",
+            ],
+            HELLO,
+        ]
+        .concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(!err.contains("s3cret"), "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    let tls = lines
+        .iter()
+        .position(|l| *l == "-- TLS 1.3 established; EHLO again")
+        .unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(
+        lines[tls - 2..tls],
+        ["C: STARTTLS", "S: 220 Ready to start TLS"]
+    );
+    // AUTH only after TLS, and only offered there.
+    assert_eq!(lines[tls + 1], "C: EHLO sender.loopback.test");
+    assert!(!lines[..tls].iter().any(|l| l.contains("AUTH")), "{err}");
+    let auth = lines.iter().position(|l| *l == "C: AUTH LOGIN").unwrap();
+    assert!(auth > tls);
+    assert_eq!(lines[auth + 2], "C: <redacted>");
+    assert_eq!(lines[auth + 4], "C: <redacted>");
+    assert_stored_hello(&server, 1);
+}
+
+#[test]
+fn implicit_tls_with_a_der_ca_file_and_with_a_pin() {
+    if !enabled() {
+        return;
+    }
+    let server = start_mode("implicit", &[]);
+    let root = cert("root-ca.der");
+    let out = send(
+        &server,
+        Some("s3cret-code-16ch"),
+        &[
+            &[
+                "--tls",
+                "implicit",
+                "--ca-file",
+                &root,
+                "--user",
+                "alice",
+                "-v",
+            ],
+            HELLO,
+        ]
+        .concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(
+            "-- TLS 1.3 established with 127.0.0.1 (certificate verified)\n\
+             S: 220 localhost Python SMTP 1.4.6\n"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("\nC: AUTH PLAIN <redacted>\n"), "{err}");
+    assert_stored_hello(&server, 1);
+
+    // The leaf's SPKI pin from tests/data/certs/spki-sha256.txt, as hex and base64.
+    let pins = std::fs::read_to_string(certs().join("spki-sha256.txt")).unwrap();
+    let hex = pins
+        .lines()
+        .find_map(|l| l.strip_prefix("leaf-ecdsa "))
+        .unwrap()
+        .trim()
+        .to_string();
+    let bytes: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    for pin in [hex.clone(), STANDARD.encode(&bytes)] {
+        let out = send(
+            &server,
+            None,
+            &[&["--tls", "implicit", "--pin", &pin], HELLO].concat(),
+            b"",
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    assert_eq!(count(&server), 3);
+    assert_stored_hello(&server, 3);
+}
+
+#[test]
+fn tls_refusals_are_one_clear_line() {
+    if !enabled() {
+        return;
+    }
+    let implicit = start_mode("implicit", &[]);
+    let starttls = start_mode("starttls", &[]);
+    let other_root = cert("other-root-ca.pem");
+    let root = cert("root-ca.pem");
+    let zero_pin = "00".repeat(32);
+    let cases: [(&Server, Vec<&str>, &str); 4] = [
+        (
+            &implicit,
+            vec!["--tls", "implicit", "--ca-file", &other_root],
+            "TLS: the server was not authenticated: ",
+        ),
+        (
+            &implicit,
+            vec!["--tls", "implicit", "--pin", &zero_pin],
+            "TLS: the server was not authenticated: ",
+        ),
+        (
+            &starttls,
+            vec!["--tls", "implicit", "--ca-file", &root],
+            "TLS: the server did not answer in TLS",
+        ),
+        (
+            &starttls,
+            vec!["--tls", "starttls", "--ca-file", &other_root],
+            "TLS: the server was not authenticated: ",
+        ),
+    ];
+    for (server, args, expected) in cases {
+        let out = send(server, None, &[&args[..], HELLO].concat(), b"");
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("send: error: "), "{err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+    assert_eq!(count(&implicit) + count(&starttls), 0);
+
+    // Turning verification off works, and says so.
+    let out = send(
+        &implicit,
+        None,
+        &[
+            &["--tls", "implicit", "--danger-accept-invalid-certs"],
+            HELLO,
+        ]
+        .concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).starts_with("send: WARNING: --danger-accept-invalid-certs: "));
+    assert_stored_hello(&implicit, 1);
+}
+
+/// A TLS server that speaks at most TLS 1.2 (Python's `ssl`, one connection).
+const TLS12_SERVER: &str = r#"
+import socket, ssl, sys
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+ctx.load_cert_chain(sys.argv[1], sys.argv[2])
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+s.settimeout(30)
+print("READY", s.getsockname()[1], flush=True)
+c, _ = s.accept()
+c.settimeout(30)
+try:
+    ctx.wrap_socket(c, server_side=True)
+except Exception as e:
+    print("handshake failed:", e, file=sys.stderr)
+"#;
+
+#[test]
+fn a_tls_1_2_only_server_is_named_as_such() {
+    if !enabled() {
+        return;
+    }
+    let dir = scratch("tls12");
+    let chain = dir.join("chain.pem");
+    let mut pem = std::fs::read(certs().join("leaf-ecdsa.pem")).unwrap();
+    pem.extend(std::fs::read(certs().join("intermediate-ca.pem")).unwrap());
+    std::fs::write(&chain, pem).unwrap();
+    let mut child = Command::new("python3")
+        .args(["-c", TLS12_SERVER])
+        .arg(&chain)
+        .arg(certs().join("leaf-ecdsa.key.pem"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port: u16 = line
+        .strip_prefix("READY ")
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("TLS 1.2 server did not start: {line:?}"));
+    let root = cert("root-ca.pem");
+    let out = Command::new(binary())
+        .args(["--server", &format!("127.0.0.1:{port}"), "--timeout", "20"])
+        .args(["--tls", "implicit", "--ca-file", &root])
+        .args(HELLO)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(dir);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!("send: error: connect to 127.0.0.1:{port}: TLS: ")),
+        "{err}"
+    );
+    assert!(err.contains("embedded-tls speaks TLS 1.3 only"), "{err}");
+}
