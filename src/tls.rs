@@ -710,6 +710,214 @@ pub mod blocking {
     }
 }
 
+/// TLS over `embedded_io_async` streams (features `tls` and `async`): the async
+/// twin of [`blocking`], for [`asynch::Client`](crate::asynch::Client). Same
+/// states, same checks ([`Connector`] refuses a server that skipped its
+/// Certificate or CertificateVerify), only the I/O is awaited.
+#[cfg(feature = "async")]
+#[cfg_attr(docsrs, doc(cfg(feature = "async")))]
+pub mod asynch {
+    use embedded_io_async::{ErrorType, Read, Write};
+    use embedded_tls::{
+        Aes128GcmSha256, CryptoRngCore, TlsCipherSuite, TlsConnection, TlsContext, TlsError,
+    };
+
+    use super::{Connector, SessionError, StreamError, TlsFailure};
+    use crate::asynch::{Client, Upgrade};
+    use crate::engine::{Config, Security};
+    use crate::error::{Error, ProtocolError};
+
+    /// The async client over a [`TlsStream`], upgraded by its [`Connector`].
+    pub type TlsClient<'a, 'b, 'c, T, Rng, const N: usize = 4, C = Aes128GcmSha256> =
+        Client<'a, TlsStream<'b, T, C>, N, Connector<'c, Rng, C>>;
+
+    /// A socket that is plain until [`start_tls`](TlsStream::start_tls) and TLS 1.3
+    /// after it; see [`blocking::TlsStream`](super::blocking::TlsStream).
+    pub struct TlsStream<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static = Aes128GcmSha256> {
+        state: State<'b, T, C>,
+    }
+
+    enum State<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static> {
+        Plain {
+            socket: T,
+            read: &'b mut [u8],
+            write: &'b mut [u8],
+        },
+        Tls {
+            connection: TlsConnection<'b, T, C>,
+            eof: bool,
+        },
+        Failed,
+    }
+
+    impl<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static> TlsStream<'b, T, C> {
+        /// A plain stream over `socket` that can switch to TLS with the record
+        /// buffers `read` and `write` (see the module docs of [`super`] for sizes).
+        pub fn new(socket: T, read: &'b mut [u8], write: &'b mut [u8]) -> Self {
+            TlsStream {
+                state: State::Plain {
+                    socket,
+                    read,
+                    write,
+                },
+            }
+        }
+
+        /// Implicit TLS: the handshake runs now.
+        ///
+        /// # Errors
+        /// [`Error::Tls`] with the reason, or [`Error::Capacity`] for small buffers.
+        pub async fn open<Rng: CryptoRngCore>(
+            socket: T,
+            read: &'b mut [u8],
+            write: &'b mut [u8],
+            connector: &mut Connector<'_, Rng, C>,
+        ) -> Result<Self, SessionError<T::Error>> {
+            let mut stream = TlsStream::new(socket, read, write);
+            stream.start_tls(connector).await?;
+            Ok(stream)
+        }
+
+        /// Runs the TLS 1.3 handshake in place and checks the server was verified.
+        ///
+        /// # Errors
+        /// [`Error::Tls`] with the reason (the stream is then unusable),
+        /// [`Error::Capacity`] for small buffers (the stream stays plain), or
+        /// [`ProtocolError::InvalidState`] when TLS is already up.
+        pub async fn start_tls<Rng: CryptoRngCore>(
+            &mut self,
+            connector: &mut Connector<'_, Rng, C>,
+        ) -> Result<(), SessionError<T::Error>> {
+            let (socket, read, write) = match core::mem::replace(&mut self.state, State::Failed) {
+                State::Plain {
+                    socket,
+                    read,
+                    write,
+                } => (socket, read, write),
+                other => {
+                    self.state = other;
+                    return Err(Error::Protocol(ProtocolError::InvalidState));
+                }
+            };
+            let len = match connector.write_len(read.len(), write.len()) {
+                Ok(len) => len,
+                Err(e) => {
+                    self.state = State::Plain {
+                        socket,
+                        read,
+                        write,
+                    };
+                    return Err(e);
+                }
+            };
+            let mut connection: TlsConnection<'b, T, C> =
+                TlsConnection::new(socket, read, &mut write[..len]);
+            let opened = connection
+                .open(TlsContext::new(&connector.config, &mut connector.provider))
+                .await;
+            connector.finish(opened).map_err(Error::Tls)?;
+            debug!("TLS 1.3 established");
+            self.state = State::Tls {
+                connection,
+                eof: false,
+            };
+            Ok(())
+        }
+
+        /// Whether TLS is up.
+        pub fn is_encrypted(&self) -> bool {
+            matches!(self.state, State::Tls { .. })
+        }
+    }
+
+    impl<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static> ErrorType for TlsStream<'b, T, C> {
+        type Error = StreamError<T::Error>;
+    }
+
+    fn tls_error<E>(e: TlsError) -> StreamError<E> {
+        StreamError::Tls(TlsFailure::from_tls(e))
+    }
+
+    impl<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static> Read for TlsStream<'b, T, C> {
+        async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+            match &mut self.state {
+                State::Plain { socket, .. } => socket.read(buf).await.map_err(StreamError::Socket),
+                State::Tls { eof: true, .. } => Ok(0),
+                State::Tls { connection, eof } => match connection.read(buf).await {
+                    Ok(n) => Ok(n),
+                    // close_notify, or the socket closed: end of stream.
+                    Err(TlsError::ConnectionClosed | TlsError::IoError) => {
+                        *eof = true;
+                        Ok(0)
+                    }
+                    Err(e) => Err(tls_error(e)),
+                },
+                State::Failed => Err(StreamError::Tls(TlsFailure::Unusable)),
+            }
+        }
+    }
+
+    impl<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static> Write for TlsStream<'b, T, C> {
+        async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+            match &mut self.state {
+                State::Plain { socket, .. } => socket.write(buf).await.map_err(StreamError::Socket),
+                State::Tls { connection, .. } => connection.write(buf).await.map_err(tls_error),
+                State::Failed => Err(StreamError::Tls(TlsFailure::Unusable)),
+            }
+        }
+
+        async fn flush(&mut self) -> Result<(), Self::Error> {
+            match &mut self.state {
+                State::Plain { socket, .. } => socket.flush().await.map_err(StreamError::Socket),
+                State::Tls { connection, .. } => connection.flush().await.map_err(tls_error),
+                State::Failed => Err(StreamError::Tls(TlsFailure::Unusable)),
+            }
+        }
+    }
+
+    impl<'b, T, Rng, C> Upgrade<TlsStream<'b, T, C>> for Connector<'_, Rng, C>
+    where
+        T: Read + Write + 'b,
+        Rng: CryptoRngCore,
+        C: TlsCipherSuite + 'static,
+    {
+        async fn upgrade(
+            &mut self,
+            stream: &mut TlsStream<'b, T, C>,
+        ) -> Result<(), SessionError<T::Error>> {
+            stream.start_tls(self).await
+        }
+    }
+
+    /// An async client over `socket`: for [`Security::Implicit`] the handshake runs
+    /// now; for [`Security::StartTls`] during [`connect`](Client::connect).
+    ///
+    /// # Errors
+    /// As [`TlsStream::open`] and [`Client::with_upgrade`].
+    #[allow(clippy::too_many_arguments)]
+    pub async fn client<'a, 'b, 'c, T, Rng, C, const N: usize>(
+        socket: T,
+        mut connector: Connector<'c, Rng, C>,
+        config: Config<'a>,
+        rx: &'a mut [u8],
+        tx: &'a mut [u8],
+        tls_read: &'b mut [u8],
+        tls_write: &'b mut [u8],
+    ) -> Result<TlsClient<'a, 'b, 'c, T, Rng, N, C>, SessionError<T::Error>>
+    where
+        T: Read + Write + 'b,
+        Rng: CryptoRngCore,
+        C: TlsCipherSuite + 'static,
+    {
+        let stream = if config.security() == Security::Implicit {
+            TlsStream::open(socket, tls_read, tls_write, &mut connector).await?
+        } else {
+            TlsStream::new(socket, tls_read, tls_write)
+        };
+        Client::with_upgrade(stream, connector, config, rx, tx)
+    }
+}
+
 // ------------------------------------------------------------ CA files, pins --
 
 /// Why a CA file or a pin could not be read.

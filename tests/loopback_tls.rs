@@ -600,3 +600,106 @@ fn starttls_required_but_not_offered() {
     // No AUTH (the server offered it), nothing after EHLO.
     assert_eq!(sent, b"EHLO sensor-7.loopback.test\r\n");
 }
+
+/// The async client over TLS (`tls::asynch`), implicit and STARTTLS, against the
+/// same server: the stored message is the writer's output byte for byte.
+#[cfg(feature = "async")]
+mod asynch {
+    use super::*;
+    use embedded_smtp::tls::asynch::client as async_client;
+
+    /// A std socket as an `embedded_io_async` stream (blocking inside; the test
+    /// polls the future on one thread).
+    struct AsyncTcp(TcpStream);
+
+    impl ErrorType for AsyncTcp {
+        type Error = std::io::Error;
+    }
+
+    impl embedded_io_async::Read for AsyncTcp {
+        async fn read(&mut self, buf: &mut [u8]) -> Result<usize, std::io::Error> {
+            std::io::Read::read(&mut self.0, buf)
+        }
+    }
+
+    impl embedded_io_async::Write for AsyncTcp {
+        async fn write(&mut self, buf: &[u8]) -> Result<usize, std::io::Error> {
+            std::io::Write::write(&mut self.0, buf)
+        }
+
+        async fn flush(&mut self) -> Result<(), std::io::Error> {
+            std::io::Write::flush(&mut self.0)
+        }
+    }
+
+    fn block_on<F: core::future::Future>(f: F) -> F::Output {
+        let mut f = core::pin::pin!(f);
+        let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+        loop {
+            if let core::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+        }
+    }
+
+    fn deliver_async(server: &Server, security: Security) {
+        let from = [Mailbox::parse("Sensor 7 <alice@example.org>").unwrap()];
+        let to = [Mailbox::parse("Ops <ops@example.org>").unwrap()];
+        let expected = {
+            let mut atts = [Attachment::new("readings.csv", "text/csv", CSV).unwrap()];
+            render(&mut alert(&from, &to, &mut atts).writer())
+        };
+        let tcp = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        tcp.set_nodelay(true).unwrap();
+        let anchors = root();
+        let connector = Connector::new("localhost", at_now(&anchors), OsRng);
+        let mut b = Buffers::new();
+        block_on(async {
+            let mut c = async_client::<_, _, _, 4>(
+                AsyncTcp(tcp),
+                connector,
+                config(security, Mechanism::Auto),
+                &mut b.rx,
+                &mut b.tx,
+                &mut b.tls_read,
+                &mut b.tls_write,
+            )
+            .await
+            .unwrap();
+            c.connect().await.unwrap();
+            assert!(c.engine().is_encrypted() && c.stream_mut().is_encrypted());
+            let mut atts = [Attachment::new("readings.csv", "text/csv", CSV).unwrap()];
+            let report = c
+                .send_and_quit(&mut alert(&from, &to, &mut atts))
+                .await
+                .unwrap();
+            assert_eq!(report.accepted(), 1);
+        });
+        let (eml, json) = stored(server, 1);
+        assert!(
+            eml == expected,
+            "delivered bytes differ from the writer's output"
+        );
+        assert!(json.contains(r#""auth_user": "alice""#), "{json}");
+    }
+
+    #[test]
+    fn async_implicit_and_starttls() {
+        if !enabled() {
+            return;
+        }
+        let server = start(
+            "implicit",
+            "leaf-ecdsa",
+            &["--auth", "alice:s3cret", "--require-auth"],
+        );
+        deliver_async(&server, Security::Implicit);
+        let server = start(
+            "starttls",
+            "leaf-ecdsa",
+            &["--auth", "alice:s3cret", "--require-auth"],
+        );
+        deliver_async(&server, Security::StartTls);
+    }
+}
