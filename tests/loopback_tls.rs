@@ -9,13 +9,13 @@
 #![cfg(feature = "tls")]
 
 use std::cell::RefCell;
-use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+mod common;
+
+use common::peer::{Server, enabled, start_tls, stored};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -42,88 +42,8 @@ macro_rules! der {
     };
 }
 
-fn enabled() -> bool {
-    if std::env::var("EMBEDDED_SMTP_LOOPBACK").as_deref() == Ok("1") {
-        true
-    } else {
-        eprintln!(
-            "loopback TLS tests skipped: set EMBEDDED_SMTP_LOOPBACK=1 (needs python3 with aiosmtpd)"
-        );
-        false
-    }
-}
-
-// ------------------------------------------------------------ the server --
-
-/// A running server; killed on drop.
-struct Server {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Starts `smtp_server.py` in `mode` ("plain", "starttls", "implicit") presenting
-/// the test certificate `leaf` with the intermediate (for the TLS modes).
 fn start(mode: &str, leaf: &str, extra: &[&str]) -> Server {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "embedded-smtp-loopback-tls-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let certs = root.join("tests/data/certs");
-    // The chain the server sends: leaf first, then the intermediate.
-    let chain = dir.join("chain.pem");
-    let mut pem = std::fs::read(certs.join(format!("{leaf}.pem"))).unwrap();
-    pem.extend(std::fs::read(certs.join("intermediate-ca.pem")).unwrap());
-    std::fs::write(&chain, pem).unwrap();
-    let mut command = Command::new("python3");
-    command
-        .arg(root.join("tests/loopback/smtp_server.py"))
-        .args(["--mode", mode])
-        .args(extra)
-        .arg("--out")
-        .arg(dir.join("mail"))
-        .args(["--idle-timeout", "60"]);
-    if mode != "plain" {
-        command
-            .arg("--cert")
-            .arg(&chain)
-            .arg("--key")
-            .arg(certs.join(format!("{leaf}.key.pem")));
-    }
-    let mut child = command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("python3 tests/loopback/smtp_server.py");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port = line
-        .strip_prefix("READY ")
-        .and_then(|p| p.trim().parse().ok())
-        .unwrap_or_else(|| panic!("server did not start: {line:?}"));
-    Server { child, port, dir }
-}
-
-fn stored(server: &Server, n: usize) -> (Vec<u8>, String) {
-    let mail = server.dir.join("mail");
-    let eml = std::fs::read(mail.join(format!("{n:04}.eml"))).unwrap();
-    let json = std::fs::read_to_string(mail.join(format!("{n:04}.json"))).unwrap();
-    (eml, json)
+    start_tls(mode, leaf, extra)
 }
 
 // ------------------------------------------------------------ the client --

@@ -96,3 +96,33 @@ pub fn stored(server: &Server, n: usize) -> (Vec<u8>, String) {
 pub fn sink_count(server: &Server) -> usize {
     std::fs::read_to_string(server.dir.join("count")).map_or(0, |s| s.trim().parse().unwrap())
 }
+
+/// Starts the server in `mode` ("plain", "starttls", "implicit") presenting the test
+/// certificate `leaf` (from `tests/data/certs/`) with the intermediate in the TLS
+/// modes, plus `extra` flags.
+pub fn start_tls(mode: &str, leaf: &str, extra: &[&str]) -> Server {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let certs = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/certs");
+    // The chain the server sends: leaf first, then the intermediate.
+    let chain = std::env::temp_dir().join(format!(
+        "embedded-smtp-chain-{}-{}.pem",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    let mut pem = std::fs::read(certs.join(format!("{leaf}.pem"))).unwrap();
+    pem.extend(std::fs::read(certs.join("intermediate-ca.pem")).unwrap());
+    std::fs::write(&chain, pem).unwrap();
+    let key = certs.join(format!("{leaf}.key.pem"));
+    let mut args = vec!["--mode", mode];
+    let (chain_s, key_s) = (
+        chain.to_str().unwrap().to_string(),
+        key.to_str().unwrap().to_string(),
+    );
+    if mode != "plain" {
+        args.extend(["--cert", &chain_s, "--key", &key_s]);
+    }
+    args.extend(extra);
+    let server = start(&args);
+    let _ = std::fs::remove_file(&chain);
+    server
+}
