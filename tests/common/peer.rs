@@ -126,3 +126,46 @@ pub fn start_tls(mode: &str, leaf: &str, extra: &[&str]) -> Server {
     let _ = std::fs::remove_file(&chain);
     server
 }
+
+/// Checks stored message `n`: its bytes equal `expected` (the writer's output), the
+/// envelope is alice@example.org → ops@example.org after AUTH as alice, and the
+/// `readings.csv` attachment decodes back to `csv`. Returns the message text.
+pub fn check_delivered(server: &Server, n: usize, expected: &[u8], csv: &[u8]) -> String {
+    use base64::Engine as _;
+    let (eml, json) = stored(server, n);
+    assert_eq!(
+        String::from_utf8_lossy(&eml),
+        String::from_utf8_lossy(expected)
+    );
+    assert_eq!(
+        eml, expected,
+        "delivered bytes differ from the writer's output"
+    );
+    assert!(
+        json.contains(r#""mail_from": "alice@example.org""#),
+        "{json}"
+    );
+    assert!(
+        json.contains(r#""rcpt_tos": ["ops@example.org"]"#),
+        "{json}"
+    );
+    assert!(json.contains(r#""auth_user": "alice""#), "{json}");
+    let text = String::from_utf8(eml).unwrap();
+    let part = text.split("filename=\"readings.csv\"").nth(1).unwrap();
+    let b64: String = part
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap()
+        .split("\r\n--")
+        .next()
+        .unwrap()
+        .split("\r\n")
+        .collect();
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap(),
+        csv
+    );
+    text
+}
