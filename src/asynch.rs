@@ -100,7 +100,13 @@ impl Timer for EmbassyTimer {
         limit: Duration,
         f: F,
     ) -> Result<F::Output, TimedOut> {
-        let micros = u64::try_from(limit.as_micros()).unwrap_or(u64::MAX);
+        // Limits beyond a year (e.g. `Duration::MAX` to mean "never") wait without
+        // a deadline instead of overflowing embassy's tick arithmetic.
+        const NEVER: Duration = Duration::from_secs(365 * 24 * 3600);
+        if limit >= NEVER {
+            return Ok(f.await);
+        }
+        let micros = limit.as_micros() as u64;
         embassy_time::with_timeout(embassy_time::Duration::from_micros(micros), f)
             .await
             .map_err(|_| TimedOut)

@@ -190,4 +190,39 @@ mod asynch {
             })
         );
     }
+
+    /// `Duration::MAX` means "no limit": no overflow panic, the wait just goes on
+    /// (here the stream ends, so the result is a closed connection, not a time-out).
+    #[cfg(feature = "embassy-time")]
+    #[test]
+    fn embassy_timer_with_an_endless_limit() {
+        struct Ends;
+        impl embedded_io::ErrorType for Ends {
+            type Error = TimedOutIo;
+        }
+        impl embedded_io_async::Read for Ends {
+            async fn read(&mut self, _: &mut [u8]) -> Result<usize, TimedOutIo> {
+                Ok(0)
+            }
+        }
+        impl embedded_io_async::Write for Ends {
+            async fn write(&mut self, b: &[u8]) -> Result<usize, TimedOutIo> {
+                Ok(b.len())
+            }
+            async fn flush(&mut self) -> Result<(), TimedOutIo> {
+                Ok(())
+            }
+        }
+        let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+        let cfg = config().with_timeout(Duration::MAX);
+        let mut client = asynch::Client::<'_, Ends>::new(Ends, cfg, &mut rx, &mut tx)
+            .unwrap()
+            .with_timer(asynch::EmbassyTimer);
+        assert_eq!(
+            block_on(client.connect()),
+            Err(Error::Closed {
+                stage: Stage::Greeting
+            })
+        );
+    }
 }
