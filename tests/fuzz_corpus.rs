@@ -59,3 +59,47 @@ fn message() {
 fn session() {
     replay("session", checks::session);
 }
+
+#[cfg(feature = "tls")]
+#[test]
+fn verify() {
+    replay("verify", |data| {
+        checks::verify(data);
+    });
+}
+
+/// The `verify` seeds reach both verdicts: the genuine chains with the genuine
+/// signature pass, and the same input with one bit of the signature flipped, or
+/// read with no time source, does not.
+#[cfg(feature = "tls")]
+#[test]
+fn verify_seeds_reach_both_verdicts() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/verify");
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+    for good in [
+        "seed_good_chain_signed",
+        "seed_good_chain_raw_der_signed",
+        "seed_good_chain_ip_name_signed",
+        "seed_good_chain_both_roots_signed",
+        "seed_pin_signed",
+        "seed_good_chain_no_time_check",
+    ] {
+        let mut data = read(good);
+        assert!(checks::verify(&data), "{good} refused");
+        *data.last_mut().unwrap() ^= 1;
+        assert!(!checks::verify(&data), "{good} with a flipped bit accepted");
+    }
+    for bad in [
+        "seed_good_chain_bad_signature",
+        "seed_good_chain_no_time",
+        "seed_good_chain_after_expiry",
+        "seed_good_chain_other_root",
+        "seed_good_chain_long_transcript",
+        "seed_wrong_host",
+        "seed_expired_leaf",
+        "seed_leaf_by_not_a_ca",
+        "seed_client_only_leaf",
+    ] {
+        assert!(!checks::verify(&read(bad)), "{bad} accepted");
+    }
+}

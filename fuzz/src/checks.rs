@@ -1,7 +1,8 @@
 //! One check per fuzz target: it feeds the input to the crate and panics when a
 //! property fails. Input formats are described in `fuzz/corpus/README.md`.
 //!
-//! This file uses only `embedded_smtp` and `std`, so the library's own test suite
+//! This file uses only `embedded_smtp` and `std` (and, for `verify`, `embedded_tls`
+//! and `p256`, dev-dependencies of the library), so the library's own test suite
 //! includes it (`tests/fuzz_corpus.rs`) and replays every corpus file on stable.
 
 use embedded_smtp::auth::{Credentials, Mechanism};
@@ -475,4 +476,276 @@ fn b64(data: &[u8]) -> Vec<u8> {
         }
     }
     out
+}
+
+/// The test PKI (`tests/data/certs/`, made by its `make.sh`).
+#[cfg(feature = "tls")]
+mod pki {
+    macro_rules! cert {
+        ($name:literal) => {
+            include_bytes!(concat!("../../tests/data/certs/", $name, ".der")).as_slice()
+        };
+    }
+    pub const ROOT: &[u8] = cert!("root-ca");
+    pub const OTHER_ROOT: &[u8] = cert!("other-root-ca");
+    /// Every certificate the fuzzer can name by index (`0xFFnn` as a length).
+    pub const KNOWN: [&[u8]; 18] = [
+        cert!("root-ca"),
+        cert!("intermediate-ca"),
+        cert!("rsa-ca"),
+        cert!("other-root-ca"),
+        cert!("not-a-ca"),
+        cert!("leaf-ecdsa"),
+        cert!("leaf-rsa"),
+        cert!("leaf-p384"),
+        cert!("leaf-ed25519"),
+        cert!("leaf-rsa-pkcs1"),
+        cert!("leaf-rsa-pss"),
+        cert!("leaf-wrong-host"),
+        cert!("leaf-cn-only"),
+        cert!("leaf-expired"),
+        cert!("leaf-not-yet-valid"),
+        cert!("leaf-client-only"),
+        cert!("leaf-by-not-a-ca"),
+        cert!("leaf-ecdsa"),
+    ];
+    /// The leaves that legitimately chain to `ROOT` as server certificates for
+    /// `localhost` / `127.0.0.1`, valid from 2025 to 2125.
+    pub const GOOD: [&[u8]; 6] = [
+        cert!("leaf-ecdsa"),
+        cert!("leaf-rsa"),
+        cert!("leaf-p384"),
+        cert!("leaf-ed25519"),
+        cert!("leaf-rsa-pkcs1"),
+        cert!("leaf-rsa-pss"),
+    ];
+    /// The same, but out of their validity period (accepted only without a time
+    /// check).
+    pub const GOOD_BUT_DATED: [&[u8]; 2] = [cert!("leaf-expired"), cert!("leaf-not-yet-valid")];
+    pub const LEAF_ECDSA: &[u8] = cert!("leaf-ecdsa");
+    /// SHA-256 of leaf-ecdsa's SubjectPublicKeyInfo, as openssl computed it
+    /// (`spki-sha256.txt`).
+    pub const LEAF_ECDSA_PIN: [u8; 32] = [
+        0x36, 0xa3, 0x73, 0x4d, 0x88, 0x07, 0x45, 0x97, 0x31, 0x1f, 0xce, 0xb8, 0x5e, 0x21, 0xb4,
+        0x4a, 0x37, 0xe4, 0xd0, 0x9d, 0x1d, 0xac, 0x9a, 0x10, 0xe8, 0x0b, 0xce, 0xcc, 0x56, 0x75,
+        0xb7, 0x17,
+    ];
+}
+
+/// `verify`: byte 0 picks the policy (bits 0–1: anchors {root}, anchors {other
+/// root}, anchors {root, other root}, pin of leaf-ecdsa), the time (bits 2–3: now
+/// = 2026-05-28, unknown, no time check, 2128), the server name (bits 4–5:
+/// `localhost`, `127.0.0.1`, `other.example`, `innocent.example`) and the
+/// transcript hash length (bits 6–7: 32, 48, 64, 65 bytes, each byte `0xA5`);
+/// byte 1 the number of certificate entries (mod 18; 17 is refused as
+/// embedded-tls refuses it); then each entry as a
+/// big-endian `u16` length and that many bytes, where a length `0xFFnn` names the
+/// test certificate `nn` (mod 18, see `pki::KNOWN`); then a `u16` index into the
+/// signature schemes and the CertificateVerify signature (the rest).
+///
+/// Properties: no panic; a chain is accepted only if its leaf is one of the test
+/// PKI's genuine server certificates for the name under the trusted root, valid at
+/// the time (any time when time checks are off) — a fuzzer cannot forge a
+/// signature, so anything else accepted is a verifier bug; a pin is accepted only
+/// for a leaf carrying the pinned key; nothing is accepted with no time source
+/// under anchors, or with the unrelated root alone; a CertificateVerify is accepted
+/// only after an accepted Certificate and only if its P-256 signature verifies
+/// with the leaf's key under an independent check (the `p256` crate).
+///
+/// Returns whether the whole server authentication (Certificate and
+/// CertificateVerify) was accepted.
+#[cfg(feature = "tls")]
+pub fn verify(data: &[u8]) -> bool {
+    use embedded_smtp::verify::{TimeSource, Verifier, anchor_from_der};
+    use embedded_tls::{
+        Aes128GcmSha256, CertificateEntryRef, CertificateRef, CertificateVerifyRef,
+        SignatureScheme as S, TlsVerifier,
+    };
+
+    const SCHEMES: [S; 25] = [
+        S::EcdsaSecp256r1Sha256,
+        S::EcdsaSecp384r1Sha384,
+        S::EcdsaSecp521r1Sha512,
+        S::Ed25519,
+        S::RsaPssRsaeSha256,
+        S::RsaPssRsaeSha384,
+        S::RsaPssRsaeSha512,
+        S::RsaPkcs1Sha256,
+        S::RsaPkcs1Sha384,
+        S::RsaPkcs1Sha512,
+        S::Ed448,
+        S::RsaPssPssSha256,
+        S::RsaPssPssSha384,
+        S::RsaPssPssSha512,
+        S::Sha224Ecdsa,
+        S::Sha224Rsa,
+        S::Sha224Dsa,
+        S::RsaPkcs1Sha1,
+        S::EcdsaSha1,
+        S::Sha256BrainpoolP256r1,
+        S::Sha384BrainpoolP384r1,
+        S::Sha512BrainpoolP512r1,
+        S::MlDsa44,
+        S::MlDsa65,
+        S::MlDsa87,
+    ];
+    const NOW: u64 = 1_780_000_000;
+    const NAMES: [&str; 4] = [
+        "localhost",
+        "127.0.0.1",
+        "other.example",
+        "innocent.example",
+    ];
+
+    let [mode, count, rest @ ..] = data else {
+        return false;
+    };
+    let root = [anchor_from_der(pki::ROOT).unwrap()];
+    let other = [anchor_from_der(pki::OTHER_ROOT).unwrap()];
+    let both = [
+        anchor_from_der(pki::ROOT).unwrap(),
+        anchor_from_der(pki::OTHER_ROOT).unwrap(),
+    ];
+    let pins = [pki::LEAF_ECDSA_PIN];
+    let time = match (mode >> 2) & 3 {
+        0 => TimeSource::Now(NOW),
+        1 => TimeSource::Unknown,
+        2 => TimeSource::DangerNoTimeCheck,
+        _ => TimeSource::Now(5_000_000_000),
+    };
+    let policy = mode & 3;
+    let mut verifier = match policy {
+        0 => Verifier::with_anchors(&root, time),
+        1 => Verifier::with_anchors(&other, time),
+        2 => Verifier::with_anchors(&both, time),
+        _ => Verifier::with_pins(&pins),
+    };
+    let name = NAMES[usize::from((mode >> 4) & 3)];
+    let transcript = [0xA5u8; 65];
+    let transcript = &transcript[..[32, 48, 64, 65][usize::from(mode >> 6)]];
+
+    // The Certificate message.
+    let mut input = rest;
+    let take_u16 = |input: &mut &[u8]| -> Option<u16> {
+        let (v, tail) = input.split_first_chunk::<2>()?;
+        *input = tail;
+        Some(u16::from_be_bytes(*v))
+    };
+    let mut certificate = CertificateRef::with_context(&[]);
+    for _ in 0..count % 18 {
+        let Some(len) = take_u16(&mut input) else {
+            break;
+        };
+        let der = if len >= 0xFF00 {
+            pki::KNOWN[usize::from(len & 0xFF) % pki::KNOWN.len()]
+        } else {
+            let (der, tail) = input.split_at(usize::from(len).min(input.len()));
+            input = tail;
+            der
+        };
+        if certificate.add(CertificateEntryRef::X509(der)).is_err() {
+            // embedded-tls refuses a Certificate of more than 16 entries before
+            // any verifier sees it.
+            return false;
+        }
+    }
+    let scheme = SCHEMES[usize::from(take_u16(&mut input).unwrap_or(0)) % SCHEMES.len()];
+    let signature = input;
+
+    TlsVerifier::<Aes128GcmSha256>::set_hostname_verification(&mut verifier, name).unwrap();
+    let leaf = match certificate.entries.first() {
+        Some(CertificateEntryRef::X509(der)) => Some(*der),
+        _ => None,
+    };
+    let accepted = verifier
+        .verify_server_certificate(transcript, &certificate)
+        .is_ok();
+    if accepted {
+        let leaf = leaf.expect("accepted a Certificate with no X.509 leaf");
+        if policy == 3 {
+            let spki = p256_spki(pki::LEAF_ECDSA).unwrap();
+            assert!(
+                leaf.windows(spki.len()).any(|w| w == spki),
+                "pin accepted for a leaf without the pinned key"
+            );
+        } else {
+            assert_ne!(policy, 1, "accepted a chain under the unrelated root alone");
+            assert!(
+                !matches!(time, TimeSource::Unknown),
+                "accepted a chain with no time source"
+            );
+            assert!(
+                name == "localhost" || name == "127.0.0.1",
+                "accepted a chain for {name}"
+            );
+            let genuine = pki::GOOD.contains(&leaf)
+                || (matches!(time, TimeSource::DangerNoTimeCheck)
+                    && pki::GOOD_BUT_DATED.contains(&leaf));
+            assert!(
+                genuine,
+                "accepted a leaf that is not a genuine server certificate"
+            );
+            assert!(
+                !matches!(time, TimeSource::Now(t) if t > NOW),
+                "accepted a chain after it expired"
+            );
+        }
+        assert!(
+            transcript.len() <= 64,
+            "accepted an oversized transcript hash"
+        );
+    }
+
+    // The CertificateVerify.
+    let verify = CertificateVerifyRef {
+        signature_scheme: scheme,
+        signature,
+    };
+    let signed = verifier.verify_certificate_verify(&verify).is_ok();
+    assert_eq!(
+        verifier.check_verified().is_ok(),
+        signed,
+        "check_verified disagrees with the handshake"
+    );
+    if signed {
+        assert!(accepted, "CertificateVerify accepted without a Certificate");
+        let leaf = leaf.unwrap();
+        assert_eq!(scheme, S::EcdsaSecp256r1Sha256, "accepted {scheme:?}");
+        let spki = p256_spki(leaf).expect("accepted a signature from a non-P-256 leaf");
+        assert!(
+            p256_verifies(spki, transcript, signature),
+            "accepted a signature the p256 crate refuses"
+        );
+    }
+    signed
+}
+
+/// The P-256 SubjectPublicKeyInfo (91 bytes) inside a certificate, found by its
+/// fixed prefix.
+#[cfg(feature = "tls")]
+fn p256_spki(der: &[u8]) -> Option<&[u8]> {
+    const PREFIX: &[u8] = &[
+        0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08,
+        0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+    ];
+    let at = der.windows(PREFIX.len()).position(|w| w == PREFIX)?;
+    der.get(at..at + 91)
+}
+
+/// Whether `signature` (DER) is a valid ECDSA P-256/SHA-256 signature by `spki` over
+/// the TLS 1.3 server CertificateVerify content for `transcript`.
+#[cfg(feature = "tls")]
+fn p256_verifies(spki: &[u8], transcript: &[u8], signature: &[u8]) -> bool {
+    use p256::ecdsa::{Signature, VerifyingKey, signature::Verifier as _};
+    use p256::pkcs8::DecodePublicKey;
+    let mut content = vec![0x20u8; 64];
+    content.extend_from_slice(b"TLS 1.3, server CertificateVerify\x00");
+    content.extend_from_slice(transcript);
+    let (Ok(key), Ok(signature)) = (
+        VerifyingKey::from_public_key_der(spki),
+        Signature::from_der(signature),
+    ) else {
+        return false;
+    };
+    key.verify(&content, &signature).is_ok()
 }
