@@ -345,7 +345,15 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
                     None => return Err(Error::Protocol(ProtocolError::InvalidState)),
                 },
                 Action::StartTls => {
-                    self.upgrade.upgrade(&mut self.stream).await?;
+                    let handshake = self.upgrade.upgrade(&mut self.stream);
+                    match limit {
+                        Some(limit) => self
+                            .timer
+                            .with_timeout(limit, handshake)
+                            .await
+                            .map_err(|TimedOut| Error::TimedOut { stage })??,
+                        None => handshake.await?,
+                    }
                     self.engine.handle_tls_ready();
                 }
                 Action::Done(outcome) => {

@@ -40,6 +40,11 @@ pub const TIMEOUT_DATA_INIT: Duration = Duration::from_secs(2 * 60);
 pub const TIMEOUT_DATA_BLOCK: Duration = Duration::from_secs(3 * 60);
 /// Time to wait for the reply to the end of data, RFC 5321 §4.5.3.2.6: 10 minutes.
 pub const TIMEOUT_DATA_TERMINATION: Duration = Duration::from_secs(10 * 60);
+/// Time allowed for a TLS handshake (implicit TLS, or after `STARTTLS`). RFC 5321
+/// gives no figure; 2 minutes, the crate's choice, covers a handshake of several
+/// round trips of 2 s each on a slow cellular link with ample margin. Like every
+/// limit, [`Config::with_timeout`](crate::Config::with_timeout) overrides it.
+pub const TIMEOUT_TLS_HANDSHAKE: Duration = Duration::from_secs(2 * 60);
 /// Time to wait for any other reply (EHLO, STARTTLS, AUTH, RSET, QUIT). RFC 5321 §4.5.3.2 gives
 /// no figure for these; 5 minutes, like `MAIL`, is the crate's choice.
 pub const TIMEOUT_OTHER: Duration = Duration::from_secs(5 * 60);

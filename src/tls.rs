@@ -100,7 +100,8 @@
 //!   amounts of data, which an SMTP client does not read.
 //! - embedded-tls keeps only the kind of a socket error (`TlsError::Io(kind)`), so
 //!   after the handshake a [`StreamError::Tls`] carries that kind, and a time-out
-//!   still reaches the client as [`Error::TimedOut`].
+//!   still reaches the client as [`Error::TimedOut`] (during the handshake at
+//!   [`Stage::TlsHandshake`]).
 
 use core::fmt;
 use core::mem::discriminant;
@@ -111,6 +112,7 @@ use embedded_tls::{CryptoRngCore, TlsCipherSuite, TlsConfig, TlsError};
 
 pub use embedded_tls::{Aes128GcmSha256, Aes256GcmSha384, MaxFragmentLength};
 
+use crate::engine::Stage;
 use crate::error::Error;
 use crate::verify::{Provider, Verifier, VerifyError, tls_config};
 
@@ -445,9 +447,23 @@ impl<'a, Rng: CryptoRngCore, C: TlsCipherSuite> Connector<'a, Rng, C> {
 
     /// What to report after `open` returned `result`: the handshake's failure, or
     /// the verifier's if the server skipped its Certificate or CertificateVerify.
-    fn finish(&self, result: Result<(), TlsError>) -> Result<(), TlsFailure> {
-        result.map_err(|e| self.failure(e))?;
-        self.provider.check_verified().map_err(TlsFailure::Verify)
+    /// A transport time-out is [`Error::TimedOut`] at [`Stage::TlsHandshake`], like
+    /// every other wait's.
+    fn finish<E>(&self, result: Result<(), TlsError>) -> Result<(), SessionError<E>> {
+        let failure = match result {
+            Ok(()) => match self.provider.check_verified() {
+                Ok(()) => return Ok(()),
+                Err(e) => TlsFailure::Verify(e),
+            },
+            Err(e) => self.failure(e),
+        };
+        warn!("TLS handshake failed");
+        Err(match failure.kind() {
+            ErrorKind::TimedOut => Error::TimedOut {
+                stage: Stage::TlsHandshake,
+            },
+            _ => Error::Tls(failure),
+        })
     }
 }
 
@@ -578,20 +594,13 @@ pub mod blocking {
                 TlsConnection::new(socket, read, &mut write[..len]);
             let opened =
                 connection.open(TlsContext::new(&connector.config, &mut connector.provider));
-            match connector.finish(opened) {
-                Ok(()) => {
-                    debug!("TLS 1.3 established");
-                    self.state = State::Tls {
-                        connection,
-                        eof: false,
-                    };
-                    Ok(())
-                }
-                Err(failure) => {
-                    warn!("TLS handshake failed");
-                    Err(Error::Tls(failure))
-                }
-            }
+            connector.finish(opened)?;
+            debug!("TLS 1.3 established");
+            self.state = State::Tls {
+                connection,
+                eof: false,
+            };
+            Ok(())
         }
 
         /// Whether the handshake has completed (and the server was authenticated).
@@ -723,13 +732,15 @@ pub mod asynch {
     };
 
     use super::{Connector, SessionError, StreamError, TlsFailure};
-    use crate::asynch::{Client, Upgrade};
-    use crate::engine::{Config, Security};
+    use crate::asynch::{Client, NoTimer, TimedOut, Timer, Upgrade};
+    use crate::engine::{Config, Security, Stage};
     use crate::error::{Error, ProtocolError};
+    use crate::limits::TIMEOUT_TLS_HANDSHAKE;
 
-    /// The async client over a [`TlsStream`], upgraded by its [`Connector`].
-    pub type TlsClient<'a, 'b, 'c, T, Rng, const N: usize = 4, C = Aes128GcmSha256> =
-        Client<'a, TlsStream<'b, T, C>, N, Connector<'c, Rng, C>>;
+    /// The async client over a [`TlsStream`], upgraded by its [`Connector`], its
+    /// waits bounded by `Tm`.
+    pub type TlsClient<'a, 'b, 'c, T, Rng, const N: usize = 4, C = Aes128GcmSha256, Tm = NoTimer> =
+        Client<'a, TlsStream<'b, T, C>, N, Connector<'c, Rng, C>, Tm>;
 
     /// A socket that is plain until [`start_tls`](TlsStream::start_tls) and TLS 1.3
     /// after it; see [`blocking::TlsStream`](super::blocking::TlsStream).
@@ -815,7 +826,7 @@ pub mod asynch {
             let opened = connection
                 .open(TlsContext::new(&connector.config, &mut connector.provider))
                 .await;
-            connector.finish(opened).map_err(Error::Tls)?;
+            connector.finish(opened)?;
             debug!("TLS 1.3 established");
             self.state = State::Tls {
                 connection,
@@ -890,12 +901,18 @@ pub mod asynch {
     }
 
     /// An async client over `socket`: for [`Security::Implicit`] the handshake runs
-    /// now; for [`Security::StartTls`] during [`connect`](Client::connect).
+    /// now; for [`Security::StartTls`] during [`connect`](Client::connect). `timer`
+    /// bounds the implicit handshake ([`TIMEOUT_TLS_HANDSHAKE`], or the config's
+    /// [`with_timeout`](Config::with_timeout)) and then every wait of the client
+    /// ([`Client::with_timer`]); pass [`NoTimer`] to leave the waits to the
+    /// transport.
     ///
     /// # Errors
-    /// As [`TlsStream::open`] and [`Client::with_upgrade`].
+    /// As [`TlsStream::open`] and [`Client::with_upgrade`];
+    /// [`Error::TimedOut`] at [`Stage::TlsHandshake`] when the implicit handshake
+    /// outlasts its limit.
     #[allow(clippy::too_many_arguments)]
-    pub async fn client<'a, 'b, 'c, T, Rng, C, const N: usize>(
+    pub async fn client<'a, 'b, 'c, T, Rng, C, Tm, const N: usize>(
         socket: T,
         mut connector: Connector<'c, Rng, C>,
         config: Config<'a>,
@@ -903,18 +920,29 @@ pub mod asynch {
         tx: &'a mut [u8],
         tls_read: &'b mut [u8],
         tls_write: &'b mut [u8],
-    ) -> Result<TlsClient<'a, 'b, 'c, T, Rng, N, C>, SessionError<T::Error>>
+        mut timer: Tm,
+    ) -> Result<TlsClient<'a, 'b, 'c, T, Rng, N, C, Tm>, SessionError<T::Error>>
     where
         T: Read + Write + 'b,
         Rng: CryptoRngCore,
         C: TlsCipherSuite + 'static,
+        Tm: Timer,
     {
         let stream = if config.security() == Security::Implicit {
-            TlsStream::open(socket, tls_read, tls_write, &mut connector).await?
+            let limit = config.timeout().unwrap_or(TIMEOUT_TLS_HANDSHAKE);
+            timer
+                .with_timeout(
+                    limit,
+                    TlsStream::open(socket, tls_read, tls_write, &mut connector),
+                )
+                .await
+                .map_err(|TimedOut| Error::TimedOut {
+                    stage: Stage::TlsHandshake,
+                })??
         } else {
             TlsStream::new(socket, tls_read, tls_write)
         };
-        Client::with_upgrade(stream, connector, config, rx, tx)
+        Ok(Client::with_upgrade(stream, connector, config, rx, tx)?.with_timer(timer))
     }
 }
 

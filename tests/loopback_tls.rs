@@ -544,7 +544,7 @@ mod asynch {
         let connector = Connector::new("localhost", at_now(&anchors), OsRng);
         let mut b = Buffers::new();
         block_on(async {
-            let mut c = async_client::<_, _, _, 4>(
+            let mut c = async_client::<_, _, _, _, 4>(
                 AsyncTcp(tcp),
                 connector,
                 config(security, Mechanism::Auto),
@@ -552,6 +552,7 @@ mod asynch {
                 &mut b.tx,
                 &mut b.tls_read,
                 &mut b.tls_write,
+                embedded_smtp::asynch::NoTimer,
             )
             .await
             .unwrap();

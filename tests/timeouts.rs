@@ -114,7 +114,7 @@ mod asynch {
     }
 
     /// Polls `f` once; the limit "passes" if it is not ready then. Records limits.
-    struct OnePoll<'r>(&'r RefCell<Vec<Duration>>);
+    pub(super) struct OnePoll<'r>(pub(super) &'r RefCell<Vec<Duration>>);
 
     impl Timer for OnePoll<'_> {
         async fn with_timeout<F: Future>(
@@ -133,7 +133,7 @@ mod asynch {
     }
 
     /// Runs a future to completion on this thread, parking between polls.
-    fn block_on<F: Future>(f: F) -> F::Output {
+    pub(super) fn block_on<F: Future>(f: F) -> F::Output {
         struct Unpark(std::thread::Thread);
         impl std::task::Wake for Unpark {
             fn wake(self: std::sync::Arc<Self>) {
@@ -224,5 +224,240 @@ mod asynch {
                 stage: Stage::Greeting
             })
         );
+    }
+}
+
+/// The TLS handshake has its own limit, in both drivers, for implicit TLS and for
+/// STARTTLS, and a stalled handshake is a time-out at `Stage::TlsHandshake`.
+#[cfg(feature = "tls")]
+mod tls {
+    use super::*;
+    use embedded_smtp::Security;
+    use embedded_smtp::tls::{Connector, TLS_READ_BUFFER, TLS_WRITE_BUFFER, blocking};
+    use embedded_smtp::verify::Verifier;
+    use rand_core::OsRng;
+
+    /// Up to STARTTLS's `220`, then silence (blocking: a time-out; async: pending).
+    const TO_STARTTLS: &[u8] = b"220 mx ESMTP\r\n250-mx\r\n250 STARTTLS\r\n220 go ahead\r\n";
+
+    /// Serves `canned`, then stalls; takes whatever the client writes.
+    struct Stalls {
+        canned: &'static [u8],
+    }
+
+    impl Stalls {
+        fn new(canned: &'static [u8]) -> Self {
+            Stalls { canned }
+        }
+
+        fn serve(&mut self, buf: &mut [u8]) -> Option<usize> {
+            if self.canned.is_empty() {
+                return None;
+            }
+            // One line at a time, as a server would answer each command.
+            let line = self.canned.iter().position(|&b| b == b'\n').unwrap() + 1;
+            let n = line.min(buf.len());
+            buf[..n].copy_from_slice(&self.canned[..n]);
+            self.canned = &self.canned[n..];
+            Some(n)
+        }
+    }
+
+    impl embedded_io::ErrorType for Stalls {
+        type Error = TimedOutIo;
+    }
+
+    impl embedded_io::Read for Stalls {
+        fn read(&mut self, buf: &mut [u8]) -> Result<usize, TimedOutIo> {
+            self.serve(buf).ok_or(TimedOutIo)
+        }
+    }
+
+    impl embedded_io::Write for Stalls {
+        fn write(&mut self, b: &[u8]) -> Result<usize, TimedOutIo> {
+            Ok(b.len())
+        }
+
+        fn flush(&mut self) -> Result<(), TimedOutIo> {
+            Ok(())
+        }
+    }
+
+    fn connector() -> Connector<'static, OsRng> {
+        Connector::new("localhost", Verifier::danger_no_verify(), OsRng)
+    }
+
+    thread_local! {
+        static LIMITS: RefCell<Vec<Option<Duration>>> = const { RefCell::new(vec![]) };
+    }
+
+    #[test]
+    fn blocking_implicit_handshake_that_stalls_times_out_at_the_handshake() {
+        let (mut tls_read, mut tls_write) =
+            (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
+        let r = blocking::TlsStream::open(
+            Stalls::new(b""),
+            &mut tls_read,
+            &mut tls_write,
+            &mut connector(),
+        );
+        let e = r.err().unwrap();
+        assert_eq!(
+            e,
+            Error::TimedOut {
+                stage: Stage::TlsHandshake
+            }
+        );
+        assert!(e.is_transient());
+        assert_eq!(
+            e.to_string(),
+            "TLS handshake: the server did not answer in time"
+        );
+    }
+
+    #[test]
+    fn blocking_starttls_handshake_gets_its_own_limit() {
+        let (mut tls_read, mut tls_write) =
+            (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
+        let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+        let stream =
+            blocking::TlsStream::new(Stalls::new(TO_STARTTLS), &mut tls_read, &mut tls_write);
+        let mut client = embedded_smtp::blocking::Client::<'_, _, 4, _>::with_upgrade(
+            stream,
+            connector(),
+            config().with_security(Security::StartTls),
+            &mut rx,
+            &mut tx,
+        )
+        .unwrap()
+        .with_timeout_hook(|_, limit| LIMITS.with(|l| l.borrow_mut().push(limit)));
+        assert_eq!(
+            client.connect(),
+            Err(Error::TimedOut {
+                stage: Stage::TlsHandshake
+            })
+        );
+        assert_eq!(
+            LIMITS.with(|l| l.borrow().clone()),
+            // The hook hears of changes only: greeting, EHLO and STARTTLS share 5 min.
+            vec![
+                Some(limits::TIMEOUT_GREETING),
+                Some(limits::TIMEOUT_TLS_HANDSHAKE)
+            ]
+        );
+    }
+
+    #[cfg(feature = "async")]
+    mod asynch {
+        use super::super::asynch::{OnePoll, block_on};
+        use super::*;
+        use embedded_smtp::asynch::NoTimer;
+        use embedded_smtp::tls::asynch::client;
+
+        impl embedded_io_async::Read for Stalls {
+            async fn read(&mut self, buf: &mut [u8]) -> Result<usize, TimedOutIo> {
+                match self.serve(buf) {
+                    Some(n) => Ok(n),
+                    None => core::future::pending().await,
+                }
+            }
+        }
+
+        impl embedded_io_async::Write for Stalls {
+            async fn write(&mut self, b: &[u8]) -> Result<usize, TimedOutIo> {
+                Ok(b.len())
+            }
+
+            async fn flush(&mut self) -> Result<(), TimedOutIo> {
+                Ok(())
+            }
+        }
+
+        #[test]
+        fn async_implicit_handshake_is_bounded_by_the_timer() {
+            let seen = RefCell::new(vec![]);
+            let (mut tls_read, mut tls_write) =
+                (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
+            let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+            let r = block_on(client::<_, _, _, _, 4>(
+                Stalls::new(b""),
+                connector(),
+                config().with_security(Security::Implicit),
+                &mut rx,
+                &mut tx,
+                &mut tls_read,
+                &mut tls_write,
+                OnePoll(&seen),
+            ));
+            assert_eq!(
+                r.err(),
+                Some(Error::TimedOut {
+                    stage: Stage::TlsHandshake
+                })
+            );
+            assert_eq!(*seen.borrow(), vec![limits::TIMEOUT_TLS_HANDSHAKE]);
+
+            // The config's single override applies to the handshake too.
+            let seen = RefCell::new(vec![]);
+            let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+            let r = block_on(client::<_, _, _, _, 4>(
+                Stalls::new(b""),
+                connector(),
+                config()
+                    .with_security(Security::Implicit)
+                    .with_timeout(Duration::from_secs(7)),
+                &mut rx,
+                &mut tx,
+                &mut tls_read,
+                &mut tls_write,
+                OnePoll(&seen),
+            ));
+            assert!(r.is_err());
+            assert_eq!(*seen.borrow(), vec![Duration::from_secs(7)]);
+        }
+
+        #[test]
+        fn async_starttls_handshake_is_bounded_by_the_timer() {
+            let seen = RefCell::new(vec![]);
+            let (mut tls_read, mut tls_write) =
+                (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
+            let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+            let mut c = block_on(client::<_, _, _, _, 4>(
+                Stalls::new(TO_STARTTLS),
+                connector(),
+                config().with_security(Security::StartTls),
+                &mut rx,
+                &mut tx,
+                &mut tls_read,
+                &mut tls_write,
+                OnePoll(&seen),
+            ))
+            .unwrap();
+            assert_eq!(
+                block_on(c.connect()),
+                Err(Error::TimedOut {
+                    stage: Stage::TlsHandshake
+                })
+            );
+            assert_eq!(seen.borrow().last(), Some(&limits::TIMEOUT_TLS_HANDSHAKE));
+
+            // Without a timer the same handshake just waits (here: is still
+            // pending after the ClientHello went out).
+            let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+            let mut c = block_on(client::<_, _, _, _, 4>(
+                Stalls::new(TO_STARTTLS),
+                connector(),
+                config().with_security(Security::StartTls),
+                &mut rx,
+                &mut tx,
+                &mut tls_read,
+                &mut tls_write,
+                NoTimer,
+            ))
+            .unwrap();
+            let mut connect = core::pin::pin!(c.connect());
+            let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+            assert!(connect.as_mut().poll(&mut cx).is_pending());
+        }
     }
 }

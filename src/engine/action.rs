@@ -59,7 +59,7 @@ pub enum Outcome {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum Stage {
-    /// Opening the connection (TCP, or TLS for implicit TLS).
+    /// Opening the connection.
     Connect,
     /// Waiting for the `220` greeting (RFC 5321 §3.1).
     Greeting,
@@ -67,8 +67,11 @@ pub enum Stage {
     Ehlo,
     /// `HELO`, sent when `EHLO` is answered `500` or `502`.
     Helo,
-    /// `STARTTLS` (RFC 3207) and the TLS handshake that follows it.
+    /// `STARTTLS` (RFC 3207) and its reply.
     StartTls,
+    /// The TLS handshake: at once for implicit TLS (port 465, RFC 8314), or after
+    /// the server's `220` to `STARTTLS`.
+    TlsHandshake,
     /// `AUTH` (RFC 4954), including its `334` exchanges.
     Auth,
     /// `MAIL FROM` (RFC 5321 §4.1.1.2).
@@ -95,6 +98,7 @@ impl fmt::Display for Stage {
             Stage::Ehlo => "EHLO",
             Stage::Helo => "HELO",
             Stage::StartTls => "STARTTLS",
+            Stage::TlsHandshake => "TLS handshake",
             Stage::Auth => "AUTH",
             Stage::Mail => "MAIL FROM",
             Stage::Rcpt => "RCPT TO",

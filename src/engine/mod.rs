@@ -148,6 +148,11 @@ impl<'a> Config<'a> {
     pub fn security(&self) -> Security {
         self.security
     }
+
+    /// The limit set with [`Config::with_timeout`], if any.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
 }
 
 /// ESMTP facts about the message of a transaction.
@@ -689,6 +694,7 @@ impl<'a, const N: usize> Engine<'a, N> {
                 _ => limits::TIMEOUT_DATA_INIT,
             },
             State::Body => limits::TIMEOUT_DATA_BLOCK,
+            State::Handshake => limits::TIMEOUT_TLS_HANDSHAKE,
             State::EndOfData | State::DrainEmpty => {
                 if self.tx_sent < self.tx_flush {
                     limits::TIMEOUT_DATA_BLOCK
@@ -708,7 +714,8 @@ impl<'a, const N: usize> Engine<'a, N> {
             State::Greeting => Stage::Greeting,
             State::Ehlo => Stage::Ehlo,
             State::Helo => Stage::Helo,
-            State::StartTls | State::Handshake => Stage::StartTls,
+            State::StartTls => Stage::StartTls,
+            State::Handshake => Stage::TlsHandshake,
             State::Auth => Stage::Auth,
             State::Txn => {
                 let i = self.txn.replies;
