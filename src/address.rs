@@ -122,7 +122,9 @@ impl<'a> Address<'a> {
             .iter()
             .rposition(|&c| c == b'@')
             .ok_or(InputError::MissingAt)?;
-        let (local, domain) = (&s[..at], &s[at + 1..]);
+        // `@` is ASCII, so both are on character boundaries; `get` keeps the
+        // (unreachable) panic path for a non-boundary out of the image.
+        let (local, domain) = (s.get(..at).unwrap_or(""), s.get(at + 1..).unwrap_or(""));
         if local.is_empty() {
             return Err(InputError::InvalidLocalPart);
         }
@@ -143,12 +145,12 @@ impl<'a> Address<'a> {
 
     /// The part before the last `@`.
     pub fn local_part(&self) -> &'a str {
-        &self.text[..self.at]
+        self.text.get(..self.at).unwrap_or("")
     }
 
     /// The part after the last `@`.
     pub fn domain(&self) -> &'a str {
-        &self.text[self.at + 1..]
+        self.text.get(self.at + 1..).unwrap_or("")
     }
 
     /// Whether the address is pure ASCII; if not, the server must offer SMTPUTF8.
@@ -230,7 +232,7 @@ impl<'a> Mailbox<'a> {
                 max: MAX_DISPLAY_NAME,
             });
         }
-        let name = name.trim();
+        let name = name.trim_ascii();
         Ok(Mailbox {
             name: if name.is_empty() { None } else { Some(name) },
             address,
@@ -247,18 +249,19 @@ impl<'a> Mailbox<'a> {
     /// [`InputError`] when the text is not one of those shapes or a part is invalid.
     pub fn parse(s: &'a str) -> Result<Self, InputError> {
         check_controls(s.as_bytes())?;
-        let s = s.trim();
+        let s = s.trim_ascii();
         match s.find('<') {
             None => Ok(Mailbox::new(Address::try_new(s)?)),
             Some(lt) => {
-                let rest = s[lt + 1..]
-                    .strip_suffix('>')
+                let rest = s
+                    .get(lt + 1..)
+                    .and_then(|r| r.strip_suffix('>'))
                     .ok_or(InputError::InvalidMailbox)?;
                 if rest.contains(['<', '>']) {
                     return Err(InputError::InvalidMailbox);
                 }
                 let address = Address::try_new(rest)?;
-                let mut name = s[..lt].trim();
+                let mut name = s.get(..lt).unwrap_or("").trim_ascii();
                 if let Some(inner) = name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
                     if inner.contains(['"', '\\']) {
                         return Err(InputError::InvalidMailbox);

@@ -9,7 +9,16 @@
 //! retrying); and the message is reported sent exactly when the server's final
 //! `250` reached the client whole (a server cut at or after the end of its record,
 //! or a client cut after the whole end of data reached the server).
-#![cfg(feature = "tls")]
+//!
+//! The same machinery records the TLS session that the firmware footprint binary
+//! replays under QEMU (`tests/firmware/data/implicit-tls.bin`, see
+//! [`firmware_recording_still_replays`]).
+#![cfg(all(feature = "tls", feature = "async"))]
+
+/// The firmware's sessions (`tests/firmware/src/sessions.rs`), also run here.
+#[path = "firmware/src/sessions.rs"]
+#[allow(dead_code)]
+mod fw;
 
 use std::io::{Read as _, Write as _};
 use std::sync::Arc;
@@ -19,7 +28,6 @@ use embedded_smtp::message::RawMessage;
 use embedded_smtp::tls::{Connector, TLS_READ_BUFFER, TLS_WRITE_BUFFER};
 use embedded_smtp::verify::Verifier;
 use embedded_smtp::{Address, Config, Credentials, Domain, Error, Security};
-use rand_core::{CryptoRng, RngCore};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 macro_rules! der {
@@ -36,39 +44,6 @@ const PIN: [u8; 32] = [
 
 const MESSAGE: &[u8] = b"From: <alert@example.com>\r\nTo: <ops@example.com>\r\n\
 Subject: door 3 opened\r\n\r\nDoor 3 opened at 02:14.\r\n.hidden dot line\r\n";
-
-// ------------------------------------------------------------------ the RNG --
-
-/// A seeded RNG (xorshift64*): the same seed gives the same TLS ClientHello and
-/// key share. For tests only.
-struct Seeded(u64);
-
-impl RngCore for Seeded {
-    fn next_u32(&mut self) -> u32 {
-        self.next_u64() as u32
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        for chunk in dest.chunks_mut(8) {
-            let v = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
-        }
-    }
-
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
-        self.fill_bytes(dest);
-        Ok(())
-    }
-}
-
-impl CryptoRng for Seeded {}
 
 // ------------------------------------------------------ the recorded server --
 
@@ -431,7 +406,7 @@ fn addresses() -> (Address<'static>, [Address<'static>; 1]) {
     )
 }
 
-const SEED: u64 = 0x5EED_0FC0_FFEE;
+use fw::{SEED, Seeded};
 static PINS: [[u8; 32]; 1] = [PIN];
 
 fn connector() -> Connector<'static, Seeded> {
@@ -626,4 +601,114 @@ fn starttls_cut_at_every_byte_async() {
     let rec = record(false);
     let runs = cut_everywhere(&rec, false, async_session);
     assert!(runs > 1000, "{runs}");
+}
+
+// ------------------------------------------------ the firmware's recording --
+
+/// Where the firmware footprint binary finds its recorded TLS server.
+const FIRMWARE_RECORDING: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/firmware/data/implicit-tls.bin"
+);
+
+/// The client's bytes (`u32` LE length, bytes), then the server's chunks, each
+/// as `u32` LE client-bytes threshold, `u32` LE length, bytes.
+fn encode(rec: &Recording) -> Vec<u8> {
+    let mut out = vec![];
+    out.extend_from_slice(&(rec.client.len() as u32).to_le_bytes());
+    out.extend_from_slice(&rec.client);
+    for (threshold, chunk) in &rec.chunks {
+        out.extend_from_slice(&(*threshold as u32).to_le_bytes());
+        out.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
+        out.extend_from_slice(chunk);
+    }
+    out
+}
+
+fn decode(mut bytes: &[u8]) -> Recording {
+    let mut rec = Recording::default();
+    let len = u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize;
+    rec.client = bytes[4..4 + len].to_vec();
+    bytes = &bytes[4 + len..];
+    while !bytes.is_empty() {
+        let threshold = u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize;
+        let len = u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize;
+        rec.chunks.push((threshold, bytes[8..8 + len].to_vec()));
+        bytes = &bytes[8 + len..];
+    }
+    rec
+}
+
+/// The firmware's TLS session against the in-memory rustls server, recorded.
+fn record_firmware_session() -> Recording {
+    let mut wire = Wire::Live(Box::new(Live::new(true)));
+    let (mut tls_read, mut tls_write) = (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
+    let accepted = fw::tls_blocking(
+        &mut wire,
+        Verifier::danger_no_verify(),
+        &mut tls_read,
+        &mut tls_write,
+    );
+    assert_eq!(accepted, Ok(2));
+    let Wire::Live(live) = wire else {
+        unreachable!()
+    };
+    live.rec
+}
+
+/// The recording the firmware replays still fits the client: the firmware's own
+/// session code, run here over the committed recording, completes with the chain
+/// verified (as `fp-tls-p256` does) and without (as `fp-tls` does). When the
+/// client's bytes change (any change in what it sends), this fails; make the
+/// recording again with
+/// `EMBEDDED_SMTP_RECORD=1 cargo test --features tls,async --test tls_cuts firmware_recording`.
+///
+/// Only with the firmware's TLS features: the optional signature algorithms
+/// (`tls-p384`, `tls-rsa`, `tls-ed25519`) are advertised in the ClientHello, so
+/// they change it. `tests/firmware/ci` runs this test with those features off.
+#[cfg(not(any(feature = "tls-p384", feature = "tls-rsa", feature = "tls-ed25519")))]
+#[test]
+fn firmware_recording_still_replays() {
+    if std::env::var_os("EMBEDDED_SMTP_RECORD").is_some() {
+        let rec = record_firmware_session();
+        std::fs::write(FIRMWARE_RECORDING, encode(&rec)).unwrap();
+    }
+    let bytes = std::fs::read(FIRMWARE_RECORDING).unwrap();
+    let rec = decode(&bytes);
+    assert_eq!(encode(&rec), bytes);
+    let root = [embedded_smtp::verify::anchor_from_der(der!("root-ca")).unwrap()];
+    let verifiers = [
+        Verifier::danger_no_verify(),
+        Verifier::with_anchors(
+            &root,
+            embedded_smtp::verify::TimeSource::Now(fw::RECORDING_TIME),
+        ),
+    ];
+    for verifier in verifiers {
+        let mut wire = Wire::Replay(Replay::new(&rec, usize::MAX, usize::MAX));
+        let (mut tls_read, mut tls_write) =
+            (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
+        let accepted = fw::tls_blocking(&mut wire, verifier, &mut tls_read, &mut tls_write);
+        assert_eq!(
+            accepted,
+            Ok(2),
+            "the firmware's TLS recording no longer fits the client: make it again (see this test's docs)"
+        );
+    }
+    // A byte flipped in the server's first flight (its Finished) makes it fail.
+    let mut broken = rec.clone();
+    let chunk = &mut broken.chunks[0].1;
+    let at = chunk.len() - 3;
+    chunk[at] ^= 1;
+    let mut wire = Wire::Replay(Replay::new(&broken, usize::MAX, usize::MAX));
+    let (mut tls_read, mut tls_write) = (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
+    assert!(
+        fw::tls_blocking(
+            &mut wire,
+            Verifier::danger_no_verify(),
+            &mut tls_read,
+            &mut tls_write
+        )
+        .is_err()
+    );
 }

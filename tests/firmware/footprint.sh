@@ -1,25 +1,84 @@
 #!/usr/bin/env bash
-# Flash, static RAM and stack high-water of the core on each target, as the
-# difference between the session binary and the baseline (same runtime, same
-# in-image responder, no SMTP code). opt-level "z", LTO, one codegen unit, panic
-# abort (Cargo.toml [profile.release]). Stack is measured by painting (cortex-m-rt
-# `paint-stack`) and includes the caller's buffers (rx 512 + tx 1024 bytes) and
-# the responder (about 1.1 KB) that the session binary keeps on its stack.
+# The footprint report: flash, static RAM and stack high-water of the core, each as
+# the difference between a footprint binary (src/bin/footprint.rs) and the
+# baseline built the same way (same runtime and responder, no SMTP code), with LTO,
+# one codegen unit and panic abort, at opt-level "z" (profile release) and "s"
+# (profile release-s):
+#   (a) fp-blocking  the blocking client: EHLO, AUTH, a message with an attachment, QUIT
+#   (b) fp-async     the same with the async client
+#   (c) fp-tls       (a) over implicit TLS (embedded-tls), no certificate check
+#   (d) fp-tls-p256  (c) with the P-256 certificate chain verified
+# Stack is measured by painting (cortex-m-rt `paint-stack`) while the session runs
+# under QEMU. It includes the caller's rx/tx buffers (512 + 512 B); the async row
+# includes the session's future (pinned on the stack). Static RAM excludes the TLS
+# record buffers (16 640 + 4 096 B), which the TLS binaries keep in statics: they
+# are the caller's. TLS does not fit the Cortex-M0 board (16 KB of RAM).
+#
+# Then the budget check (DESIGN.md §3) on row (a) at opt-level "z": static RAM must
+# be 0. Flash and stack are compared with the design budget (16 KB, 3 KB beyond the
+# caller's buffers) and with the ceilings below, the figures measured when they
+# were set plus a small margin: the script fails when a ceiling is passed, so the
+# footprint cannot grow unnoticed. Exit status 1 on a failed run or check.
 set -euo pipefail
 cd "$(dirname "$0")"
-measure() { # target features -> "flash ram stack"
-    local t=$1 f=$2 elf out
-    cargo build -q --release --target "$t" ${f:+--features "$f"}
-    elf=target/$t/release/session
-    out=$(timeout 120 cargo run -q --release --target "$t" ${f:+--features "$f"} 2>&1)
-    arm-none-eabi-size -A "$elf" | awk -v s="$(echo "$out" | sed -n 's/^stack high-water: \([0-9]*\) bytes$/\1/p')" \
+
+BUDGET_FLASH=16384
+BUDGET_STACK=3072
+CALLER_BUFFERS=1024   # rx 512 + tx 512 in src/sessions.rs
+TLS_BUFFERS=20736     # TLS_READ_BUFFER + TLS_WRITE_BUFFER
+# Ceilings for row (a), opt-level "z": measured + ~3 %.
+declare -A CEILING_FLASH=([thumbv7em-none-eabihf]=40500 [thumbv6m-none-eabi]=42000)
+declare -A CEILING_STACK=([thumbv7em-none-eabihf]=4700 [thumbv6m-none-eabi]=5000)
+
+status=0
+measure() { # target profile features -> "flash ram stack"
+    local t=$1 p=$2 f=$3 elf out stack
+    cargo build -q --profile "$p" --target "$t" --bin footprint ${f:+--features "$f"}
+    elf=target/$t/$p/footprint
+    out=$(timeout 300 cargo run -q --profile "$p" --target "$t" --bin footprint ${f:+--features "$f"} 2>&1) || {
+        echo "footprint run failed: $t $p ${f:-baseline}" >&2
+        echo "$out" >&2
+        return 1
+    }
+    echo "$out" | grep -Eq '^1 passed, 0 failed$' || { echo "footprint session failed: $t $p $f" >&2; echo "$out" >&2; return 1; }
+    stack=$(echo "$out" | sed -n 's/^stack high-water: \([0-9]*\) bytes$/\1/p')
+    arm-none-eabi-size -A "$elf" | awk -v s="$stack" \
         '/^\.(vector_table|text|rodata|data) /{f+=$2} /^\.(data|bss|uninit) /{r+=$2} END{print f, r, s}'
 }
+
 echo
-echo "| target | core flash (B) | core static RAM (B) | stack high-water, session − baseline (B) |"
-echo "|---|---|---|---|"
-for t in thumbv7m-none-eabi thumbv7em-none-eabihf thumbv6m-none-eabi; do
-    read -r sf sr ss < <(measure "$t" "")
-    read -r bf br bs < <(measure "$t" baseline)
-    echo "| $t | $((sf - bf)) | $((sr - br)) | $((ss - bs)) |"
+echo "| target | opt-level | what | flash (B) | static RAM (B) | stack (B) |"
+echo "|---|---|---|---|---|---|"
+declare -A CORE
+for t in thumbv7em-none-eabihf thumbv6m-none-eabi; do
+    for p in release release-s; do
+        opt=z; [ "$p" = release-s ] && opt=s
+        read -r bf br bs < <(measure "$t" "$p" "") || { status=1; continue; }
+        rows=("fp-blocking:(a) core + blocking client" "fp-async:(b) core + async client")
+        [ "$t" != thumbv6m-none-eabi ] &&
+            rows+=("fp-tls:(c) core + TLS, no verification" "fp-tls-p256:(d) core + TLS + P-256 verification")
+        for row in "${rows[@]}"; do
+            f=${row%%:*} name=${row#*:}
+            read -r sf sr ss < <(measure "$t" "$p" "$f") || { status=1; continue; }
+            ram=$((sr - br))
+            case $f in fp-tls*) ram=$((ram - TLS_BUFFERS)) ;; esac
+            echo "| $t | $opt | $name | $((sf - bf)) | $ram | $((ss - bs)) |"
+            [ "$f" = fp-blocking ] && [ "$p" = release ] && CORE[$t]="$((sf - bf)) $ram $((ss - bs))"
+        done
+    done
 done
+
+echo
+echo "Budget (DESIGN.md §3), row (a) at opt-level z:"
+for t in thumbv7em-none-eabihf thumbv6m-none-eabi; do
+    [ -n "${CORE[$t]:-}" ] || { echo "  $t: not measured"; status=1; continue; }
+    read -r flash ram stack <<<"${CORE[$t]}"
+    beyond=$((stack - CALLER_BUFFERS))
+    echo "  $t: flash $flash B (budget $BUDGET_FLASH, ceiling ${CEILING_FLASH[$t]}), static RAM $ram B (budget 0), stack $beyond B beyond the caller's buffers (budget $BUDGET_STACK, ceiling ${CEILING_STACK[$t]})"
+    [ "$flash" -gt "$BUDGET_FLASH" ] && echo "    over the flash budget by $((flash - BUDGET_FLASH)) B (README: 'On a microcontroller' says what costs what)"
+    [ "$beyond" -gt "$BUDGET_STACK" ] && echo "    over the stack budget by $((beyond - BUDGET_STACK)) B"
+    if [ "$ram" -ne 0 ]; then echo "    FAIL: the core uses static RAM"; status=1; fi
+    if [ "$flash" -gt "${CEILING_FLASH[$t]}" ]; then echo "    FAIL: flash above its ceiling"; status=1; fi
+    if [ "$beyond" -gt "${CEILING_STACK[$t]}" ]; then echo "    FAIL: stack above its ceiling"; status=1; fi
+done
+exit $status

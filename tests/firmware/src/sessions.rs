@@ -1,0 +1,132 @@
+//! The session both clients run: EHLO, AUTH PLAIN, a message with an attachment
+//! to two recipients (one refused when the responder is told so), QUIT.
+
+use embedded_smtp::message::{Attachment, DateTime, Message};
+use embedded_smtp::{Config, Credentials, Domain, Error, HeaderText, InputError, Mailbox};
+
+/// The attachment.
+pub const CSV: &[u8] = b"time,celsius\n15:00,74.9\n15:01,78.2\n15:02,81.5\n";
+
+fn config() -> Result<Config<'static>, InputError> {
+    Ok(Config::new(Domain::try_new("sensor-7.qemu")?)
+        .with_credentials(Credentials::try_new("sensor", "code")?)
+        .allow_plaintext_auth())
+}
+
+/// Builds the alert: from the sensor to two recipients, with the CSV attached.
+macro_rules! alert {
+    ($message:ident) => {
+        let from = Mailbox::parse("Sensor 7 <sensor7@qemu.test>")?;
+        let to = [
+            Mailbox::parse("ops@qemu.test")?,
+            Mailbox::parse("Night shift <night@qemu.test>")?,
+        ];
+        let mut attachments = [Attachment::new("readings.csv", "text/csv", CSV)?];
+        let mut $message = Message::new(from, HeaderText::try_new("Kühlraum 2: 81,5 °C")?)
+            .to(&to)
+            .date(DateTime {
+                unix_seconds: 1_795_874_400,
+                offset_minutes: 60,
+            })
+            .message_id([0x5a; 16])
+            .text("Cold room 2 is at 81.5 °C (limit 75 °C).\n")
+            .attachments(&mut attachments);
+    };
+}
+
+/// The session with the blocking client; returns the number of accepted
+/// recipients and the stream.
+pub fn blocking<S: embedded_io::Read + embedded_io::Write>(
+    stream: S,
+) -> Result<(usize, S), Error<S::Error>> {
+    use embedded_smtp::blocking::Client;
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    let mut client: Client<'_, S> = Client::new(stream, config()?, &mut rx, &mut tx)?;
+    client.connect()?;
+    alert!(message);
+    let accepted = client.send(&mut message)?.accepted();
+    client.quit()?;
+    Ok((accepted, client.into_inner()))
+}
+
+/// The same session with the async client.
+pub async fn asynch<S: embedded_io_async::Read + embedded_io_async::Write>(
+    stream: S,
+) -> Result<(usize, S), Error<S::Error>> {
+    use embedded_smtp::asynch::Client;
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    let mut client: Client<'_, S> = Client::new(stream, config()?, &mut rx, &mut tx)?;
+    client.connect().await?;
+    alert!(message);
+    let accepted = client.send(&mut message).await?.accepted();
+    client.quit().await?;
+    Ok((accepted, client.into_inner()))
+}
+
+/// A seeded RNG (xorshift64*) for the TLS sessions replayed from a recording:
+/// the same seed gives the same ClientHello and key share, so the recorded
+/// server's answers fit. Never use a seeded RNG for real TLS.
+#[cfg(feature = "tls")]
+pub struct Seeded(pub u64);
+
+/// The seed the recording in `data/implicit-tls.bin` was made with.
+#[cfg(feature = "tls")]
+pub const SEED: u64 = 0x5EED_0FC0_FFEE;
+
+#[cfg(feature = "tls")]
+impl rand_core::RngCore for Seeded {
+    fn next_u32(&mut self) -> u32 {
+        self.next_u64() as u32
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        for chunk in dest.chunks_mut(8) {
+            let v = self.next_u64().to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+#[cfg(feature = "tls")]
+impl rand_core::CryptoRng for Seeded {}
+
+/// The session over implicit TLS to "localhost" with the blocking client: the
+/// TLS record buffers are the caller's. Returns the number of accepted recipients.
+#[cfg(feature = "tls")]
+pub fn tls_blocking<S: embedded_io::Read + embedded_io::Write>(
+    socket: S,
+    verifier: embedded_smtp::verify::Verifier<'_>,
+    tls_read: &mut [u8],
+    tls_write: &mut [u8],
+) -> Result<usize, Error<embedded_smtp::tls::StreamError<S::Error>>> {
+    use embedded_smtp::Security;
+    use embedded_smtp::tls::{Connector, blocking::client};
+    let connector = Connector::new("localhost", verifier, Seeded(SEED));
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    let config = config()?.with_security(Security::Implicit);
+    let mut client = client::<_, _, _, 4>(
+        socket, connector, config, &mut rx, &mut tx, tls_read, tls_write,
+    )?;
+    client.connect()?;
+    alert!(message);
+    let accepted = client.send(&mut message)?.accepted();
+    client.quit()?;
+    Ok(accepted)
+}
+
+/// A time inside the test certificates' validity (2026-05-28), for verifying the
+/// recorded chain.
+#[cfg(feature = "tls")]
+pub const RECORDING_TIME: u64 = 1_780_000_000;
