@@ -604,111 +604,117 @@ fn starttls_cut_at_every_byte_async() {
 }
 
 // ------------------------------------------------ the firmware's recording --
-
-/// Where the firmware footprint binary finds its recorded TLS server.
-const FIRMWARE_RECORDING: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/firmware/data/implicit-tls.bin"
-);
-
-/// The client's bytes (`u32` LE length, bytes), then the server's chunks, each
-/// as `u32` LE client-bytes threshold, `u32` LE length, bytes.
-fn encode(rec: &Recording) -> Vec<u8> {
-    let mut out = vec![];
-    out.extend_from_slice(&(rec.client.len() as u32).to_le_bytes());
-    out.extend_from_slice(&rec.client);
-    for (threshold, chunk) in &rec.chunks {
-        out.extend_from_slice(&(*threshold as u32).to_le_bytes());
-        out.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
-        out.extend_from_slice(chunk);
-    }
-    out
-}
-
-fn decode(mut bytes: &[u8]) -> Recording {
-    let mut rec = Recording::default();
-    let len = u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize;
-    rec.client = bytes[4..4 + len].to_vec();
-    bytes = &bytes[4 + len..];
-    while !bytes.is_empty() {
-        let threshold = u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize;
-        let len = u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize;
-        rec.chunks.push((threshold, bytes[8..8 + len].to_vec()));
-        bytes = &bytes[8 + len..];
-    }
-    rec
-}
-
-/// The firmware's TLS session against the in-memory rustls server, recorded.
-fn record_firmware_session() -> Recording {
-    let mut wire = Wire::Live(Box::new(Live::new(true)));
-    let (mut tls_read, mut tls_write) = (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
-    let accepted = fw::tls_blocking(
-        &mut wire,
-        Verifier::danger_no_verify(),
-        &mut tls_read,
-        &mut tls_write,
-    );
-    assert_eq!(accepted, Ok(2));
-    let Wire::Live(live) = wire else {
-        unreachable!()
-    };
-    live.rec
-}
-
-/// The recording the firmware replays still fits the client: the firmware's own
-/// session code, run here over the committed recording, completes with the chain
-/// verified (as `fp-tls-p256` does) and without (as `fp-tls` does). When the
-/// client's bytes change (any change in what it sends), this fails; make the
-/// recording again with
-/// `EMBEDDED_SMTP_RECORD=1 cargo test --features tls,async --test tls_cuts firmware_recording`.
-///
-/// Only with the firmware's TLS features: the optional signature algorithms
-/// (`tls-p384`, `tls-rsa`, `tls-ed25519`) are advertised in the ClientHello, so
-/// they change it. `tests/firmware/ci` runs this test with those features off.
+//
+// Only with the firmware's TLS features: the optional signature algorithms
+// (`tls-p384`, `tls-rsa`, `tls-ed25519`) are advertised in the ClientHello, so they
+// change it. `tests/firmware/ci` runs these with those features off.
 #[cfg(not(any(feature = "tls-p384", feature = "tls-rsa", feature = "tls-ed25519")))]
-#[test]
-fn firmware_recording_still_replays() {
-    if std::env::var_os("EMBEDDED_SMTP_RECORD").is_some() {
-        let rec = record_firmware_session();
-        std::fs::write(FIRMWARE_RECORDING, encode(&rec)).unwrap();
+mod firmware_recording {
+    use super::*;
+
+    /// Where the firmware footprint binary finds its recorded TLS server.
+    const FIRMWARE_RECORDING: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/firmware/data/implicit-tls.bin"
+    );
+
+    /// The client's bytes (`u32` LE length, bytes), then the server's chunks, each
+    /// as `u32` LE client-bytes threshold, `u32` LE length, bytes.
+    fn encode(rec: &Recording) -> Vec<u8> {
+        let mut out = vec![];
+        out.extend_from_slice(&(rec.client.len() as u32).to_le_bytes());
+        out.extend_from_slice(&rec.client);
+        for (threshold, chunk) in &rec.chunks {
+            out.extend_from_slice(&(*threshold as u32).to_le_bytes());
+            out.extend_from_slice(&(chunk.len() as u32).to_le_bytes());
+            out.extend_from_slice(chunk);
+        }
+        out
     }
-    let bytes = std::fs::read(FIRMWARE_RECORDING).unwrap();
-    let rec = decode(&bytes);
-    assert_eq!(encode(&rec), bytes);
-    let root = [embedded_smtp::verify::anchor_from_der(der!("root-ca")).unwrap()];
-    let verifiers = [
-        Verifier::danger_no_verify(),
-        Verifier::with_anchors(
-            &root,
-            embedded_smtp::verify::TimeSource::Now(fw::RECORDING_TIME),
-        ),
-    ];
-    for verifier in verifiers {
-        let mut wire = Wire::Replay(Replay::new(&rec, usize::MAX, usize::MAX));
+
+    fn decode(mut bytes: &[u8]) -> Recording {
+        let mut rec = Recording::default();
+        let len = u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize;
+        rec.client = bytes[4..4 + len].to_vec();
+        bytes = &bytes[4 + len..];
+        while !bytes.is_empty() {
+            let threshold = u32::from_le_bytes(bytes[..4].try_into().unwrap()) as usize;
+            let len = u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize;
+            rec.chunks.push((threshold, bytes[8..8 + len].to_vec()));
+            bytes = &bytes[8 + len..];
+        }
+        rec
+    }
+
+    /// The firmware's TLS session against the in-memory rustls server, recorded.
+    fn record_firmware_session() -> Recording {
+        let mut wire = Wire::Live(Box::new(Live::new(true)));
         let (mut tls_read, mut tls_write) =
             (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
-        let accepted = fw::tls_blocking(&mut wire, verifier, &mut tls_read, &mut tls_write);
-        assert_eq!(
-            accepted,
-            Ok(2),
-            "the firmware's TLS recording no longer fits the client: make it again (see this test's docs)"
-        );
-    }
-    // A byte flipped in the server's first flight (its Finished) makes it fail.
-    let mut broken = rec.clone();
-    let chunk = &mut broken.chunks[0].1;
-    let at = chunk.len() - 3;
-    chunk[at] ^= 1;
-    let mut wire = Wire::Replay(Replay::new(&broken, usize::MAX, usize::MAX));
-    let (mut tls_read, mut tls_write) = (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
-    assert!(
-        fw::tls_blocking(
+        let accepted = fw::tls_blocking(
             &mut wire,
             Verifier::danger_no_verify(),
             &mut tls_read,
-            &mut tls_write
-        )
-        .is_err()
-    );
+            &mut tls_write,
+        );
+        assert_eq!(accepted, Ok(2));
+        let Wire::Live(live) = wire else {
+            unreachable!()
+        };
+        live.rec
+    }
+
+    /// The recording the firmware replays still fits the client: the firmware's own
+    /// session code, run here over the committed recording, completes with the chain
+    /// verified (as `fp-tls-p256` does) and without (as `fp-tls` does). When the
+    /// client's bytes change (any change in what it sends), this fails; make the
+    /// recording again with
+    /// `EMBEDDED_SMTP_RECORD=1 cargo test --features tls,async --test tls_cuts firmware_recording`.
+    ///
+    #[test]
+    fn firmware_recording_still_replays() {
+        if std::env::var_os("EMBEDDED_SMTP_RECORD").is_some() {
+            let rec = record_firmware_session();
+            std::fs::write(FIRMWARE_RECORDING, encode(&rec)).unwrap();
+        }
+        let bytes = std::fs::read(FIRMWARE_RECORDING).unwrap();
+        let rec = decode(&bytes);
+        assert_eq!(encode(&rec), bytes);
+        let root = [embedded_smtp::verify::anchor_from_der(der!("root-ca")).unwrap()];
+        let verifiers = [
+            Verifier::danger_no_verify(),
+            Verifier::with_anchors(
+                &root,
+                embedded_smtp::verify::TimeSource::Now(fw::RECORDING_TIME),
+            ),
+        ];
+        for verifier in verifiers {
+            let mut wire = Wire::Replay(Replay::new(&rec, usize::MAX, usize::MAX));
+            let (mut tls_read, mut tls_write) =
+                (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
+            let accepted = fw::tls_blocking(&mut wire, verifier, &mut tls_read, &mut tls_write);
+            assert_eq!(
+                accepted,
+                Ok(2),
+                "the firmware's TLS recording no longer fits the client: make it again (see this test's docs)"
+            );
+        }
+        // A byte flipped in the server's first flight (its Finished) makes it fail.
+        let mut broken = rec.clone();
+        let chunk = &mut broken.chunks[0].1;
+        let at = chunk.len() - 3;
+        chunk[at] ^= 1;
+        let mut wire = Wire::Replay(Replay::new(&broken, usize::MAX, usize::MAX));
+        let (mut tls_read, mut tls_write) =
+            (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
+        assert!(
+            fw::tls_blocking(
+                &mut wire,
+                Verifier::danger_no_verify(),
+                &mut tls_read,
+                &mut tls_write
+            )
+            .is_err()
+        );
+    }
 }
