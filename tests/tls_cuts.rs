@@ -12,7 +12,7 @@
 //!
 //! The same machinery records the TLS session that the firmware footprint binary
 //! replays under QEMU (`tests/firmware/data/implicit-tls.bin`, see
-//! [`firmware_recording_still_replays`]).
+//! `firmware_recording::firmware_recording_still_replays`).
 #![cfg(all(feature = "tls", feature = "async"))]
 
 /// The firmware's sessions (`tests/firmware/src/sessions.rs`), also run here.
