@@ -5,9 +5,6 @@
 //! lays out the SASL messages as pieces for [`Command`](crate::command::Command) to
 //! base64 straight into the transmit buffer, and reads LOGIN prompts.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-
 use crate::error::InputError;
 use crate::reply::AuthMechanisms;
 
@@ -149,9 +146,7 @@ pub(crate) fn login_prompt(challenge: &[u8]) -> Result<Prompt, ()> {
     // Only the start matters; decode at most 48 characters.
     let mut buf = [0u8; 36];
     let take = challenge.len().min(48);
-    let n = STANDARD
-        .decode_slice(&challenge[..take], &mut buf)
-        .map_err(|_| ())?;
+    let n = crate::b64::decode(&challenge[..take], &mut buf).ok_or(())?;
     let text = &buf[..n];
     let has = |needle: &[u8]| {
         text.windows(needle.len())

@@ -9,9 +9,6 @@
 //! PLAIN) and base64-encoded straight into the output, so the secret is never copied
 //! to a second buffer.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-
 use crate::address::{Address, Domain};
 
 /// The output buffer is too small; nothing was written.
@@ -200,18 +197,10 @@ impl Sink for Writer<'_> {
     }
 }
 
-fn put_u64(s: &mut impl Sink, mut n: u64) {
+fn put_u64(s: &mut impl Sink, n: u64) {
     let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    s.put(&digits[i..]);
+    let at = crate::num::decimal(&mut digits, n, 1);
+    s.put(&digits[at..]);
 }
 
 /// Base64 of the concatenated pieces, 48 input bytes at a time through a small stack
@@ -224,13 +213,13 @@ fn put_base64(s: &mut impl Sink, pieces: &[&[u8]]) {
         chunk[n] = b;
         n += 1;
         if n == chunk.len() {
-            let m = STANDARD.encode_slice(&chunk[..n], &mut enc).unwrap_or(0);
+            let m = crate::b64::encode(&chunk[..n], &mut enc);
             s.put(&enc[..m]);
             n = 0;
         }
     }
     if n > 0 {
-        let m = STANDARD.encode_slice(&chunk[..n], &mut enc).unwrap_or(0);
+        let m = crate::b64::encode(&chunk[..n], &mut enc);
         s.put(&enc[..m]);
     }
     chunk.fill(0);
@@ -240,6 +229,8 @@ fn put_base64(s: &mut impl Sink, pieces: &[&[u8]]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD;
 
     fn emit(c: Command<'_>) -> std::vec::Vec<u8> {
         let mut buf = [0u8; 600];

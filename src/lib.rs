@@ -36,6 +36,7 @@ pub mod address;
 #[cfg_attr(docsrs, doc(cfg(feature = "async")))]
 pub mod asynch;
 pub mod auth;
+mod b64;
 pub mod blocking;
 pub mod command;
 mod driver;
@@ -45,6 +46,7 @@ pub mod limits;
 pub mod message;
 #[cfg(any(feature = "nal", feature = "nal-async"))]
 pub mod nal;
+mod num;
 pub mod reply;
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]

@@ -1065,7 +1065,6 @@ pub fn decode_certificates<'o, const N: usize>(
 /// # Errors
 /// [`CertFileError::InvalidPin`].
 pub fn parse_pin(text: &str) -> Result<[u8; 32], CertFileError> {
-    use base64::Engine as _;
     let text = text.trim();
     let text = text.strip_prefix("sha256//").unwrap_or(text).as_bytes();
     let mut pin = [0u8; 32];
@@ -1078,8 +1077,8 @@ pub fn parse_pin(text: &str) -> Result<[u8; 32], CertFileError> {
         return Ok(pin);
     }
     let mut buf = [0u8; 33];
-    match base64::engine::general_purpose::STANDARD.decode_slice(text, &mut buf) {
-        Ok(32) => {
+    match crate::b64::decode(text, &mut buf) {
+        Some(32) => {
             pin.copy_from_slice(&buf[..32]);
             Ok(pin)
         }
@@ -1102,7 +1101,6 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// Decodes base64 text with line breaks (RFC 7468 §3) into `out`; returns the length.
 fn decode_base64_text(text: &[u8], out: &mut [u8]) -> Result<usize, CertFileError> {
-    use base64::Engine as _;
     let mut quad = [0u8; 4];
     let mut have = 0;
     let mut written = 0;
@@ -1115,9 +1113,7 @@ fn decode_base64_text(text: &[u8], out: &mut [u8]) -> Result<usize, CertFileErro
         have += 1;
         if have == 4 {
             let mut three = [0u8; 3];
-            let n = base64::engine::general_purpose::STANDARD
-                .decode_slice(quad, &mut three)
-                .map_err(|_| CertFileError::InvalidPem)?;
+            let n = crate::b64::decode(&quad, &mut three).ok_or(CertFileError::InvalidPem)?;
             out.get_mut(written..written + n)
                 .ok_or(CertFileError::BufferTooSmall)?
                 .copy_from_slice(&three[..n]);

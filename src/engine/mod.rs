@@ -333,6 +333,23 @@ pub struct Engine<'a, const N: usize> {
     body_done: bool,
 }
 
+/// Moves `buf[src..src + n]` to `buf[dst..]`, for `dst <= src`, in pieces that do
+/// not overlap: `copy_from_slice` (a `memcpy`, which every image has) instead of
+/// `copy_within`, whose `memmove` costs about 1.6 KB of flash on a Cortex-M.
+fn move_left(buf: &mut [u8], src: usize, dst: usize, n: usize) {
+    let gap = src - dst;
+    if gap == 0 {
+        return;
+    }
+    let mut done = 0;
+    while done < n {
+        let k = gap.min(n - done);
+        let (head, tail) = buf.split_at_mut(src + done);
+        head[dst + done..dst + done + k].copy_from_slice(&tail[..k]);
+        done += k;
+    }
+}
+
 impl<'a, const N: usize> Engine<'a, N> {
     /// A session over buffers the caller owns.
     ///
@@ -526,7 +543,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             };
             let at = self.tx_len;
             let h = header.emit(&mut self.tx[at..start]).unwrap_or(0);
-            self.tx.copy_within(start..out, at + h);
+            move_left(self.tx, start, at + h, out - start);
             out = at + h + (out - start);
             self.txn.chunks += 1;
             self.txn.last = done;
@@ -862,7 +879,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             }
         }
         if pos > 0 {
-            self.rx.copy_within(pos..self.rx_len, 0);
+            move_left(self.rx, pos, 0, self.rx_len - pos);
             self.rx_len -= pos;
         }
     }

@@ -290,3 +290,19 @@ fn a_long_body_goes_out_in_full_writes() {
     }
     assert!(writes.len() <= 5200 / 380, "{} writes", writes.len());
 }
+
+#[test]
+fn move_left_equals_copy_within() {
+    for len in 0..40usize {
+        for src in 0..len {
+            for dst in 0..=src {
+                let n = len - src;
+                let mut a: std::vec::Vec<u8> = (0..len as u8).collect();
+                let mut b = a.clone();
+                super::move_left(&mut a, src, dst, n);
+                b.copy_within(src..src + n, dst);
+                assert_eq!(a, b, "len {len} src {src} dst {dst}");
+            }
+        }
+    }
+}

@@ -2,28 +2,21 @@
 //! 57 input bytes each, RFC 2047 encoded-word payloads, and the canonical (CRLF)
 //! view of a text body that a base64 text part encodes.
 //!
-//! The encoding itself is the `base64` crate's `STANDARD` engine; this module only
-//! cuts the input into pieces small enough for a short stack buffer.
-
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+//! The encoding itself is `crate::b64`; this module only cuts the input into pieces
+//! small enough for a short stack buffer.
 
 use super::Sink;
+pub(crate) use crate::b64::encoded_len;
 
 /// Input bytes per full body line: 57 bytes give exactly 76 characters (RFC 2045 §6.8).
 pub(crate) const LINE_INPUT: usize = 57;
-
-/// Characters produced for `n` input bytes (with padding).
-pub(crate) const fn encoded_len(n: usize) -> usize {
-    n.div_ceil(3) * 4
-}
 
 /// Writes the base64 of `input` (no line breaks) to `sink`.
 pub(crate) fn put(sink: &mut Sink<'_>, input: &[u8]) {
     let mut buf = [0u8; encoded_len(LINE_INPUT)];
     for chunk in input.chunks(LINE_INPUT) {
         // Cannot fail: `buf` holds the encoding of a full chunk.
-        let n = STANDARD.encode_slice(chunk, &mut buf).unwrap_or(0);
+        let n = crate::b64::encode(chunk, &mut buf);
         sink.put(&buf[..n]);
     }
 }

@@ -29,16 +29,10 @@ const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Writes `v` in decimal, zero-padded to at least `width` digits.
-pub(crate) fn put_dec(sink: &mut Sink<'_>, mut v: u64, width: usize) {
-    let mut buf = [b'0'; 20];
-    let mut i = buf.len();
-    while v > 0 {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-    }
-    let start = i.min(buf.len().saturating_sub(width.max(1)));
-    sink.put(&buf[start..]);
+pub(crate) fn put_dec(sink: &mut Sink<'_>, v: u64, width: usize) {
+    let mut buf = [0u8; 20];
+    let at = crate::num::decimal(&mut buf, v, width);
+    sink.put(&buf[at..]);
 }
 
 /// Writes `bytes` as lowercase hex.
@@ -54,26 +48,36 @@ pub(crate) fn put_hex(sink: &mut Sink<'_>, bytes: &[u8]) {
 // ---------------------------------------------------------------------------------
 // Date
 
-/// Days since 1970-01-01 to a proleptic Gregorian (year, month 1-12, day 1-31), after
-/// H. Hinnant's `civil_from_days`.
-fn civil_from_days(days: i64) -> (i64, usize, u64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
+/// Days in a 400-year cycle of the Gregorian calendar.
+const ERA_DAYS: u32 = 146_097;
+
+/// Days since 1600-03-01 (one 400-year cycle before 1970's) to a proleptic
+/// Gregorian (year, month 1-12, day 1-31), after H. Hinnant's `civil_from_days`,
+/// in 32-bit arithmetic (no 64-bit division on 32-bit cores).
+fn civil_from_days(days: u32) -> (u32, usize, u32) {
+    // Days since 0000-03-01 of the cycle 1600 years before ours.
+    let z = days + 719_468 - ERA_DAYS;
+    let era = z / ERA_DAYS;
+    let doe = z % ERA_DAYS;
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month as usize, day as u64)
+    let year = yoe + era * 400 + u32::from(month <= 2);
+    (year, month as usize, day)
 }
+
+/// The last second the 4-digit year of RFC 5322 §3.3 can carry,
+/// 9999-12-31T23:59:59Z; later timestamps are written as this one.
+const MAX_UNIX_SECONDS: u64 = 253_402_300_799;
 
 /// Largest zone offset the 4-digit `zone` of RFC 5322 §3.3 can carry: ±99:59.
 const MAX_OFFSET: i16 = 99 * 60 + 59;
 
 /// Writes `Date: Sat, 28 Nov 2026 15:16:23 +0800` CRLF (RFC 5322 §3.3), the local time
-/// at the given offset. Offsets beyond ±99:59 are clamped to it.
+/// at the given offset. Offsets beyond ±99:59 are clamped to it, timestamps after
+/// the year 9999 to its last second.
 pub(crate) fn date(sink: &mut Sink<'_>, dt: DateTime) {
     const DAYS: [&[u8]; 7] = [b"Sun", b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat"];
     const MONTHS: [&[u8]; 12] = [
@@ -81,28 +85,33 @@ pub(crate) fn date(sink: &mut Sink<'_>, dt: DateTime) {
         b"Dec",
     ];
     let offset = dt.offset_minutes.clamp(-MAX_OFFSET, MAX_OFFSET);
-    let local = i128::from(dt.unix_seconds) + i128::from(offset) * 60;
-    // |local| / 86400 < 2^50: no overflow below.
-    let days = local.div_euclid(86_400) as i64;
-    let secs = local.rem_euclid(86_400) as u64;
+    // Seconds since 1570-01-01 (one 400-year cycle before the epoch), so that a
+    // negative offset at the epoch stays positive; below 2^39, no overflow.
+    let local = (dt.unix_seconds.min(MAX_UNIX_SECONDS) + u64::from(ERA_DAYS) * 86_400)
+        .saturating_add_signed(i64::from(offset) * 60);
+    // 86 400 = 128 · 675: two divisions that need no 64-bit routine.
+    let (days, r) = crate::num::div_rem_small(local >> 7, 675);
+    let secs = r << 7 | (local & 127) as u32;
+    let days = days as u32; // < 4 · 10^6
     let (year, month, day) = civil_from_days(days);
     sink.put(b"Date: ");
-    sink.put(DAYS[(days + 4).rem_euclid(7) as usize]);
+    // The cycle is a whole number of weeks; 1970-01-01 was a Thursday.
+    sink.put(DAYS[((days + 4) % 7) as usize]);
     sink.put(b", ");
-    put_dec(sink, day, 1);
+    put_dec(sink, u64::from(day), 1);
     sink.put(b" ");
     sink.put(MONTHS[(month + 11) % 12]);
     sink.put(b" ");
-    put_dec(sink, year.max(0) as u64, 4);
+    put_dec(sink, u64::from(year), 4);
     sink.put(b" ");
-    put_dec(sink, secs / 3600, 2);
+    put_dec(sink, u64::from(secs / 3600), 2);
     sink.put(b":");
-    put_dec(sink, secs / 60 % 60, 2);
+    put_dec(sink, u64::from(secs / 60 % 60), 2);
     sink.put(b":");
-    put_dec(sink, secs % 60, 2);
+    put_dec(sink, u64::from(secs % 60), 2);
     sink.put(if offset < 0 { b" -" } else { b" +" });
-    let off = u64::from(offset.unsigned_abs());
-    put_dec(sink, off / 60 * 100 + off % 60, 4);
+    let off = u32::from(offset.unsigned_abs());
+    put_dec(sink, u64::from(off / 60 * 100 + off % 60), 4);
     sink.put(b"\r\n");
 }
 
@@ -591,6 +600,63 @@ mod tests {
             far.starts_with("Date: ") && far.ends_with(" -9959\r\n"),
             "{far}"
         );
+        // Beyond the year 9999: its last second.
+        assert_eq!(
+            date_str(u64::MAX, 0),
+            "Date: Fri, 31 Dec 9999 23:59:59 +0000\r\n"
+        );
+    }
+
+    /// The 32-bit calendar against the plain 64-bit one it replaced, over a spread
+    /// of timestamps and offsets.
+    #[test]
+    fn dates_match_the_64_bit_reference() {
+        fn reference(unix: u64, offset: i16) -> String {
+            let local = i128::from(unix) + i128::from(offset) * 60;
+            let days = local.div_euclid(86_400) as i64;
+            let secs = local.rem_euclid(86_400) as u64;
+            let z = days + 719_468;
+            let era = z.div_euclid(146_097);
+            let doe = z.rem_euclid(146_097);
+            let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+            let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+            let mp = (5 * doy + 2) / 153;
+            let day = doy - (153 * mp + 2) / 5 + 1;
+            let month = if mp < 10 { mp + 3 } else { mp - 9 };
+            let year = yoe + era * 400 + i64::from(month <= 2);
+            let wd = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+                [(days + 4).rem_euclid(7) as usize];
+            let mo = [
+                "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+            ];
+            let off = offset.unsigned_abs();
+            std::format!(
+                "Date: {wd}, {day} {} {year:04} {:02}:{:02}:{:02} {}{:04}\r\n",
+                mo[month as usize - 1],
+                secs / 3600,
+                secs / 60 % 60,
+                secs % 60,
+                if offset < 0 { '-' } else { '+' },
+                off / 60 * 100 + off % 60
+            )
+        }
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for i in 0..20_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let unix = match i % 3 {
+                0 => x % 4_102_444_800,    // 1970..2100
+                1 => x % MAX_UNIX_SECONDS, // up to 9999
+                _ => x % 200_000,          // around the epoch
+            };
+            let offset = ((x >> 40) % (2 * 5999 + 1)) as i16 - 5999;
+            assert_eq!(
+                date_str(unix, offset),
+                reference(unix, offset),
+                "{unix} {offset}"
+            );
+        }
     }
 
     #[test]
