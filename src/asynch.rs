@@ -286,30 +286,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
         self.run(None::<&mut RawMessage<'_>>).await.map(|_| ())
     }
 
-    /// Gives the stream back.
-    pub fn into_inner(self) -> S {
-        self.stream
-    }
-
-    /// The upgrader.
-    pub fn upgrader_mut(&mut self) -> &mut U {
-        &mut self.upgrade
-    }
-
-    /// The engine, for its capabilities, report and state.
-    pub fn engine(&self) -> &Engine<'a, N> {
-        &self.engine
-    }
-
-    /// What the server's EHLO said it supports.
-    pub fn capabilities(&self) -> &Capabilities {
-        self.engine.capabilities()
-    }
-
-    /// The stream.
-    pub fn stream_mut(&mut self) -> &mut S {
-        &mut self.stream
-    }
+    crate::driver::client_accessors!();
 
     /// The driver loop: carries out actions until the engine is done or fails.
     async fn run<B: BodySource + ?Sized>(

@@ -50,3 +50,34 @@ impl<'m, const N: usize> Envelope<'m, N> {
         self.recipients.iter().copied()
     }
 }
+
+/// The accessors both clients have, with the same names and docs.
+macro_rules! client_accessors {
+    () => {
+        /// Gives the stream back (for example to close the socket).
+        pub fn into_inner(self) -> S {
+            self.stream
+        }
+
+        /// The upgrader.
+        pub fn upgrader_mut(&mut self) -> &mut U {
+            &mut self.upgrade
+        }
+
+        /// The engine, for its capabilities, report and state.
+        pub fn engine(&self) -> &Engine<'a, N> {
+            &self.engine
+        }
+
+        /// What the server's EHLO said it supports.
+        pub fn capabilities(&self) -> &Capabilities {
+            self.engine.capabilities()
+        }
+
+        /// The stream.
+        pub fn stream_mut(&mut self) -> &mut S {
+            &mut self.stream
+        }
+    };
+}
+pub(crate) use client_accessors;
