@@ -16,8 +16,8 @@ set -euo pipefail
 COUNT=${COUNT:-2000}
 SIZE=${SIZE:-1024}
 RUNS=${RUNS:-3}
-# Messages for the Nagle demonstration (each takes about 45 ms).
-STALL_COUNT=${STALL_COUNT:-50}
+# Messages for the split-write (Nagle) runs; a stalled one takes about 45 ms.
+STALL_COUNT=${STALL_COUNT:-20}
 export CARGO_BUILD_JOBS=${CARGO_BUILD_JOBS:-1}
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -159,14 +159,14 @@ run_lettre() {
     timeout 900 "$LETTRE" 127.0.0.1 "$PORT" "$COUNT" "$SIZE" |
         sed -n 's/.*: \([0-9.]*\) messages\/s.*/\1/p'
 }
-run_spin() {
-    timeout 600 "$NAL" 127.0.0.1 "$PORT" "$COUNT" "$SIZE" 8192 spin |
+run_nal() { # WAIT
+    timeout 600 "$NAL" 127.0.0.1 "$PORT" "$COUNT" "$SIZE" 8192 "$1" |
         sed -n 's/.*: \([0-9.]*\) messages\/s.*/\1/p'
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-NAMES=(send smtp-source lettre nal-spin)
+NAMES=(send smtp-source lettre nal-backoff nal-spin nal-poll)
 declare -A ALL
 echo "== $RUNS runs of $COUNT messages (${SIZE}-byte body) over one connection each"
 for run in $(seq "$RUNS"); do
@@ -176,7 +176,9 @@ for run in $(seq "$RUNS"); do
         send) v=$(run_send) ;;
         smtp-source) v=$(run_source) ;;
         lettre) v=$(run_lettre) ;;
-        nal-spin) v=$(run_spin) ;;
+        nal-backoff) v=$(run_nal backoff) ;;
+        nal-spin) v=$(run_nal spin:200) ;;
+        nal-poll) v=$(run_nal poll) ;;
         esac
         if [[ -z $v ]]; then
             echo "$name: no figure (see $WORK/sink.log)" >&2
@@ -198,7 +200,9 @@ label() {
     send) echo "embedded-smtp: send --tls none --repeat $COUNT" ;;
     smtp-source) echo "Postfix smtp-source -d" ;;
     lettre) echo "lettre 0.11 SmtpTransport (sync, pool of 1)" ;;
-    nal-spin) echo "embedded-smtp on FromNal, spin-then-sleep wait (proposed)" ;;
+    nal-backoff) echo "nal-direct: Client on FromNal, Backoff::default()" ;;
+    nal-spin) echo "nal-direct: the same, yield 200 us then Backoff" ;;
+    nal-poll) echo "nal-direct: the same, poll(2) wait hook" ;;
     esac
 }
 
@@ -207,16 +211,29 @@ echo "== median of $RUNS runs, $COUNT messages of a ${SIZE}-byte body, one conne
 printf '| %-58s | %10s | %12s | %s |\n' client "msgs/s" "vs smtp-source" "runs"
 printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' $(seq 60))" "------------" "----------------" "------"
 for name in "${NAMES[@]}"; do
-    ratio=$(awk -v a="${MED[$name]}" -v b="$base" 'BEGIN { printf "%.3gx", a / b }')
+    ratio=$(awk -v a="${MED[$name]}" -v b="$base" 'BEGIN { r = a / b; printf (r < 0.1 ? "%.4fx" : "%.2fx"), r }')
     printf '| %-58s | %10s | %14s | %s |\n' "$(label "$name")" "${MED[$name]}" "$ratio" "${ALL[$name]% }"
 done
 
-# -------------------------------------------- Nagle through the adapter --
+# ------------------------------------------------- Nagle on split writes --
+# A message larger than the client's transmit buffer leaves in several writes
+# with no read between them; with Nagle's algorithm on (std-embedded-nal has no
+# set_nodelay) the kernel holds a small write while an earlier small one is
+# unacknowledged, and smtp-sink, with nothing to answer before the end of data,
+# acknowledges only when its delayed-ACK timer fires (about 40 ms on Linux).
 echo
-echo "== the crate's nal adapter alone (no write buffering), $STALL_COUNT messages, one run"
-for tx in 8192 1024; do
-    printf '  tx %5d bytes: ' "$tx"
-    timeout 600 "$NAL" 127.0.0.1 "$PORT" "$STALL_COUNT" "$SIZE" "$tx" backoff | sed 's/^nal-direct: //'
-done
-echo "  (a message larger than tx goes out in two writes without a read between;"
-echo "   Nagle holds the second until smtp-sink's delayed ACK, about 40 ms)"
+echo "== messages larger than one write: $STALL_COUNT messages each, one run"
+"$LETTRE" --body 100000 >"$WORK/body100k.txt"
+printf '  %-44s ' "nal-direct, 1024-byte body, tx 1024:"
+timeout 600 "$NAL" 127.0.0.1 "$PORT" "$STALL_COUNT" "$SIZE" 1024 poll | sed 's/^nal-direct: //'
+printf '  %-44s ' "nal-direct, 20000-byte body, tx 8192:"
+timeout 600 "$NAL" 127.0.0.1 "$PORT" "$STALL_COUNT" 20000 8192 poll | sed 's/^nal-direct: //'
+printf '  %-44s ' "send, 100000-byte body (writes held to 32 KiB):"
+timeout 600 "$SEND" --server "127.0.0.1:$PORT" --tls none --helo "$HELO" \
+    --from "$FROM_HDR" --to "$TO" --subject throughput \
+    --body-file "$WORK/body100k.txt" --repeat "$STALL_COUNT" 2>&1 >/dev/null | sed 's/^send: //'
+printf '  %-44s ' "smtp-source -l 100000 (one write a message):"
+t0=$(date +%s.%N)
+timeout 600 "$SOURCE_BIN" -d -s 1 -m "$STALL_COUNT" -M "$HELO" -f "$FROM" -t "$TO" -l 100000 "127.0.0.1:$PORT"
+t1=$(date +%s.%N)
+awk -v n="$STALL_COUNT" -v a="$t0" -v b="$t1" 'BEGIN { printf "%d message(s) in %.3f s: %.1f messages/s\n", n, b - a, n / (b - a) }'

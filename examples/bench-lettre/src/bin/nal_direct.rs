@@ -13,12 +13,17 @@
 //! without reading in between, and the adapter hands each piece to the socket
 //! at once: this is where Nagle's algorithm can hold the last piece back.
 //!
-//! WAIT is the adapter's wait hook: `backoff` (default) is the crate's
-//! `Backoff::default()`, which sleeps from 20 µs; `spin` first yields the CPU
-//! (`std::thread::yield_now`) for up to [`SPIN`] of each operation and only then
-//! sleeps like `backoff`. On loopback a reply comes back in tens of
-//! microseconds, while the shortest sleep Linux gives a normal thread is about
-//! 60-80 µs (20 µs asked plus the 50 µs default timer slack).
+//! WAIT is the adapter's wait hook:
+//! - `backoff` (default): the crate's `Backoff::default()`, which sleeps from
+//!   20 µs doubling to 2 ms. On loopback a reply comes back in tens of
+//!   microseconds, while the shortest sleep Linux gives a normal thread is about
+//!   60-80 µs (20 µs asked plus the 50 µs default timer slack), once per reply.
+//! - `spin` or `spin:MICROS`: yields the CPU (`std::thread::yield_now`) for the
+//!   first MICROS (default 200) of each operation, then sleeps like `backoff`.
+//!   Needs nothing the crate lacks: a candidate default for `Backoff`.
+//! - `poll`: blocks in poll(2) on the socket's descriptor until it is readable
+//!   (or writable), as smtp-source does: the lower bound for any wait hook.
+//!   (`unsafe` FFI, which the library forbids and this bench may use.)
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -27,18 +32,22 @@ use bench_lettre::{FROM, SUBJECT, TO, body};
 use embedded_nal::TcpClientStack;
 use embedded_smtp::blocking::Client;
 use embedded_smtp::message::{DateTime, Message};
-use embedded_smtp::nal::{self, Backoff, FromNal, TimedOut, Wait, Waiting};
+use embedded_smtp::nal::{self, Backoff, FromNal, Interest, TimedOut, Wait, Waiting};
 use embedded_smtp::{Config, Domain, HeaderText, Mailbox, Security};
 
-const USAGE: &str = "usage: nal-direct HOST PORT COUNT SIZE [TX [backoff|spin]]";
+const USAGE: &str = "usage: nal-direct HOST PORT COUNT SIZE [TX [backoff|spin[:MICROS]|poll]]";
 
-/// How long the `spin` hook yields before it sleeps, per operation.
+/// How long the `spin` hook yields before it sleeps, per operation, by default.
 const SPIN: Duration = Duration::from_micros(200);
 
-/// The `spin` wait hook: yields the CPU during the first [`SPIN`] of an
+type Stack = std_embedded_nal::Stack;
+type Socket = <Stack as TcpClientStack>::TcpSocket;
+
+/// The `spin` wait hook: yields the CPU during the first `spin` of an
 /// operation, then waits like the crate's [`Backoff`]. Each yield returns at once
 /// when nothing else wants the core, so this is a bounded busy wait.
 struct SpinThenSleep {
+    spin: Duration,
     /// When the current operation first waited.
     since: Instant,
     /// Sleeps in the current operation so far (the back-off's attempt).
@@ -58,7 +67,7 @@ impl<T: TcpClientStack> Wait<T> for SpinThenSleep {
             self.since = t0;
             self.sleeps = 0;
         }
-        if t0.duration_since(self.since) < SPIN {
+        if t0.duration_since(self.since) < self.spin {
             std::thread::yield_now();
             return Ok(t0.elapsed());
         }
@@ -68,22 +77,50 @@ impl<T: TcpClientStack> Wait<T> for SpinThenSleep {
     }
 }
 
+/// The `poll` wait hook: poll(2) on the socket until it is ready or the
+/// operation's time is up (a resolve, which has no socket, sleeps 100 µs).
+fn poll_wait(socket: Option<&Socket>, waiting: Waiting) -> Duration {
+    let t0 = Instant::now();
+    let Some(fd) = socket.and_then(Socket::as_raw_fd) else {
+        std::thread::sleep(Duration::from_micros(100));
+        return t0.elapsed();
+    };
+    let events = match waiting.interest {
+        Interest::Write | Interest::Connect => libc::POLLOUT,
+        _ => libc::POLLIN,
+    };
+    let ms = waiting.remaining.map_or(-1, |r| {
+        i32::try_from(r.as_millis().max(1)).unwrap_or(i32::MAX)
+    });
+    let mut p = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    // SAFETY: `p` is one valid `pollfd` that lives through the call, and `fd` is
+    // the descriptor of the socket borrowed for the call, so it stays open.
+    let _ = unsafe { libc::poll(&mut p, 1, ms) };
+    t0.elapsed()
+}
+
 /// The wait hook chosen on the command line.
 enum Hook {
     Backoff(Backoff),
     Spin(SpinThenSleep),
+    Poll,
 }
 
-impl<T: TcpClientStack> Wait<T> for Hook {
+impl Wait<Stack> for Hook {
     fn wait(
         &mut self,
-        stack: &mut T,
-        socket: Option<&T::TcpSocket>,
+        stack: &mut Stack,
+        socket: Option<&Socket>,
         waiting: Waiting,
     ) -> Result<Duration, TimedOut> {
         match self {
             Hook::Backoff(b) => b.wait(stack, socket, waiting),
             Hook::Spin(s) => s.wait(stack, socket, waiting),
+            Hook::Poll => Ok(poll_wait(socket, waiting)),
         }
     }
 }
@@ -119,12 +156,22 @@ fn run(args: &[String]) -> Result<(), String> {
     };
     let hook = match args.get(5).map(String::as_str) {
         None | Some("backoff") => Hook::Backoff(Backoff::default()),
-        Some("spin") => Hook::Spin(SpinThenSleep {
-            since: Instant::now(),
-            sleeps: 0,
-            backoff: Backoff::default(),
-        }),
-        Some(other) => return Err(format!("WAIT {other:?}: expected backoff or spin")),
+        Some("poll") => Hook::Poll,
+        Some(w) if w == "spin" || w.starts_with("spin:") => {
+            let spin = match w.strip_prefix("spin:") {
+                Some(us) => Duration::from_micros(
+                    us.parse().map_err(|_| format!("WAIT {w:?}: bad MICROS"))?,
+                ),
+                None => SPIN,
+            };
+            Hook::Spin(SpinThenSleep {
+                spin,
+                since: Instant::now(),
+                sleeps: 0,
+                backoff: Backoff::default(),
+            })
+        }
+        Some(other) => return Err(format!("WAIT {other:?}: expected backoff, spin or poll")),
     };
     let wait_name = args.get(5).map_or("backoff", String::as_str);
     if !(1..=MAX_COUNT).contains(&count) {
