@@ -228,7 +228,7 @@ printf '  %-44s ' "nal-direct, 1024-byte body, tx 1024:"
 timeout 600 "$NAL" 127.0.0.1 "$PORT" "$STALL_COUNT" "$SIZE" 1024 poll | sed 's/^nal-direct: //'
 printf '  %-44s ' "nal-direct, 20000-byte body, tx 8192:"
 timeout 600 "$NAL" 127.0.0.1 "$PORT" "$STALL_COUNT" 20000 8192 poll | sed 's/^nal-direct: //'
-printf '  %-44s ' "send, 100000-byte body (writes held to 32 KiB):"
+printf '  %-44s ' "send, 100000-byte body:"
 timeout 600 "$SEND" --server "127.0.0.1:$PORT" --tls none --helo "$HELO" \
     --from "$FROM_HDR" --to "$TO" --subject throughput \
     --body-file "$WORK/body100k.txt" --repeat "$STALL_COUNT" 2>&1 >/dev/null | sed 's/^send: //'
