@@ -800,6 +800,22 @@ mod std_stack {
     }
 
     #[test]
+    fn backoff_yields_before_it_sleeps() {
+        use embedded_smtp::nal::{Interest, Wait, Waiting};
+        let ms = Duration::from_millis;
+        let mut b = Backoff::new(ms(50), ms(50)).with_spin(ms(2));
+        let mut stack = super::fake_stack(&[]);
+        let read = |attempt| Waiting::new(Interest::Read, attempt, None);
+        // Within the spin a wait only yields: far shorter than the 50 ms sleep.
+        assert!(b.wait(&mut stack, None, read(0)).unwrap() < ms(50));
+        std::thread::sleep(ms(3));
+        // Past the spin it sleeps.
+        assert!(b.wait(&mut stack, None, read(1)).unwrap() >= ms(50));
+        // A new operation (attempt 0) spins again.
+        assert!(b.wait(&mut stack, None, read(0)).unwrap() < ms(50));
+    }
+
+    #[test]
     fn silent_server_times_out_over_loopback_tcp() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
