@@ -21,6 +21,11 @@
 # footprint cannot grow unnoticed. Exit status 1 on a failed run or check.
 set -euo pipefail
 cd "$(dirname "$0")"
+# Panic locations carry source paths: make the crate's path the same on every
+# machine, so that where the repository was cloned does not move the figures.
+# (RUSTFLAGS replaces .cargo/config.toml's rustflags, so the linker script is here
+# too.)
+export RUSTFLAGS="-C link-arg=-Tlink.x --remap-path-prefix=$(cd ../.. && pwd)=/embedded-smtp"
 
 BUDGET_FLASH=16384
 BUDGET_STACK=3072
