@@ -18,18 +18,26 @@ pub(crate) fn encode(input: &[u8], out: &mut [u8]) -> usize {
     let Some(out) = out.get_mut(..need) else {
         return 0;
     };
-    for (group, chars) in input.chunks(3).zip(out.chunks_mut(4)) {
-        let mut v = 0u32;
-        for (i, &b) in group.iter().enumerate() {
-            v |= u32::from(b) << (16 - 8 * i);
-        }
-        for (i, c) in chars.iter_mut().enumerate() {
-            *c = if i <= group.len() {
-                ALPHABET[(v >> (18 - 6 * i) & 63) as usize]
-            } else {
-                b'='
-            };
-        }
+    let full = input.len() / 3;
+    for (group, chars) in input.chunks_exact(3).zip(out.chunks_exact_mut(4)) {
+        let v = u32::from(group[0]) << 16 | u32::from(group[1]) << 8 | u32::from(group[2]);
+        chars[0] = ALPHABET[(v >> 18) as usize & 63];
+        chars[1] = ALPHABET[(v >> 12) as usize & 63];
+        chars[2] = ALPHABET[(v >> 6) as usize & 63];
+        chars[3] = ALPHABET[v as usize & 63];
+    }
+    let rest = &input[full * 3..];
+    if !rest.is_empty() {
+        let chars = &mut out[full * 4..];
+        let v = u32::from(rest[0]) << 16 | u32::from(*rest.get(1).unwrap_or(&0)) << 8;
+        chars[0] = ALPHABET[(v >> 18) as usize & 63];
+        chars[1] = ALPHABET[(v >> 12) as usize & 63];
+        chars[2] = if rest.len() == 2 {
+            ALPHABET[(v >> 6) as usize & 63]
+        } else {
+            b'='
+        };
+        chars[3] = b'=';
     }
     need
 }
