@@ -573,34 +573,31 @@ impl<'r> Replay<'r> {
     }
 }
 
+/// Records a session and replays it cut everywhere through `driver`.
+fn cut_test(implicit: bool, driver: Driver) {
+    let rec = record(implicit);
+    let runs = cut_everywhere(&rec, implicit, driver);
+    assert!(runs > 1000, "{runs}");
+}
+
 #[test]
 fn implicit_tls_cut_at_every_byte_blocking() {
-    let rec = record(true);
-    let runs = cut_everywhere(&rec, true, blocking_session);
-    assert!(runs > 1000, "{runs}");
+    cut_test(true, blocking_session);
 }
 
 #[test]
 fn starttls_cut_at_every_byte_blocking() {
-    let rec = record(false);
-    let runs = cut_everywhere(&rec, false, blocking_session);
-    assert!(runs > 1000, "{runs}");
+    cut_test(false, blocking_session);
 }
 
-#[cfg(feature = "async")]
 #[test]
 fn implicit_tls_cut_at_every_byte_async() {
-    let rec = record(true);
-    let runs = cut_everywhere(&rec, true, async_session);
-    assert!(runs > 1000, "{runs}");
+    cut_test(true, async_session);
 }
 
-#[cfg(feature = "async")]
 #[test]
 fn starttls_cut_at_every_byte_async() {
-    let rec = record(false);
-    let runs = cut_everywhere(&rec, false, async_session);
-    assert!(runs > 1000, "{runs}");
+    cut_test(false, async_session);
 }
 
 // ------------------------------------------------ the firmware's recording --
