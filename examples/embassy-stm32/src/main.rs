@@ -322,7 +322,10 @@ async fn send_alert(
 
     // TLS 1.3, the server authenticated by its key's pin, the RNG the STM32's.
     let connector = Connector::new(SERVER, Verifier::with_pins(pins), &mut *rng);
-    let handshake = tls::asynch::client::<_, _, _, 1>(
+    // The timer bounds every wait of the client (RFC 5321's limits through
+    // embassy-time); HANDSHAKE_LIMIT, shorter than the crate's 2 minutes, bounds
+    // the handshake.
+    let handshake = tls::asynch::client::<_, _, _, _, 1>(
         connection,
         connector,
         config,
@@ -330,15 +333,15 @@ async fn send_alert(
         &mut bufs.tx,
         &mut bufs.tls_read,
         &mut bufs.tls_write,
+        EmbassyTimer,
     );
-    let client = with_timeout(HANDSHAKE_LIMIT, handshake)
+    let mut client = with_timeout(HANDSHAKE_LIMIT, handshake)
         .await
         .map_err(|_| AlertError::TimedOut("TLS handshake"))??;
     info!("TLS up, server key matches the pin");
 
     // Greeting, EHLO, AUTH; then MAIL, RCPT, DATA (pipelined when offered) and
     // QUIT, each wait bounded by RFC 5321's limit through embassy-time.
-    let mut client = client.with_timer(EmbassyTimer);
     client.connect().await?;
     info!("logged in as {}", USER);
     let report = client.send_and_quit(&mut message).await?;
