@@ -5,11 +5,14 @@
 //! (thread-local) flag.
 #![cfg(feature = "tls")]
 
+#[path = "common/rustls_server.rs"]
+#[allow(dead_code)]
+mod rustls_server;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::io::{BufRead, BufReader, Write as _};
 use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
@@ -21,7 +24,6 @@ use embedded_smtp::tls::{self, Connector, TLS_READ_BUFFER, TLS_WRITE_BUFFER};
 use embedded_smtp::verify::{TimeSource, Verifier, anchor_from_der};
 use embedded_smtp::{Config, Credentials, Domain, HeaderText, Mailbox, Security};
 use rand_core::OsRng;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 struct Counting;
 
@@ -62,27 +64,13 @@ const CSV: &[u8] = b"time,celsius\n15:00,74.9\n15:01,78.2\n15:02,81.5\n";
 /// A small SMTP server over implicit TLS: one reply per command line, message
 /// data swallowed up to the final dot. Returns how many messages it accepted.
 fn server() -> (u16, thread::JoinHandle<usize>) {
-    let chain = vec![
-        CertificateDer::from(include_bytes!("data/certs/leaf-ecdsa.der").as_slice()),
-        CertificateDer::from(include_bytes!("data/certs/intermediate-ca.der").as_slice()),
-    ];
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        include_bytes!("data/certs/leaf-ecdsa.key.der").as_slice(),
-    ));
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_protocol_versions(&[&rustls::version::TLS13])
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(chain, key)
-    .unwrap();
+    let config = rustls_server::ecdsa_server();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let handle = thread::spawn(move || {
         let (tcp, _) = listener.accept().unwrap();
         tcp.set_read_timeout(Some(LIMIT)).unwrap();
-        let conn = rustls::ServerConnection::new(Arc::new(config)).unwrap();
+        let conn = rustls::ServerConnection::new(config).unwrap();
         let mut tls = BufReader::new(rustls::StreamOwned::new(conn, tcp));
         let say = |tls: &mut BufReader<rustls::StreamOwned<_, _>>, text: &[u8]| {
             tls.get_mut().write_all(text).unwrap();

@@ -4,10 +4,14 @@
 //! a time limit, so a stuck handshake fails instead of hanging.
 #![cfg(feature = "tls")]
 
+#[path = "common/rustls_server.rs"]
+#[allow(dead_code)]
+mod rustls_server;
+use rustls_server::ecdsa_server;
+
 use std::convert::Infallible;
 use std::io::{BufRead, BufReader, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
@@ -25,7 +29,6 @@ use embedded_smtp::verify::{
 use embedded_smtp::{Address, Config, Credentials, Domain, Error, Security};
 use embedded_tls::Aes128GcmSha256;
 use rand_core::OsRng;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 macro_rules! der {
     ($name:literal) => {
@@ -155,28 +158,6 @@ fn small_buffers_are_refused_before_any_byte_is_sent() {
 }
 
 // ---------------------------------------------------------------- rustls --
-
-fn server_config(chain: &[&'static [u8]], key: &'static [u8]) -> Arc<rustls::ServerConfig> {
-    let chain: Vec<CertificateDer<'static>> =
-        chain.iter().map(|d| CertificateDer::from(*d)).collect();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key));
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_protocol_versions(&[&rustls::version::TLS13])
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(chain, key)
-    .unwrap();
-    Arc::new(config)
-}
-
-fn ecdsa_server() -> Arc<rustls::ServerConfig> {
-    server_config(
-        &[der!("leaf-ecdsa"), der!("intermediate-ca")],
-        der!("leaf-ecdsa.key"),
-    )
-}
 
 fn listen() -> (TcpListener, u16) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

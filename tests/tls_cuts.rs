@@ -15,6 +15,10 @@
 //! `firmware_recording::firmware_recording_still_replays`).
 #![cfg(all(feature = "tls", feature = "async"))]
 
+#[path = "common/rustls_server.rs"]
+#[allow(dead_code)]
+mod rustls_server;
+
 /// The firmware's sessions (`tests/firmware/src/sessions.rs`), also run here.
 #[path = "firmware/src/sessions.rs"]
 #[allow(dead_code)]
@@ -28,13 +32,6 @@ use embedded_smtp::message::RawMessage;
 use embedded_smtp::tls::{Connector, TLS_READ_BUFFER, TLS_WRITE_BUFFER};
 use embedded_smtp::verify::Verifier;
 use embedded_smtp::{Address, Config, Credentials, Domain, Error, Security};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-
-macro_rules! der {
-    ($name:literal) => {
-        include_bytes!(concat!("data/certs/", $name, ".der")).as_slice()
-    };
-}
 
 /// SHA-256 of leaf-ecdsa's SubjectPublicKeyInfo (`data/certs/spki-sha256.txt`).
 const PIN: [u8; 32] = [
@@ -80,26 +77,9 @@ struct Live {
     read: usize,
 }
 
-fn server_config() -> Arc<rustls::ServerConfig> {
-    let chain = vec![
-        CertificateDer::from(der!("leaf-ecdsa")),
-        CertificateDer::from(der!("intermediate-ca")),
-    ];
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(der!("leaf-ecdsa.key")));
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_protocol_versions(&[&rustls::version::TLS13])
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(chain, key)
-    .unwrap();
-    Arc::new(config)
-}
-
 impl Live {
     fn new(implicit: bool) -> Self {
-        let config = server_config();
+        let config = rustls_server::ecdsa_server();
         let mut live = Live {
             implicit,
             tls: None,
@@ -677,7 +657,11 @@ mod firmware_recording {
         let bytes = std::fs::read(FIRMWARE_RECORDING).unwrap();
         let rec = decode(&bytes);
         assert_eq!(encode(&rec), bytes);
-        let root = [embedded_smtp::verify::anchor_from_der(der!("root-ca")).unwrap()];
+        let root =
+            [
+                embedded_smtp::verify::anchor_from_der(include_bytes!("data/certs/root-ca.der"))
+                    .unwrap(),
+            ];
         let verifiers = [
             Verifier::danger_no_verify(),
             Verifier::with_anchors(
