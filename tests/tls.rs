@@ -786,3 +786,87 @@ fn the_async_stream_refuses_the_same_records_and_stays_failed() {
         server.join().unwrap();
     }
 }
+
+/// An async socket whose reads hang (stay pending for ever) once `stall` is set.
+#[cfg(feature = "async")]
+struct Stalling<'s> {
+    inner: AsyncStd,
+    stall: &'s std::cell::Cell<bool>,
+}
+
+#[cfg(feature = "async")]
+impl ErrorType for Stalling<'_> {
+    type Error = std::io::Error;
+}
+
+#[cfg(feature = "async")]
+impl embedded_io_async::Read for Stalling<'_> {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, std::io::Error> {
+        if self.stall.get() {
+            core::future::pending::<()>().await;
+        }
+        embedded_io_async::Read::read(&mut self.inner, buf).await
+    }
+}
+
+#[cfg(feature = "async")]
+impl embedded_io_async::Write for Stalling<'_> {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, std::io::Error> {
+        embedded_io_async::Write::write(&mut self.inner, buf).await
+    }
+
+    async fn flush(&mut self) -> Result<(), std::io::Error> {
+        embedded_io_async::Write::flush(&mut self.inner).await
+    }
+}
+
+#[cfg(feature = "async")]
+#[test]
+fn a_cancelled_async_read_fails_the_stream_for_good() {
+    use core::future::Future as _;
+    use embedded_io_async::{Read as _, Write as _};
+    use embedded_smtp::tls::asynch::TlsStream as AsyncTlsStream;
+    let (port, server) = guard_server(After::KeyUpdate);
+    let anchors = root();
+    let mut connector = Connector::new(
+        "localhost",
+        Verifier::with_anchors(&anchors, TimeSource::Now(NOW)),
+        OsRng,
+    );
+    let (mut read, mut write) = (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
+    let stall = std::cell::Cell::new(false);
+    let socket = Stalling {
+        inner: AsyncStd(dial(port)),
+        stall: &stall,
+    };
+    let mut stream = block_on(AsyncTlsStream::open(
+        socket,
+        &mut read,
+        &mut write,
+        &mut connector,
+    ))
+    .unwrap();
+    let mut buf = [0u8; 64];
+    let n = block_on(stream.read(&mut buf)).unwrap();
+    assert_eq!(&buf[..n], b"220 test ESMTP\r\n");
+    // A time limit drops the read while it waits for the socket.
+    stall.set(true);
+    {
+        let mut read = std::pin::pin!(stream.read(&mut buf));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(read.as_mut().poll(&mut cx).is_pending());
+    }
+    stall.set(false);
+    for _ in 0..2 {
+        assert_eq!(
+            failure_of(block_on(stream.read(&mut buf))),
+            TlsFailure::Interrupted
+        );
+        assert_eq!(
+            failure_of(block_on(stream.write(b"QUIT\r\n"))),
+            TlsFailure::Interrupted
+        );
+    }
+    assert_eq!(block_on(stream.close()), Err(TlsFailure::Interrupted));
+    server.join().unwrap();
+}
