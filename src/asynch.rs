@@ -33,9 +33,9 @@ use embedded_io_async::{ErrorType, Read, Write};
 
 use crate::NoTls;
 use crate::address::Address;
-use crate::driver::{Envelope, io};
+use crate::driver::{Envelope, io, note};
 use crate::engine::{Action, Config, Engine, MailParams, Outcome, Report, Stage};
-use crate::error::{Error, ProtocolError, Unsupported};
+use crate::error::{Error, Failure, ProtocolError, Unsupported};
 use crate::message::{BodySource, Message, RawMessage};
 use crate::reply::Capabilities;
 
@@ -298,8 +298,12 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
             let limit = self.engine.timeout();
             match self.engine.poll_action() {
                 Action::Send(bytes) => {
-                    let n =
-                        bounded(&mut self.timer, limit, stage, self.stream.write(bytes)).await?;
+                    let n = match bounded(&mut self.timer, limit, stage, self.stream.write(bytes))
+                        .await
+                    {
+                        Ok(n) => n,
+                        Err(e) => return Err(note(&mut self.engine, e, Failure::Write)),
+                    };
                     if n == 0 {
                         self.engine.handle_eof();
                     } else {
@@ -309,12 +313,17 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
                 }
                 Action::Recv(buf) => {
                     if self.dirty {
-                        bounded(&mut self.timer, limit, stage, self.stream.flush()).await?;
+                        if let Err(e) =
+                            bounded(&mut self.timer, limit, stage, self.stream.flush()).await
+                        {
+                            return Err(note(&mut self.engine, e, Failure::Write));
+                        }
                         self.dirty = false;
                     }
-                    match bounded(&mut self.timer, limit, stage, self.stream.read(buf)).await? {
-                        0 => self.engine.handle_eof(),
-                        n => self.engine.handle_received(n),
+                    match bounded(&mut self.timer, limit, stage, self.stream.read(buf)).await {
+                        Ok(0) => self.engine.handle_eof(),
+                        Ok(n) => self.engine.handle_received(n),
+                        Err(e) => return Err(note(&mut self.engine, e, Failure::Read)),
                     }
                 }
                 Action::Body => match body.as_deref_mut() {
@@ -323,19 +332,25 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
                 },
                 Action::StartTls => {
                     let handshake = self.upgrade.upgrade(&mut self.stream);
-                    match limit {
-                        Some(limit) => self
-                            .timer
-                            .with_timeout(limit, handshake)
-                            .await
-                            .map_err(|TimedOut| Error::TimedOut { stage })??,
-                        None => handshake.await?,
+                    let done = match limit {
+                        Some(limit) => match self.timer.with_timeout(limit, handshake).await {
+                            Ok(r) => r,
+                            Err(TimedOut) => Err(Error::TimedOut { stage }),
+                        },
+                        None => handshake.await,
+                    };
+                    if let Err(e) = done {
+                        return Err(note(&mut self.engine, e, Failure::Upgrade));
                     }
                     self.engine.handle_tls_ready();
                 }
                 Action::Done(outcome) => {
                     if self.dirty {
-                        bounded(&mut self.timer, limit, stage, self.stream.flush()).await?;
+                        if let Err(e) =
+                            bounded(&mut self.timer, limit, stage, self.stream.flush()).await
+                        {
+                            return Err(note(&mut self.engine, e, Failure::Write));
+                        }
                         self.dirty = false;
                     }
                     return Ok(outcome);

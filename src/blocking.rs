@@ -31,9 +31,9 @@ use embedded_io::{ErrorType, Read, Write};
 
 use crate::NoTls;
 use crate::address::Address;
-use crate::driver::{Envelope, io};
-use crate::engine::{Action, Config, Engine, MailParams, Outcome, Report};
-use crate::error::{Error, ProtocolError, Unsupported};
+use crate::driver::{Envelope, io, note};
+use crate::engine::{Action, Config, Engine, MailParams, Outcome, Report, Stage};
+use crate::error::{Error, Failure, ProtocolError, Unsupported};
 use crate::message::{BodySource, Message, RawMessage};
 use crate::reply::Capabilities;
 
@@ -242,17 +242,19 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>> Client<'a, S, N, U> {
                         self.dirty = true;
                         self.engine.handle_sent(n);
                     }
-                    Err(e) => return Err(io(e, stage)),
+                    Err(e) => return Err(note(&mut self.engine, io(e, stage), Failure::Write)),
                 },
                 Action::Recv(buf) => {
                     if self.dirty {
-                        self.stream.flush().map_err(|e| io(e, stage))?;
+                        if let Err(e) = self.stream.flush() {
+                            return Err(note(&mut self.engine, io(e, stage), Failure::Write));
+                        }
                         self.dirty = false;
                     }
                     match self.stream.read(buf) {
                         Ok(0) => self.engine.handle_eof(),
                         Ok(n) => self.engine.handle_received(n),
-                        Err(e) => return Err(io(e, stage)),
+                        Err(e) => return Err(note(&mut self.engine, io(e, stage), Failure::Read)),
                     }
                 }
                 Action::Body => match body.as_deref_mut() {
@@ -260,19 +262,29 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>> Client<'a, S, N, U> {
                     None => return Err(Error::Protocol(ProtocolError::InvalidState)),
                 },
                 Action::StartTls => {
-                    self.upgrade.upgrade(&mut self.stream)?;
+                    if let Err(e) = self.upgrade.upgrade(&mut self.stream) {
+                        return Err(note(&mut self.engine, e, Failure::Upgrade));
+                    }
                     self.engine.handle_tls_ready();
                 }
                 Action::Done(outcome) => {
-                    if self.dirty {
-                        self.stream.flush().map_err(|e| io(e, stage))?;
-                        self.dirty = false;
-                    }
+                    self.flush(stage)?;
                     return Ok(outcome);
                 }
                 Action::Failed(e) => return Err(e.widen()),
             }
         }
+    }
+
+    /// Flushes what was written since the last read, telling the engine if it fails.
+    fn flush(&mut self, stage: Stage) -> Result<(), Error<S::Error>> {
+        if self.dirty {
+            if let Err(e) = self.stream.flush() {
+                return Err(note(&mut self.engine, io(e, stage), Failure::Write));
+            }
+            self.dirty = false;
+        }
+        Ok(())
     }
 
     fn arm(&mut self) {

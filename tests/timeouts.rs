@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use embedded_smtp::blocking::Client;
 use embedded_smtp::engine::Stage;
-use embedded_smtp::{Config, Domain, Error, limits};
+use embedded_smtp::{Config, Domain, Error, Failure, limits};
 
 /// A stream that never answers: reads time out (blocking) or stay pending (async).
 struct Silent {
@@ -72,7 +72,15 @@ fn blocking_hook_gets_each_limit_and_a_timeout_names_the_stage() {
         client.stream_mut().limits,
         vec![Some(limits::TIMEOUT_GREETING)]
     );
-    assert!(client.connect().unwrap_err().is_transient());
+    // The engine heard the time-out: the session is over, and says why.
+    assert!(!client.engine().is_usable());
+    assert_eq!(
+        client.connect(),
+        Err(Error::Unusable {
+            stage: Stage::Greeting,
+            failure: Failure::TimedOut
+        })
+    );
 
     // One override for every wait.
     let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
@@ -171,6 +179,15 @@ mod asynch {
             })
         );
         assert_eq!(*seen.borrow(), vec![limits::TIMEOUT_GREETING]);
+        // The engine heard the time-out.
+        assert!(!client.engine().is_usable());
+        assert_eq!(
+            block_on(client.connect()),
+            Err(Error::Unusable {
+                stage: Stage::Greeting,
+                failure: Failure::TimedOut
+            })
+        );
     }
 
     #[cfg(feature = "embassy-time")]

@@ -29,7 +29,7 @@ pub use action::{Action, Outcome, Stage};
 use crate::address::{Address, Domain};
 use crate::auth::{self, Chosen, Credentials, Prompt};
 use crate::command::Command;
-use crate::error::{Error, InputError, ProtocolError, Response, Text, Unsupported};
+use crate::error::{Error, Failure, InputError, ProtocolError, Response, Text, Unsupported};
 use crate::limits;
 use crate::message::{BodySource, DotStuffer};
 use crate::reply::{
@@ -322,6 +322,8 @@ pub struct Engine<'a, const N: usize> {
     error: Option<Error>,
     /// A failed transaction's error, reported once `RSET` is answered.
     txn_error: Option<Error>,
+    /// Where and how the session broke, first: what every later call names.
+    broken: Option<(Stage, Failure)>,
     auth: Option<Chosen>,
     challenges: u8,
     login_step: u8,
@@ -385,6 +387,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             head: None,
             error: None,
             txn_error: None,
+            broken: None,
             auth: None,
             challenges: 0,
             login_step: 0,
@@ -400,6 +403,9 @@ impl<'a, const N: usize> Engine<'a, N> {
     /// The next step. Call it again after reporting the result of the last one.
     pub fn poll_action(&mut self) -> Action<'_> {
         if let Some(e) = self.error.take() {
+            return Action::Failed(e);
+        }
+        if let Some(e) = self.unusable() {
             return Action::Failed(e);
         }
         if self.tx_sent < self.tx_flush {
@@ -437,6 +443,18 @@ impl<'a, const N: usize> Engine<'a, N> {
     pub fn handle_received(&mut self, n: usize) {
         self.rx_len = (self.rx_len + n).min(self.rx.len());
         self.process();
+    }
+
+    /// Reports that the transport failed: a read or a write (or flush) returned an
+    /// error, a wait outlasted [`timeout`](Engine::timeout), or the TLS handshake
+    /// of [`Action::StartTls`] failed. The driver returns its own error to its
+    /// caller; from now on [`is_usable`](Engine::is_usable) is false, and
+    /// [`poll_action`](Engine::poll_action), [`begin_transaction`](Engine::begin_transaction)
+    /// and [`quit`](Engine::quit) fail with [`Error::Unusable`] naming this first
+    /// failure. The caller MUST drop the connection.
+    pub fn handle_failure(&mut self, failure: Failure) {
+        self.error = None;
+        self.break_with(failure);
     }
 
     /// Reports that the stream ended (a read or write of 0 bytes, or the peer closed).
@@ -589,6 +607,9 @@ impl<'a, const N: usize> Engine<'a, N> {
         I: IntoIterator<Item = Address<'r>>,
         I::IntoIter: Clone,
     {
+        if let Some(e) = self.unusable() {
+            return Err(e);
+        }
         if !matches!(self.state, State::Ready | State::Sent) || self.tx_len != 0 {
             return Err(Error::Protocol(ProtocolError::InvalidState));
         }
@@ -675,6 +696,9 @@ impl<'a, const N: usize> Engine<'a, N> {
     /// # Errors
     /// [`ProtocolError::InvalidState`] when no transaction was begun.
     pub fn quit_after_transaction(&mut self) -> Result<(), Error> {
+        if let Some(e) = self.unusable() {
+            return Err(e);
+        }
         if !matches!(self.state, State::Txn | State::Body) || self.txn.last {
             return Err(Error::Protocol(ProtocolError::InvalidState));
         }
@@ -689,6 +713,9 @@ impl<'a, const N: usize> Engine<'a, N> {
     /// [`ProtocolError::InvalidState`] in the middle of an exchange or after an error
     /// that made the connection unusable: then just drop the connection.
     pub fn quit(&mut self) -> Result<(), Error> {
+        if let Some(e) = self.unusable() {
+            return Err(e);
+        }
         if !matches!(self.state, State::Ready | State::Sent) || self.tx_len != 0 {
             return Err(Error::Protocol(ProtocolError::InvalidState));
         }
@@ -784,8 +811,30 @@ impl<'a, const N: usize> Engine<'a, N> {
     // ----- internals -----
 
     fn fail(&mut self, e: Error) {
-        warn!("session failed");
+        let failure = match e {
+            Error::Closed { .. } => Failure::Closed,
+            Error::Source(_) => Failure::Source,
+            _ => Failure::Session,
+        };
+        self.break_with(failure);
         self.error = Some(e);
+    }
+
+    /// [`Error::Unusable`] once the session broke.
+    fn unusable(&self) -> Option<Error> {
+        match (self.state, self.broken) {
+            (State::Broken, Some((stage, failure))) => Some(Error::Unusable { stage, failure }),
+            _ => None,
+        }
+    }
+
+    /// The session is over: keeps the first failure, forgets the queue and zeroes
+    /// any secret in it.
+    fn break_with(&mut self, failure: Failure) {
+        warn!("session failed");
+        if self.broken.is_none() {
+            self.broken = Some((self.stage(), failure));
+        }
         self.state = State::Broken;
         self.tx_len = 0;
         self.tx_sent = 0;

@@ -22,6 +22,9 @@ pub enum Step {
     Client(Vec<u8>),
     /// The server closes the connection.
     Close,
+    /// The transport fails: this read, and every later read and write, returns an
+    /// error (a reset connection).
+    Fail,
 }
 
 /// How reads and writes are cut.
@@ -46,7 +49,7 @@ pub const MODES: [Mode; 5] = [
 
 /// Parses a transcript: lines `S: text` and `C: text` get CRLF appended; `S! text`
 /// and `C! text` are sent without CRLF; `\xNN`, `\r`, `\n`, `\\` escapes are
-/// decoded; a line `CLOSE` closes the connection; blank lines and lines starting
+/// decoded; a line `CLOSE` closes the connection, `FAIL` breaks it (reads and writes fail); blank lines and lines starting
 /// with `#` are ignored. Consecutive lines of one side merge into one step.
 pub fn script(text: &str) -> Vec<Step> {
     let mut steps: Vec<Step> = Vec::new();
@@ -57,6 +60,10 @@ pub fn script(text: &str) -> Vec<Step> {
         }
         if line == "CLOSE" {
             steps.push(Step::Close);
+            continue;
+        }
+        if line == "FAIL" {
+            steps.push(Step::Fail);
             continue;
         }
         let (side, crlf) = match &line[..2] {
@@ -200,15 +207,19 @@ impl Scripted {
         self.step >= self.steps.len()
     }
 
-    /// Panics unless every step was played.
+    /// Panics unless every step was played, up to a last `Close` or `Fail` (which
+    /// never pass: the connection is over).
     pub fn assert_finished(&self) {
-        if !self.finished() {
+        let ended = matches!(self.steps.get(self.step), Some(Step::Close | Step::Fail))
+            && self.step + 1 == self.steps.len();
+        if !self.finished() && !ended {
             panic!(
                 "script not finished: stopped at step {} ({:?}); client wrote:\n{}",
                 self.step,
                 self.steps.get(self.step).map(|s| match s {
                     Step::Server(b) | Step::Client(b) => show(&b[self.offset..]),
                     Step::Close => "CLOSE".into(),
+                    Step::Fail => "FAIL".into(),
                 }),
                 show(&self.written)
             );
@@ -236,6 +247,7 @@ impl embedded_io::Read for Scripted {
         }
         match self.steps.get(self.step).cloned() {
             None | Some(Step::Close) => Ok(0),
+            Some(Step::Fail) => Err(Broken),
             Some(Step::Client(expected)) => panic!(
                 "client reads, but the script expects it to send:\n{}\nclient wrote so far:\n{}",
                 show(&expected[self.offset..]),
@@ -264,7 +276,7 @@ impl embedded_io::Write for Scripted {
         self.last_was_write = true;
         match self.steps.get(self.step).cloned() {
             None => panic!("client sent after the end of the script:\n{}", show(buf)),
-            Some(Step::Close) => Err(Broken),
+            Some(Step::Close | Step::Fail) => Err(Broken),
             Some(Step::Server(bytes)) => panic!(
                 "client sent\n{}\nwhile the server was to send\n{}\nclient wrote so far:\n{}",
                 show(buf),

@@ -11,20 +11,6 @@ use std::time::Duration;
 
 use embedded_io_adapters::std::FromStd;
 
-/// Whether loopback tests run: `EMBEDDED_SMTP_LOOPBACK=1` (set by `.ci/run`, which
-/// also installs aiosmtpd). Otherwise the test says so and passes, so a plain
-/// `cargo test` needs no Python.
-pub fn enabled() -> bool {
-    if std::env::var("EMBEDDED_SMTP_LOOPBACK").as_deref() == Ok("1") {
-        true
-    } else {
-        eprintln!(
-            "loopback tests skipped: set EMBEDDED_SMTP_LOOPBACK=1 (needs python3 with aiosmtpd)"
-        );
-        false
-    }
-}
-
 /// A running server; killed on drop, its folder removed.
 pub struct Server {
     child: Child,
