@@ -48,6 +48,8 @@ pub mod message;
 pub mod nal;
 mod num;
 pub mod reply;
+#[cfg(feature = "std")]
+mod std_tcp;
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod tls;

@@ -5,6 +5,7 @@
 //! CI runs a short form; `EMBEDDED_SMTP_LOAD=full` runs the full one (10 000
 //! messages over one connection, 1 000 sequential connections). Every loop is
 //! bounded in count and by the server's idle time-out and the sockets' time-outs.
+#![cfg(feature = "std")]
 
 mod common;
 

@@ -5,6 +5,7 @@
 //! hermetic and says how many it left out; `.ci/run` (which installs aiosmtpd)
 //! runs them with `-- --include-ignored`. Each test starts its
 //! own server on an ephemeral port; the server exits when the test drops its stdin.
+#![cfg(feature = "std")]
 
 mod common;
 

@@ -6,7 +6,7 @@
 //! Ignored like `tests/loopback.rs` unless run with `-- --include-ignored` (as
 //! `.ci/run` does, after installing aiosmtpd). Each test starts its own server on an
 //! ephemeral port; the server exits when the test drops its stdin.
-#![cfg(feature = "tls")]
+#![cfg(all(feature = "tls", feature = "std"))]
 
 use std::cell::RefCell;
 use std::net::TcpStream;
@@ -18,7 +18,7 @@ mod common;
 use common::peer::{Server, check_delivered, start_tls, stored};
 
 use embedded_io::{ErrorType, Read, Write};
-use embedded_io_adapters::std::FromStd;
+use embedded_smtp::blocking::{Deadline, FromStdTcp};
 use embedded_smtp::message::{Attachment, BodySource, DateTime, Message};
 use embedded_smtp::tls::blocking::{TlsClient, client};
 use embedded_smtp::tls::{Connector, StreamError, TLS_READ_BUFFER, TLS_WRITE_BUFFER, TlsFailure};
@@ -49,8 +49,14 @@ fn start(mode: &str, leaf: &str, extra: &[&str]) -> Server {
 /// A TCP socket that keeps a copy of every byte the client wrote, so a test can
 /// look at what went over the wire.
 struct Recorder {
-    tcp: FromStd<TcpStream>,
+    tcp: FromStdTcp,
     sent: Sent,
+}
+
+impl Deadline for Recorder {
+    fn start_wait(&mut self, limit: Option<Duration>) {
+        self.tcp.start_wait(limit);
+    }
 }
 
 impl ErrorType for Recorder {
@@ -82,7 +88,7 @@ fn connect(port: u16) -> (Recorder, Sent) {
     tcp.set_nodelay(true).unwrap();
     let sent = Rc::new(RefCell::new(Vec::new()));
     let recorder = Recorder {
-        tcp: FromStd::new(tcp),
+        tcp: FromStdTcp::new(tcp),
         sent: sent.clone(),
     };
     (recorder, sent)

@@ -324,6 +324,8 @@ pub struct Engine<'a, const N: usize> {
     txn_error: Option<Error>,
     /// Where and how the session broke, first: what every later call names.
     broken: Option<(Stage, Failure)>,
+    /// Counts the waits begun: see [`Engine::wait_id`].
+    waits: u32,
     auth: Option<Chosen>,
     challenges: u8,
     login_step: u8,
@@ -388,6 +390,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             error: None,
             txn_error: None,
             broken: None,
+            waits: 1,
             auth: None,
             challenges: 0,
             login_step: 0,
@@ -426,6 +429,7 @@ impl<'a, const N: usize> Engine<'a, N> {
     pub fn handle_sent(&mut self, n: usize) {
         self.tx_sent = (self.tx_sent + n).min(self.tx_flush);
         if self.tx_sent == self.tx_flush {
+            self.waits = self.waits.wrapping_add(1);
             if self.tx_secret {
                 self.tx[..self.tx_flush].fill(0);
                 self.tx_secret = false;
@@ -480,6 +484,7 @@ impl<'a, const N: usize> Engine<'a, N> {
         self.caps = Capabilities::new();
         self.queue(Command::Ehlo(self.config.client_id), false);
         self.state = State::Ehlo;
+        self.waits = self.waits.wrapping_add(1);
     }
 
     /// Pulls the next chunk of the message from `body` after an [`Action::Body`];
@@ -685,6 +690,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             self.tx_flush = if pipelined { at } else { self.next_line_end() };
             self.state = State::Txn;
         }
+        self.waits = self.waits.wrapping_add(1);
         Ok(())
     }
 
@@ -721,6 +727,7 @@ impl<'a, const N: usize> Engine<'a, N> {
         }
         self.queue(Command::Quit, false);
         self.state = State::Quit;
+        self.waits = self.waits.wrapping_add(1);
         Ok(())
     }
 
@@ -750,6 +757,21 @@ impl<'a, const N: usize> Engine<'a, N> {
             _ => limits::TIMEOUT_OTHER,
         };
         Some(self.config.timeout.unwrap_or(base))
+    }
+
+    /// A number that changes whenever a new wait begins: a reply was completed (the
+    /// next one, of a pipelined group too, is a new wait), a write was completed
+    /// (each block of the body is one), or a new command group was queued. The
+    /// wait's limit, [`timeout`](Engine::timeout), counts from that moment until
+    /// the number changes again, however many reads and writes it takes: a server
+    /// that sends a reply one byte at a time gets no more time than one that sends
+    /// nothing (RFC 5321 §4.5.3.2 limits the wait for a reply, not a read).
+    ///
+    /// Drivers call the transport's deadline (the blocking client's
+    /// [`Deadline::start_wait`](crate::blocking::Deadline::start_wait), the async
+    /// client's `Timer`) each time it changes.
+    pub fn wait_id(&self) -> u32 {
+        self.waits
     }
 
     /// The stage the session is in (the command whose reply is awaited).
@@ -921,6 +943,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             pos += used;
             if last {
                 trace!("S: reply {}", line.code.get());
+                self.waits = self.waits.wrapping_add(1);
                 let residue = pos < self.rx_len;
                 if let Some(head) = self.head.take() {
                     self.on_reply(head, residue);

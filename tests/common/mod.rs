@@ -8,6 +8,7 @@
 
 #![allow(dead_code)]
 
+#[cfg(feature = "std")]
 pub mod peer;
 
 use std::fmt::Write as _;
@@ -143,6 +144,8 @@ pub struct Scripted {
     pub reads: usize,
     /// Number of times the client turned from writing to reading (round trips).
     pub waits: usize,
+    /// Every deadline the blocking client started, in order.
+    pub deadlines: Vec<Option<core::time::Duration>>,
     last_was_write: bool,
 }
 
@@ -180,6 +183,7 @@ impl Scripted {
             written: Vec::new(),
             reads: 0,
             waits: 0,
+            deadlines: Vec::new(),
             last_was_write: false,
         }
     }
@@ -232,6 +236,12 @@ impl Scripted {
             self.step += 1;
             self.offset = 0;
         }
+    }
+}
+
+impl embedded_smtp::blocking::Deadline for Scripted {
+    fn start_wait(&mut self, limit: Option<core::time::Duration>) {
+        self.deadlines.push(limit);
     }
 }
 
@@ -394,9 +404,13 @@ impl<'a> AnyClient<'a> {
                 AnyClient::Blocking(embedded_smtp::blocking::Client::new(stream, cfg, rx, tx)?)
             }
             #[cfg(feature = "async")]
-            Driver::Async => {
-                AnyClient::Async(embedded_smtp::asynch::Client::new(stream, cfg, rx, tx)?)
-            }
+            Driver::Async => AnyClient::Async(embedded_smtp::asynch::Client::new(
+                stream,
+                embedded_smtp::asynch::NoTimer,
+                cfg,
+                rx,
+                tx,
+            )?),
         })
     }
 
