@@ -865,3 +865,40 @@ fn a_tls_1_2_only_server_is_named_as_such() {
     );
     assert!(err.contains("embedded-tls speaks TLS 1.3 only"), "{err}");
 }
+
+#[path = "common/drip.rs"]
+#[allow(dead_code)]
+mod drip;
+
+/// `send --timeout 2` against a server that drips its greeting, its EHLO reply or
+/// its reply to the end of data one byte every 100 ms: the program ends within
+/// 3 s with exit status 1 and one line naming the stage. No aiosmtpd needed: the
+/// server is a thread on 127.0.0.1.
+#[test]
+#[cfg(all(feature = "nal", feature = "std", feature = "tls"))]
+fn timeout_ends_a_dripping_server_within_three_seconds() {
+    for (d, stage) in [
+        (drip::Drip::Greeting, "greeting"),
+        (drip::Drip::Ehlo, "EHLO"),
+        (drip::Drip::EndOfData, "end of data"),
+    ] {
+        let (port, server) = drip::start(d);
+        let started = std::time::Instant::now();
+        let out = Command::new(binary())
+            .args(["--server", &format!("127.0.0.1:{port}"), "--tls", "none"])
+            .args(["--from", "alice@example.org", "--to", "bob@example.org"])
+            .args(["--subject", "drip", "--body", "x", "--timeout", "2"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let took = started.elapsed();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{d:?}: {err}");
+        assert!(
+            err.contains(stage) && err.contains("did not answer in time"),
+            "{d:?}: {err}"
+        );
+        assert!(took < std::time::Duration::from_secs(3), "{d:?}: {took:?}");
+        server.join().unwrap();
+    }
+}
