@@ -576,7 +576,7 @@ fn literal(host: &str) -> Option<IpAddr> {
 /// Resolves `host` with `dns` (unless it is an IP address), opens a socket on
 /// `stack` and connects it to port `port`, waiting through `wait`; `limit`
 /// bounds the whole of it (`None`: no limit). Returns the stream, with no time
-/// limit set yet (the client's timeout hook sets one per stage).
+/// limit set yet (the client starts one for each wait, [`Deadline`](crate::blocking::Deadline)).
 ///
 /// `dns` may be the stack itself when it implements both traits and is cheap
 /// to clone (std-embedded-nal's `Stack`), or a separate resolver.

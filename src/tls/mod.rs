@@ -96,7 +96,7 @@
 //!   `ConnectionClosed`, and a connection that ends without it fails with
 //!   `IoError`: both are end of stream (`Ok(0)`) here. SMTP frames its own data
 //!   (every reply ends in CRLF; the engine calls a close in the middle of a reply
-//!   [`Error::Closed`]), so an unauthenticated end of stream cannot truncate anything silently.
+//!   [`Error::Closed`](crate::Error::Closed)), so an unauthenticated end of stream cannot truncate anything silently.
 //! - A verification failure reaches embedded-tls only as `InvalidCertificate` and
 //!   sends no alert; the typed reason comes from [`Verifier::last_error`] as
 //!   [`TlsFailure::Verify`].
