@@ -267,6 +267,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
         I: IntoIterator<Item = Address<'r>>,
         I::IntoIter: Clone,
     {
+        message.rewind();
         let params = MailParams {
             body_8bit: message.is_8bit(),
             ..MailParams::default()

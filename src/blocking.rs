@@ -186,10 +186,17 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
     ///
     /// Returns the per-recipient report once the server accepted the message.
     ///
+    /// The same message can be sent again (a retry on a new connection): its
+    /// attachments start again from their first byte, so the server gets the same
+    /// bytes, Message-ID included.
+    ///
     /// # Errors
     /// [`Error::NoRecipients`] when every recipient was refused (the transaction was
     /// reset and the connection can send again), [`Error::Rejected`] for a refused
-    /// `MAIL`, `DATA` or end of data, and any other [`Error`].
+    /// `MAIL`, `DATA` or end of data,
+    /// [`InputError::AttachmentSpent`](crate::InputError::AttachmentSpent) before
+    /// `MAIL` when an attachment read by an earlier send cannot start again, and
+    /// any other [`Error`].
     pub fn send<R: Read>(
         &mut self,
         message: &mut Message<'_, R>,
@@ -217,6 +224,7 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
         I: IntoIterator<Item = Address<'r>>,
         I::IntoIter: Clone,
     {
+        message.rewind();
         let params = MailParams {
             body_8bit: message.is_8bit(),
             ..MailParams::default()

@@ -488,6 +488,13 @@ pub enum InputError {
     },
     /// A transaction needs at least one recipient.
     NoRecipients,
+    /// Attachment `index` (from 0) was read by an earlier send and its reader
+    /// cannot start again: the message would go out shorter. Make it with
+    /// `Attachment::rewindable` or `Attachment::from_bytes` to send it again.
+    AttachmentSpent {
+        /// Which attachment.
+        index: usize,
+    },
 }
 
 impl fmt::Display for InputError {
@@ -509,6 +516,10 @@ impl fmt::Display for InputError {
             InputError::InvalidContentType => f.write_str("content type is not 'type/subtype'"),
             InputError::TooManyRecipients { max } => write!(f, "more than {max} recipients"),
             InputError::NoRecipients => f.write_str("no recipients"),
+            InputError::AttachmentSpent { index } => write!(
+                f,
+                "attachment {index} was read by an earlier send and cannot be read again (use a rewindable source)"
+            ),
         }
     }
 }
