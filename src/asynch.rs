@@ -141,6 +141,20 @@ impl Timer for EmbassyTimer {
     }
 }
 
+#[cfg(feature = "embassy-time")]
+impl crate::retry::AsyncPause for EmbassyTimer {
+    fn now(&mut self) -> Duration {
+        Duration::from_micros(embassy_time::Instant::now().as_micros())
+    }
+
+    async fn sleep(&mut self, d: Duration) {
+        embassy_time::Timer::after(embassy_time::Duration::from_micros(
+            u64::try_from(d.as_micros()).unwrap_or(u64::MAX),
+        ))
+        .await;
+    }
+}
+
 /// [`Timer`] on `tokio::time::timeout_at` (feature `tokio`): for the async client
 /// on a tokio runtime (with its time driver enabled).
 #[cfg(feature = "tokio")]
@@ -148,13 +162,18 @@ impl Timer for EmbassyTimer {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TokioTimer {
     deadline: Option<tokio::time::Instant>,
+    /// What [`AsyncPause::now`](crate::retry::AsyncPause::now) counts from.
+    origin: Option<tokio::time::Instant>,
 }
 
 #[cfg(feature = "tokio")]
 impl TokioTimer {
     /// A timer with no wait started.
     pub fn new() -> Self {
-        TokioTimer { deadline: None }
+        TokioTimer {
+            deadline: None,
+            origin: None,
+        }
     }
 }
 
@@ -168,6 +187,60 @@ impl Timer for TokioTimer {
         match self.deadline {
             Some(d) => tokio::time::timeout_at(d, f).await.map_err(|_| TimedOut),
             None => Ok(f.await),
+        }
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl crate::retry::AsyncPause for TokioTimer {
+    fn now(&mut self) -> Duration {
+        let now = tokio::time::Instant::now();
+        now.duration_since(*self.origin.get_or_insert(now))
+    }
+
+    async fn sleep(&mut self, d: Duration) {
+        tokio::time::sleep(d).await;
+    }
+}
+
+/// Delivers `message` by the [`retry`](crate::retry) policy; the async twin of
+/// [`blocking::deliver`](crate::blocking::deliver): each attempt makes a new
+/// connection with `connect` (an async closure that gets the client's buffers and
+/// returns a client ready for [`connect`](Client::connect)), then runs `connect`
+/// and `send_and_quit`; transient failures are tried again after a pause from
+/// `pause`, with jitter from `random`.
+pub async fn deliver<S, U, T, R, const N: usize>(
+    policy: crate::retry::Policy,
+    message: &mut Message<'_, R>,
+    rx: &mut [u8],
+    tx: &mut [u8],
+    mut connect: impl for<'b> AsyncFnMut(
+        &'b mut [u8],
+        &'b mut [u8],
+    ) -> Result<Client<'b, S, N, U, T>, Error<S::Error>>,
+    pause: &mut impl crate::retry::AsyncPause,
+    mut random: impl FnMut() -> u32,
+) -> crate::retry::Delivery<S::Error, N>
+where
+    S: Read + Write,
+    U: Upgrade<S>,
+    T: Timer,
+    R: embedded_io::Read,
+{
+    use crate::retry::{Next, Schedule};
+    let mut schedule = Schedule::new(policy);
+    loop {
+        schedule.begin(pause.now());
+        let result = match connect(rx, tx).await {
+            Ok(mut client) => match client.connect().await {
+                Ok(()) => client.send_and_quit(message).await,
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        match schedule.after(result, pause.now(), random()) {
+            Next::Retry(d) => pause.sleep(d).await,
+            Next::Done(delivery) => return delivery,
         }
     }
 }

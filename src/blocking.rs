@@ -37,6 +37,7 @@ use crate::engine::{Action, Config, Engine, MailParams, Outcome, Report, Stage};
 use crate::error::{Error, Failure, ProtocolError, Unsupported};
 use crate::message::{BodySource, Message, RawMessage};
 use crate::reply::Capabilities;
+use crate::retry::{Delivery, Next, Pause, Policy, Schedule};
 
 /// A blocking transport that bounds its own waits. Before each wait the client
 /// calls [`start_wait`](Deadline::start_wait) with that wait's limit (RFC 5321
@@ -104,6 +105,70 @@ impl<S: Write> Write for Untimed<S> {
 
 #[cfg(feature = "std")]
 pub use crate::std_tcp::FromStdTcp;
+
+/// Delivers `message` by the [`retry`](crate::retry) policy: each attempt makes a
+/// new connection with `connect` (which gets the client's buffers `rx` and `tx`
+/// and returns a client ready for [`connect`](Client::connect)), then runs
+/// `connect` and [`send_and_quit`](Client::send_and_quit). Transient failures are
+/// tried again after a pause from `pause`, with jitter from `random` (the
+/// caller's RNG); see the [`retry`](crate::retry) module for what "at least once"
+/// means here.
+///
+/// ```no_run
+/// # #[cfg(feature = "std")]
+/// # fn demo(message: &mut embedded_smtp::message::Message<'_>) -> Result<(), Box<dyn std::error::Error>> {
+/// use core::time::Duration;
+/// use embedded_smtp::blocking::{self, Client, FromStdTcp};
+/// use embedded_smtp::retry::{Delivery, Policy, StdPause};
+/// use embedded_smtp::{Config, Domain};
+///
+/// let config = Config::new(Domain::try_new("sensor-7.local")?);
+/// let (mut rx, mut tx) = ([0u8; 512], [0u8; 1024]);
+/// let policy = Policy::new(5).with_total(Duration::from_secs(600));
+/// let mut seed = 0x2545_f491u32;
+/// let delivery = blocking::deliver(
+///     policy, message, &mut rx, &mut tx,
+///     |rx, tx| {
+///         let tcp = FromStdTcp::connect("127.0.0.1:2525", Duration::from_secs(30))
+///             .map_err(embedded_smtp::Error::Io)?;
+///         Client::<'_, _>::new(tcp, config, rx, tx)
+///     },
+///     &mut StdPause::default(),
+///     || { seed ^= seed << 13; seed ^= seed >> 17; seed ^= seed << 5; seed },
+/// );
+/// assert!(matches!(delivery, Delivery::Delivered { .. }));
+/// # Ok(()) }
+/// ```
+pub fn deliver<S, U, R, const N: usize>(
+    policy: Policy,
+    message: &mut Message<'_, R>,
+    rx: &mut [u8],
+    tx: &mut [u8],
+    mut connect: impl for<'b> FnMut(
+        &'b mut [u8],
+        &'b mut [u8],
+    ) -> Result<Client<'b, S, N, U>, Error<S::Error>>,
+    pause: &mut impl Pause,
+    mut random: impl FnMut() -> u32,
+) -> Delivery<S::Error, N>
+where
+    S: Read + Write + Deadline,
+    U: Upgrade<S>,
+    R: Read,
+{
+    let mut schedule = Schedule::new(policy);
+    loop {
+        schedule.begin(pause.now());
+        let result = connect(rx, tx).and_then(|mut client| {
+            client.connect()?;
+            client.send_and_quit(message)
+        });
+        match schedule.after(result, pause.now(), random()) {
+            Next::Retry(d) => pause.sleep(d),
+            Next::Done(delivery) => return delivery,
+        }
+    }
+}
 
 /// Switches a stream to TLS in place when the server has accepted `STARTTLS`
 /// ([`Action::StartTls`]). The `tls` feature provides one; [`NoTls`] refuses.

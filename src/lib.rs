@@ -48,6 +48,7 @@ pub mod message;
 pub mod nal;
 mod num;
 pub mod reply;
+pub mod retry;
 #[cfg(feature = "std")]
 mod std_tcp;
 #[cfg(feature = "tls")]
