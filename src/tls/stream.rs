@@ -39,14 +39,6 @@ pub(super) enum State<'b, T, Conn> {
     Failed(TlsFailure),
 }
 
-/// What a handshake starts from: the guarded socket and the buffers for embedded-tls.
-pub(super) struct Handshake<'b, T> {
-    pub(super) socket: Guard<'b, T>,
-    pub(super) read: &'b mut [u8],
-    pub(super) write: &'b mut [u8],
-    pub(super) verdict: Verdict<'b>,
-}
-
 impl<'b, T, Conn> State<'b, T, Conn> {
     /// A plain stream.
     pub(super) fn new(socket: T, read: &'b mut [u8], write: &'b mut [u8]) -> Self {
@@ -57,9 +49,12 @@ impl<'b, T, Conn> State<'b, T, Conn> {
         }
     }
 
-    /// Takes the plain socket and buffers for a handshake. Until
-    /// [`State::end_handshake`] the stream is [`TlsFailure::Interrupted`], which is
-    /// what stays if an async handshake is cancelled.
+    /// Starts a handshake: the plain socket goes behind the record guard, and the
+    /// embedded-tls connection that `build` makes from it and the buffers is put in
+    /// place (about 1.3 KB: built where it stays, never copied), marked busy until
+    /// [`State::end_handshake`], so that an async handshake whose future is dropped
+    /// leaves the stream [`TlsFailure::Interrupted`]. The caller then opens the
+    /// connection ([`State::connection`]).
     ///
     /// # Errors
     /// [`Error::Capacity`] for a buffer below its minimum (the stream stays plain);
@@ -67,7 +62,8 @@ impl<'b, T, Conn> State<'b, T, Conn> {
     pub(super) fn begin_handshake<E, Rng: CryptoRngCore, C: TlsCipherSuite>(
         &mut self,
         connector: &Connector<'_, Rng, C>,
-    ) -> Result<Handshake<'b, T>, SessionError<E>> {
+        build: impl FnOnce(Guard<'b, T>, &'b mut [u8], &'b mut [u8]) -> Conn,
+    ) -> Result<(), SessionError<E>> {
         let (socket, read, write) =
             match core::mem::replace(self, State::Failed(TlsFailure::Interrupted)) {
                 State::Plain {
@@ -92,17 +88,26 @@ impl<'b, T, Conn> State<'b, T, Conn> {
             }
         };
         // The verdict's cells come from the end of the write buffer, past what
-        // embedded-tls is given.
-        // `len` is at most the write buffer less the verdict (`write_len`).
+        // embedded-tls is given; `len` is at most the buffer less the verdict.
         let (write, rest) = write.split_at_mut(len);
         let (_, cells) = rest.split_at_mut(rest.len() - VERDICT_LEN);
         let verdict = Verdict::new(cells);
-        Ok(Handshake {
-            socket: Guard::new(socket, read.len(), verdict),
-            read,
-            write,
+        let guard = Guard::new(socket, read.len(), verdict);
+        *self = State::Tls {
+            connection: build(guard, read, write),
             verdict,
-        })
+            eof: false,
+            busy: true,
+        };
+        Ok(())
+    }
+
+    /// The connection of a handshake under way (after [`State::begin_handshake`]).
+    pub(super) fn connection(&mut self) -> Option<&mut Conn> {
+        match self {
+            State::Tls { connection, .. } => Some(connection),
+            _ => None,
+        }
     }
 
     /// After the handshake returned `result`: TLS up, or the first failure kept.
@@ -114,26 +119,25 @@ impl<'b, T, Conn> State<'b, T, Conn> {
     /// a transport time-out, [`Error::Tls`] otherwise.
     pub(super) fn end_handshake<E, Rng: CryptoRngCore, C: TlsCipherSuite>(
         &mut self,
-        connection: Conn,
-        verdict: Verdict<'b>,
         result: Result<(), TlsError>,
         connector: &Connector<'_, Rng, C>,
     ) -> Result<(), SessionError<E>> {
+        let refused = match self {
+            State::Tls { verdict, .. } => verdict.get(),
+            _ => None,
+        };
         let failure = match result {
             Ok(()) => match connector.provider.check_verified() {
                 Ok(()) => {
                     debug!("TLS 1.3 established");
-                    *self = State::Tls {
-                        connection,
-                        verdict,
-                        eof: false,
-                        busy: false,
-                    };
+                    if let State::Tls { busy, .. } = self {
+                        *busy = false;
+                    }
                     return Ok(());
                 }
                 Err(e) => TlsFailure::Verify(e),
             },
-            Err(e) => handshake_failure(e, verdict.get(), connector),
+            Err(e) => handshake_failure(e, refused, connector),
         };
         warn!("TLS handshake failed");
         *self = State::Failed(failure);
