@@ -105,6 +105,8 @@
 
 mod algs;
 mod der;
+#[cfg(feature = "tls-rsa")]
+mod rsa;
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -120,6 +122,12 @@ use webpki::{EndEntityCert, KeyUsage};
 
 use self::algs::{CHAIN_ALGORITHMS, KeyKind, SchemeUse};
 
+#[cfg(feature = "tls-rsa")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls-rsa")))]
+pub use self::algs::{
+    RSA_PKCS1_SHA256, RSA_PKCS1_SHA384, RSA_PKCS1_SHA512, RSA_PSS_SHA256, RSA_PSS_SHA384,
+    RSA_PSS_SHA512,
+};
 /// The rustls-pki-types crate (the `TrustAnchor` and `Der` types), re-exported.
 pub use rustls_pki_types as pki_types;
 pub use rustls_pki_types::TrustAnchor;
