@@ -286,6 +286,33 @@ impl KeyKind {
         .map(|(_, kind)| kind)
     }
 
+    /// The key kind of a certificate's `signatureAlgorithm` (its contents), where
+    /// the signature algorithm alone says it: RSA and Ed25519 (an ECDSA signature
+    /// does not say the curve).
+    pub(crate) fn of_signature_algorithm(id: &[u8]) -> Option<KeyKind> {
+        [
+            alg_id::RSA_PKCS1_SHA256,
+            alg_id::RSA_PKCS1_SHA384,
+            alg_id::RSA_PKCS1_SHA512,
+            alg_id::RSA_PSS_SHA256,
+            alg_id::RSA_PSS_SHA384,
+            alg_id::RSA_PSS_SHA512,
+        ]
+        .iter()
+        .any(|known| known.as_ref() == id)
+        .then_some(KeyKind::Rsa)
+        .or_else(|| (alg_id::ED25519.as_ref() == id).then_some(KeyKind::Ed25519))
+    }
+
+    /// The public [`super::Algorithm`] of this key kind (P-256 is always built in).
+    pub(crate) fn algorithm(self) -> super::Algorithm {
+        match self {
+            KeyKind::Rsa | KeyKind::P256 => super::Algorithm::Rsa,
+            KeyKind::P384 => super::Algorithm::EcdsaP384,
+            KeyKind::Ed25519 => super::Algorithm::Ed25519,
+        }
+    }
+
     /// Whether this build can check a CertificateVerify made with such a key.
     pub(crate) fn is_supported(self) -> bool {
         match self {
