@@ -590,16 +590,22 @@ pub mod blocking {
                     return Err(e);
                 }
             };
-            let mut connection: TlsConnection<'b, T, C> =
-                TlsConnection::new(socket, read, &mut write[..len]);
-            let opened =
-                connection.open(TlsContext::new(&connector.config, &mut connector.provider));
-            connector.finish(opened)?;
-            debug!("TLS 1.3 established");
+            // Built in place and opened there: a TlsConnection (about 1.3 KB) is
+            // never copied, so the handshake's frame does not hold two.
             self.state = State::Tls {
-                connection,
+                connection: TlsConnection::new(socket, read, &mut write[..len]),
                 eof: false,
             };
+            let State::Tls { connection, .. } = &mut self.state else {
+                return Err(Error::Protocol(ProtocolError::InvalidState));
+            };
+            let opened =
+                connection.open(TlsContext::new(&connector.config, &mut connector.provider));
+            if let Err(e) = connector.finish(opened) {
+                self.state = State::Failed;
+                return Err(e);
+            }
+            debug!("TLS 1.3 established");
             Ok(())
         }
 
@@ -821,17 +827,22 @@ pub mod asynch {
                     return Err(e);
                 }
             };
-            let mut connection: TlsConnection<'b, T, C> =
-                TlsConnection::new(socket, read, &mut write[..len]);
+            // Built in place, as in the blocking twin: never copied.
+            self.state = State::Tls {
+                connection: TlsConnection::new(socket, read, &mut write[..len]),
+                eof: false,
+            };
+            let State::Tls { connection, .. } = &mut self.state else {
+                return Err(Error::Protocol(ProtocolError::InvalidState));
+            };
             let opened = connection
                 .open(TlsContext::new(&connector.config, &mut connector.provider))
                 .await;
-            connector.finish(opened)?;
+            if let Err(e) = connector.finish(opened) {
+                self.state = State::Failed;
+                return Err(e);
+            }
             debug!("TLS 1.3 established");
-            self.state = State::Tls {
-                connection,
-                eof: false,
-            };
             Ok(())
         }
 

@@ -133,12 +133,9 @@ pub use rustls_pki_types as pki_types;
 pub use rustls_pki_types::TrustAnchor;
 
 /// Largest leaf SubjectPublicKeyInfo kept for the CertificateVerify check, in
-/// bytes: room for an 8192-bit RSA key with `tls-rsa`, for a P-521 key without.
-pub const MAX_SPKI_LEN: usize = if cfg!(feature = "tls-rsa") {
-    1_100
-} else {
-    160
-};
+/// bytes: room for a 4096-bit RSA key (550 bytes with a 33-bit exponent) with
+/// `tls-rsa`, for a P-521 key without.
+pub const MAX_SPKI_LEN: usize = if cfg!(feature = "tls-rsa") { 560 } else { 160 };
 
 /// Longest server name kept: a DNS name is at most 253 characters (RFC 1035 §2.3.4
 /// with the dots written out).

@@ -119,6 +119,18 @@ pub fn tls_blocking<S: embedded_io::Read + embedded_io::Write>(
     let mut client = client::<_, _, _, 4>(
         socket, connector, config, &mut rx, &mut tx, tls_read, tls_write,
     )?;
+    tls_session(&mut client)
+}
+
+/// The SMTP part of [`tls_blocking`], once the handshake is done. Not inlined:
+/// its locals (the message, the client's transaction state) then never share a
+/// frame with the handshake's, which LTO would otherwise merge into one frame
+/// whose slots do not overlap.
+#[cfg(feature = "tls")]
+#[inline(never)]
+fn tls_session<S: embedded_io::Read + embedded_io::Write>(
+    client: &mut embedded_smtp::tls::blocking::TlsClient<'_, '_, '_, S, Seeded, 4>,
+) -> Result<usize, Error<embedded_smtp::tls::StreamError<S::Error>>> {
     client.connect()?;
     alert!(message);
     let accepted = client.send(&mut message)?.accepted();
