@@ -358,3 +358,43 @@ fn keys_outside_the_limits_are_refused() {
         );
     }
 }
+
+/// Bytes from the network never make the verifier panic: random keys, random
+/// signatures of every nearby length, and a valid key with random signatures.
+#[test]
+fn garbage_never_panics() {
+    use rand_core::{OsRng, RngCore};
+    use rsa::pkcs1::EncodeRsaPublicKey;
+    let key = rsa::RsaPrivateKey::new(&mut OsRng, 2048).unwrap();
+    let der = rsa::RsaPublicKey::from(&key).to_pkcs1_der().unwrap();
+    let der = der.as_bytes().to_vec();
+    let algs = [
+        RSA_PKCS1_SHA256,
+        RSA_PKCS1_SHA384,
+        RSA_PKCS1_SHA512,
+        RSA_PSS_SHA256,
+        RSA_PSS_SHA384,
+        RSA_PSS_SHA512,
+    ];
+    for round in 0..300 {
+        let mut sig = vec![0u8; 250 + round % 12];
+        OsRng.fill_bytes(&mut sig);
+        // Random bytes in the key, in place or cut short.
+        let mut bad_key = der.clone();
+        let at = OsRng.next_u32() as usize % bad_key.len();
+        bad_key[at] = OsRng.next_u32() as u8;
+        bad_key.truncate(bad_key.len() - round % 3);
+        for alg in algs {
+            assert!(alg.verify_signature(&der, b"m", &sig).is_err());
+            let _ = alg.verify_signature(&bad_key, b"m", &sig);
+        }
+    }
+    // All-zero and all-one signatures of lengths around the modulus's (256 bytes),
+    // including s = 0 and s >= n.
+    for len in [0usize, 1, 255, 256, 257, 512, 513] {
+        for alg in algs {
+            assert!(alg.verify_signature(&der, b"m", &vec![0xff; len]).is_err());
+            assert!(alg.verify_signature(&der, b"m", &vec![0x00; len]).is_err());
+        }
+    }
+}
