@@ -38,10 +38,10 @@ TLS_BUFFERS=20736     # TLS_READ_BUFFER + TLS_WRITE_BUFFER
 declare -A CEILING_FLASH=([thumbv7em-none-eabihf]=25500 [thumbv6m-none-eabi]=25900)
 declare -A CEILING_STACK=([thumbv7em-none-eabihf]=3850 [thumbv6m-none-eabi]=4100)
 # Ceilings for the TLS rows with verification on thumbv7em-none-eabihf, opt-level
-# "z" (flash and stack as in the table): measured + ~1 %. The stack goal for both
-# is 16 KB; the README says where the rest goes.
-declare -A CEILING_TLS_FLASH=([fp-tls-p256]=139500 [fp-tls-rsa]=144500)
-declare -A CEILING_TLS_STACK=([fp-tls-p256]=22400 [fp-tls-rsa]=23900)
+# "z" (flash and stack as in the table): measured + ~1-2 %, below the 16 KB stack
+# goal (DESIGN.md).
+declare -A CEILING_TLS_FLASH=([fp-tls-p256]=139600 [fp-tls-rsa]=144800)
+declare -A CEILING_TLS_STACK=([fp-tls-p256]=14700 [fp-tls-rsa]=15700)
 
 status=0
 measure() { # target profile features -> "flash ram stack"
