@@ -633,7 +633,7 @@ impl<'a> Verifier<'a> {
         let (algorithm, _) = der::split_spki(spki).ok_or(VerifyError::BadCertificate)?;
         match KeyKind::of_spki_algorithm(algorithm) {
             Some(kind) if kind.is_supported() => {}
-            Some(kind) => return Err(VerifyError::AlgorithmNotBuilt(kind.algorithm())),
+            Some(kind) => return Err(kind.not_built()),
             None => return Err(VerifyError::UnsupportedSignatureAlgorithm),
         }
 
@@ -699,7 +699,7 @@ impl<'a> Verifier<'a> {
             }
             SchemeUse::Supported(_, algorithm) => algorithm,
             SchemeUse::Unsupported(kind) if !kind.is_supported() => {
-                return Err(VerifyError::AlgorithmNotBuilt(kind.algorithm()));
+                return Err(kind.not_built());
             }
             SchemeUse::Unsupported(_) | SchemeUse::Unknown => {
                 return Err(VerifyError::UnsupportedSignatureAlgorithm);
@@ -756,7 +756,7 @@ fn missing_algorithm(
     signed_with
         .chain(keys)
         .find(|kind| !kind.is_supported())
-        .map(|kind| VerifyError::AlgorithmNotBuilt(kind.algorithm()))
+        .map(KeyKind::not_built)
 }
 
 /// Builds and checks the path from `leaf` through `intermediates` to `anchors`.

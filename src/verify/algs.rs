@@ -304,13 +304,23 @@ impl KeyKind {
         .or_else(|| (alg_id::ED25519.as_ref() == id).then_some(KeyKind::Ed25519))
     }
 
-    /// The public [`super::Algorithm`] of this key kind (P-256 is always built in).
-    pub(crate) fn algorithm(self) -> super::Algorithm {
+    /// The public [`super::Algorithm`] of this key kind, `None` for P-256 (always
+    /// built in).
+    pub(crate) fn algorithm(self) -> Option<super::Algorithm> {
         match self {
-            KeyKind::Rsa | KeyKind::P256 => super::Algorithm::Rsa,
-            KeyKind::P384 => super::Algorithm::EcdsaP384,
-            KeyKind::Ed25519 => super::Algorithm::Ed25519,
+            KeyKind::P256 => None,
+            KeyKind::Rsa => Some(super::Algorithm::Rsa),
+            KeyKind::P384 => Some(super::Algorithm::EcdsaP384),
+            KeyKind::Ed25519 => Some(super::Algorithm::Ed25519),
         }
+    }
+
+    /// The error for a key kind this build leaves out.
+    pub(crate) fn not_built(self) -> super::VerifyError {
+        self.algorithm()
+            .map_or(super::VerifyError::UnsupportedSignatureAlgorithm, |a| {
+                super::VerifyError::AlgorithmNotBuilt(a)
+            })
     }
 
     /// Whether this build can check a CertificateVerify made with such a key.

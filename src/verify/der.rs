@@ -160,6 +160,35 @@ mod tests {
     }
 
     #[test]
+    fn signature_algorithm_of_test_certificates() {
+        use super::super::algs::KeyKind;
+        let cases: [(&[u8], Option<KeyKind>); 4] = [
+            (
+                include_bytes!("../../tests/data/certs/leaf-rsa-pkcs1.der"),
+                Some(KeyKind::Rsa),
+            ),
+            (
+                include_bytes!("../../tests/data/certs/leaf-rsa-pss.der"),
+                Some(KeyKind::Rsa),
+            ),
+            (
+                include_bytes!("../../tests/data/certs/leaf-rsa-by-rsa4096.der"),
+                Some(KeyKind::Rsa),
+            ),
+            // ECDSA signatures do not say the curve.
+            (
+                include_bytes!("../../tests/data/certs/leaf-ecdsa.der"),
+                None,
+            ),
+        ];
+        for (cert, kind) in cases {
+            let alg = certificate_signature_algorithm(cert).unwrap();
+            assert_eq!(KeyKind::of_signature_algorithm(alg), kind);
+        }
+        assert_eq!(certificate_signature_algorithm(&[0x30, 0x00]), None);
+    }
+
+    #[test]
     fn garbage_certificate_is_none() {
         assert_eq!(certificate_spki(&[]), None);
         assert_eq!(certificate_spki(&[0x30, 0x00]), None);
