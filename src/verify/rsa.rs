@@ -346,7 +346,7 @@ impl PublicKey {
     }
 }
 
-/// Montgomery multiplication, CIOS (Koç, Acar and Kaliski 1996): `a = a * b / R
+/// Montgomery multiplication, CIOS (coarsely integrated operand scanning): `a = a * b / R
 /// mod n` (`b = a` when `None`) for `a, b < n`, all slices `n.len()` limbs long and
 /// `n` odd. `a` is read throughout and written once at the end, so it can be the
 /// accumulator and the squared operand without a second buffer.
