@@ -432,7 +432,8 @@ pub fn spki_sha256(certificate_der: &[u8]) -> Result<[u8; 32], VerifyError> {
 /// without RSA refuses it with [`VerifyError::AlgorithmNotBuilt`], which names the
 /// feature. Not offering them would make such a server abort the handshake, which
 /// reaches the caller as a closed connection, indistinguishable from a network
-/// failure (and retried as one).
+/// failure (and retried as one). Offering them costs 12 bytes of flash (footprint
+/// row (d), Cortex-M4F, opt-level z).
 ///
 /// embedded-tls sends the name as SNI even when it is an IP address, which RFC 6066
 /// §3 does not allow; servers seen so far (rustls) ignore it.
