@@ -54,7 +54,7 @@
 //! bits and public exponents from 3 to 2^33 - 1; PSS with MGF1 over the same hash
 //! and a salt as long as the hash (RFC 8446 §4.2.3). What is refused, and why, is
 //! listed in `src/verify/rsa.rs`. Cost on a Cortex-M4F (QEMU, `tests/firmware`):
-//! about 2.3 million instructions for an RSA-2048 signature, 9.4 million for
+//! about 2.2 million instructions for an RSA-2048 signature, 8.9 million for
 //! RSA-4096.
 //!
 //! # Using it with embedded-tls

@@ -354,14 +354,12 @@ fn mont_mul_assign(a: &mut [Limb], b: Option<&[Limb]>, n: &[Limb], n0_inv: Limb)
     let l = n.len();
     let mut t = [Limb::ZERO; MAX_LIMBS + 2];
     let t = &mut t[..l + 2];
-    for i in 0..l {
-        let bi = match b {
-            Some(b) => b[i],
-            None => a[i],
-        };
+    // Read-only views while the row is built; `a` is written after the loop.
+    let a_in: &[Limb] = a;
+    for &bi in b.unwrap_or(a_in) {
         // t += a * b[i]
         let mut carry = Limb::ZERO;
-        for (tj, &aj) in t.iter_mut().zip(a.iter()) {
+        for (tj, &aj) in t.iter_mut().zip(a_in) {
             (*tj, carry) = tj.mac(aj, bi, carry);
         }
         let (s, c) = t[l].adc(carry, Limb::ZERO);
