@@ -122,7 +122,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>> Client<'a, S, N, U> {
     /// # Errors
     /// Any [`Error`]; after one the connection should be dropped.
     pub fn connect(&mut self) -> Result<(), Error<S::Error>> {
-        self.run(None::<&mut RawMessage<'_>>).map(|_| ())
+        self.run(None).map(|_| ())
     }
 
     /// Sends a message built with [`Message`]: its From address is the envelope
@@ -187,7 +187,8 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>> Client<'a, S, N, U> {
         self.engine
             .begin_transaction(from, recipients, params)
             .map_err(Error::widen)?;
-        match self.run(Some(body))? {
+        let mut body = body;
+        match self.run(Some(&mut body))? {
             Outcome::Sent => Ok(self.engine.report().clone()),
             _ => Err(Error::Protocol(ProtocolError::InvalidState)),
         }
@@ -222,15 +223,15 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>> Client<'a, S, N, U> {
     /// session is not idle (after an error, just drop the connection).
     pub fn quit(&mut self) -> Result<(), Error<S::Error>> {
         self.engine.quit().map_err(Error::widen)?;
-        self.run(None::<&mut RawMessage<'_>>).map(|_| ())
+        self.run(None).map(|_| ())
     }
 
     crate::driver::client_accessors!();
 
     /// The driver loop: carries out actions until the engine is done or fails.
-    fn run<B: BodySource + ?Sized>(
+    fn run(
         &mut self,
-        mut body: Option<&mut B>,
+        mut body: Option<&mut dyn BodySource>,
     ) -> Result<Outcome, Error<S::Error>> {
         loop {
             self.arm();

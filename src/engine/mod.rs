@@ -471,7 +471,14 @@ impl<'a, const N: usize> Engine<'a, N> {
     /// If `body` fails, the message is not terminated (so the server cannot deliver
     /// a truncated message) and the connection is unusable: the next action is
     /// [`Action::Failed`] with [`Error::Source`].
-    pub fn handle_body<B: BodySource + ?Sized>(&mut self, body: &mut B) {
+    pub fn handle_body<B: BodySource + ?Sized>(&mut self, mut body: &mut B) {
+        self.pull_body(&mut body);
+    }
+
+    /// [`handle_body`](Self::handle_body) for any source: one copy of the code
+    /// whatever the source's type (the sources' `fill` is called through the vtable).
+    #[inline(never)]
+    fn pull_body(&mut self, body: &mut dyn BodySource) {
         // The queue is empty, or (pipelined BDAT) holds the unsent envelope.
         let envelope_waits = self.txn.bdat && self.txn.chunks == 0 && self.tx_flush == 0;
         if self.state != State::Body

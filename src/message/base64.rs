@@ -23,6 +23,7 @@ pub(crate) fn put(sink: &mut Sink<'_>, input: &[u8]) {
 
 /// Writes one body line: the base64 of `input` (at most [`LINE_INPUT`] bytes for a
 /// 76-column line) and CRLF.
+#[inline(never)]
 pub(crate) fn put_line(sink: &mut Sink<'_>, input: &[u8]) {
     put(sink, input);
     sink.put(b"\r\n");
@@ -83,6 +84,7 @@ impl Canon {
 
 /// Writes the next body line of a base64 text part, reading from `at`; returns the
 /// position after it. Call only while `!at.at_end(text)`.
+#[inline(never)]
 pub(crate) fn text_line(sink: &mut Sink<'_>, text: &[u8], mut at: Canon) -> Canon {
     let mut raw = [0u8; LINE_INPUT];
     let n = at.read(text, &mut raw);

@@ -78,6 +78,7 @@ const MAX_OFFSET: i16 = 99 * 60 + 59;
 /// Writes `Date: Sat, 28 Nov 2026 15:16:23 +0800` CRLF (RFC 5322 §3.3), the local time
 /// at the given offset. Offsets beyond ±99:59 are clamped to it, timestamps after
 /// the year 9999 to its last second.
+#[inline(never)]
 pub(crate) fn date(sink: &mut Sink<'_>, dt: DateTime) {
     const DAYS: [&[u8]; 7] = [b"Sun", b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat"];
     const MONTHS: [&[u8]; 12] = [
@@ -222,6 +223,7 @@ fn keep_whole(name: usize, addr: usize) -> usize {
 /// Lines are folded (CRLF SP) between tokens so that they stay within 76 characters
 /// where a token allows; no token is longer than a 254-octet address plus brackets, so
 /// no line comes near 998.
+#[inline(never)]
 pub(crate) fn list_item(
     sink: &mut Sink<'_>,
     field: &str,
@@ -346,6 +348,7 @@ pub(crate) fn subject_is_plain(text: &str) -> bool {
 /// Plain text is folded before a blank so lines stay within 78 characters where the
 /// words allow (unfolding gives the text back exactly). Other text is written as
 /// RFC 2047 `B` encoded words of whole UTF-8 characters, one word per line.
+#[inline(never)]
 pub(crate) fn subject_line(sink: &mut Sink<'_>, text: &str, plain: bool, pos: usize) -> usize {
     let b = text.as_bytes();
     let mut col = 0;
@@ -483,6 +486,7 @@ const EXT_PARAM: &[u8] = b" filename*=UTF-8''";
 /// (`filename*=UTF-8''%E6%8A%A5.csv`), split into numbered sections
 /// (`filename*0*=`, `filename*1*=`, …) of whole characters when it does not fit one
 /// line, so every line stays within 78 characters.
+#[inline(never)]
 pub(crate) fn disposition(sink: &mut Sink<'_>, name: &str) {
     let b = name.as_bytes();
     sink.put(DISPOSITION);

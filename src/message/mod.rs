@@ -653,6 +653,9 @@ impl<R> MessageWriter<'_, '_, R> {
     }
 
     /// Renders the current step into `sink`; returns the step that follows it.
+    // Not inlined: one copy, out of the driver's frame (smaller flash and stack on
+    // a Cortex-M; see README "On a microcontroller").
+    #[inline(never)]
     fn render(&self, sink: &mut Sink<'_>) -> Step {
         let msg = &*self.msg;
         let multipart = !msg.attachments.is_empty();
@@ -811,6 +814,7 @@ impl<R> MessageWriter<'_, '_, R> {
 }
 
 impl<R: embedded_io::Read> BodySource for MessageWriter<'_, '_, R> {
+    #[inline(never)]
     fn fill(&mut self, out: &mut [u8]) -> Result<usize, embedded_io::ErrorKind> {
         let mut n = 0;
         while n < out.len() && self.step != Step::Done {
