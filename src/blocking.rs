@@ -138,13 +138,10 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>> Client<'a, S, N, U> {
         &mut self,
         message: &mut Message<'_, R>,
     ) -> Result<Report<N>, Error<S::Error>> {
-        let env = Envelope::<N>::of(message)?;
-        self.send_with(
-            Some(env.from),
-            env.recipients(),
-            env.params,
-            &mut message.writer(),
-        )
+        match self.transact(message, false)? {
+            Outcome::Sent => Ok(self.engine.report().clone()),
+            _ => Err(Error::Protocol(ProtocolError::InvalidState)),
+        }
     }
 
     /// Sends a message the caller already formatted as RFC 5322 text.
@@ -205,15 +202,29 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>> Client<'a, S, N, U> {
         &mut self,
         message: &mut Message<'_, R>,
     ) -> Result<Report<N>, Error<S::Error>> {
+        match self.transact(message, true)? {
+            Outcome::Closed => Ok(self.engine.report().clone()),
+            _ => Err(Error::Protocol(ProtocolError::InvalidState)),
+        }
+    }
+
+    /// The transaction of [`send`](Self::send) and [`send_and_quit`](Self::send_and_quit),
+    /// out of line: the envelope and the writer live in this frame only while the
+    /// message goes out, not in the caller's (a smaller stack on a microcontroller).
+    #[inline(never)]
+    fn transact<R: Read>(
+        &mut self,
+        message: &mut Message<'_, R>,
+        quit: bool,
+    ) -> Result<Outcome, Error<S::Error>> {
         let env = Envelope::<N>::of(message)?;
         self.engine
             .begin_transaction(Some(env.from), env.recipients(), env.params)
             .map_err(Error::widen)?;
-        self.engine.quit_after_transaction().map_err(Error::widen)?;
-        match self.run(Some(&mut message.writer()))? {
-            Outcome::Closed => Ok(self.engine.report().clone()),
-            _ => Err(Error::Protocol(ProtocolError::InvalidState)),
+        if quit {
+            self.engine.quit_after_transaction().map_err(Error::widen)?;
         }
+        self.run(Some(&mut message.writer()))
     }
 
     /// Sends `QUIT` and waits for its reply (or for the server to close).

@@ -319,9 +319,12 @@ pub struct Engine<'a, const N: usize> {
     encrypted: bool,
     assembler: Assembler,
     head: Option<Head>,
+    /// The error to report with the next [`poll_action`](Engine::poll_action) when
+    /// `report_error` is set; otherwise a failed transaction's error, kept until
+    /// `RSET` (or `QUIT`) is answered. One slot for both: an error to report ends
+    /// the transaction, so they are never needed at once.
     error: Option<Error>,
-    /// A failed transaction's error, reported once `RSET` is answered.
-    txn_error: Option<Error>,
+    report_error: bool,
     auth: Option<Chosen>,
     challenges: u8,
     login_step: u8,
@@ -384,7 +387,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             caps: Capabilities::new(),
             head: None,
             error: None,
-            txn_error: None,
+            report_error: false,
             auth: None,
             challenges: 0,
             login_step: 0,
@@ -399,8 +402,11 @@ impl<'a, const N: usize> Engine<'a, N> {
 
     /// The next step. Call it again after reporting the result of the last one.
     pub fn poll_action(&mut self) -> Action<'_> {
-        if let Some(e) = self.error.take() {
-            return Action::Failed(e);
+        if self.report_error {
+            self.report_error = false;
+            if let Some(e) = self.error.take() {
+                return Action::Failed(e);
+            }
         }
         if self.tx_sent < self.tx_flush {
             return Action::Send(&self.tx[self.tx_sent..self.tx_flush]);
@@ -646,7 +652,9 @@ impl<'a, const N: usize> Engine<'a, N> {
             count, pipelined
         );
         self.report = Report::new();
-        self.txn_error = None;
+        if !self.report_error {
+            self.error = None;
+        }
         self.txn = Txn {
             rcpts: count as u16,
             pipelined,
@@ -793,6 +801,7 @@ impl<'a, const N: usize> Engine<'a, N> {
     fn fail(&mut self, e: Error) {
         warn!("session failed");
         self.error = Some(e);
+        self.report_error = true;
         self.state = State::Broken;
         self.tx_len = 0;
         self.tx_sent = 0;
@@ -832,7 +841,7 @@ impl<'a, const N: usize> Engine<'a, N> {
     /// Parses buffered reply lines while a reply is awaited and nothing is left to send.
     fn process(&mut self) {
         let mut pos = 0;
-        while self.state.awaits_reply() && self.tx_sent == self.tx_flush && self.error.is_none() {
+        while self.state.awaits_reply() && self.tx_sent == self.tx_flush && !self.report_error {
             let line = match parse_line(&self.rx[pos..self.rx_len], &self.config.parser) {
                 Ok(Status::Complete(l)) => l,
                 Ok(Status::Partial) => {
@@ -896,6 +905,7 @@ impl<'a, const N: usize> Engine<'a, N> {
     }
 
     /// Acts on one complete reply.
+    #[inline(never)]
     fn on_reply(&mut self, head: Head, residue: bool) {
         let r = head.response;
         let code = r.code;
@@ -904,7 +914,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             // a failed transaction, the transaction's own error is the one to report.
             let stage = self.stage();
             let e = self
-                .txn_error
+                .error
                 .take()
                 .unwrap_or(Error::Rejected { stage, response: r });
             self.fail(e);
@@ -958,7 +968,7 @@ impl<'a, const N: usize> Engine<'a, N> {
                     self.finish_txn();
                 } else {
                     // The transaction is over either way (RFC 5321 §4.1.1.4).
-                    self.txn_error = Some(Error::Rejected {
+                    self.error = Some(Error::Rejected {
                         stage: Stage::EndOfData,
                         response: r,
                     });
@@ -967,10 +977,11 @@ impl<'a, const N: usize> Engine<'a, N> {
             }
             State::DrainEmpty => self.end_failed_txn(),
             State::Rset => {
-                let e = self.txn_error.take();
+                let e = self.error.take();
                 if code.is_positive() {
                     self.state = State::Ready;
                     self.error = e;
+                    self.report_error = self.error.is_some();
                 } else {
                     self.fail(e.unwrap_or(Error::Rejected {
                         stage: Stage::Rset,
@@ -981,7 +992,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             State::Quit => {
                 self.state = State::Closed;
                 // A transaction that ended with QUIT reports its failure now.
-                self.error = self.txn_error.take();
+                self.report_error = self.error.is_some();
             }
             _ => self.fail(ProtocolError::UnsolicitedData.into()),
         }
@@ -1120,7 +1131,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             Stage::Mail => {
                 self.txn.mail_ok = ok;
                 if !ok {
-                    self.txn_error = Some(Error::Rejected { stage, response: r });
+                    self.error = Some(Error::Rejected { stage, response: r });
                     if !self.txn.pipelined {
                         return self.abort_txn();
                     }
@@ -1133,7 +1144,7 @@ impl<'a, const N: usize> Engine<'a, N> {
                 }
                 if !self.txn.pipelined && self.txn.replies > self.txn.rcpts {
                     if self.txn.accepted == 0 {
-                        self.txn_error = Some(self.no_recipients());
+                        self.error = Some(self.no_recipients());
                         return self.abort_txn();
                     }
                     if self.txn.bdat {
@@ -1145,15 +1156,15 @@ impl<'a, const N: usize> Engine<'a, N> {
             _ if !self.txn.bdat => return self.on_data_reply(r),
             _ => {
                 // The reply to a BDAT chunk; the LAST one is the server's acceptance.
-                if !ok && self.txn_error.is_none() {
-                    self.txn_error = Some(if self.txn.accepted == 0 {
+                if !ok && self.error.is_none() {
+                    self.error = Some(if self.txn.accepted == 0 {
                         self.no_recipients()
                     } else {
                         Error::Rejected { stage, response: r }
                     });
                 }
                 if self.txn.replies == self.txn.expected() {
-                    if self.txn_error.is_some() {
+                    if self.error.is_some() {
                         self.abort_txn();
                     } else if self.txn.last {
                         self.report.reply = Some(r);
@@ -1178,8 +1189,8 @@ impl<'a, const N: usize> Engine<'a, N> {
             self.state = State::Body;
             return;
         }
-        if self.txn_error.is_none() {
-            self.txn_error = Some(if self.txn.accepted == 0 {
+        if self.error.is_none() {
+            self.error = Some(if self.txn.accepted == 0 {
                 self.no_recipients()
             } else {
                 Error::Rejected {
@@ -1214,7 +1225,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             self.go_quit();
         } else {
             self.state = State::Ready;
-            self.error = self.txn_error.take();
+            self.report_error = self.error.is_some();
         }
     }
 
