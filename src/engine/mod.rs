@@ -461,7 +461,7 @@ impl<'a, const N: usize> Engine<'a, N> {
     /// The engine forgets what it learnt before TLS and sends EHLO again (RFC 3207 §4.2).
     pub fn handle_tls_ready(&mut self) {
         if self.state != State::Handshake {
-            self.fail(Error::Protocol(ProtocolError::InvalidState));
+            self.fail(ProtocolError::InvalidState);
             return;
         }
         self.encrypted = true;
@@ -491,7 +491,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             || self.tx_sent != self.tx_flush
             || (self.tx_len != 0 && !envelope_waits)
         {
-            self.fail(Error::Protocol(ProtocolError::InvalidState));
+            self.fail(ProtocolError::InvalidState);
             return;
         }
         let bdat = self.txn.bdat;
@@ -798,9 +798,13 @@ impl<'a, const N: usize> Engine<'a, N> {
 
     // ----- internals -----
 
-    fn fail(&mut self, e: Error) {
+    /// Ends the session with `e`. Generic and out of line, so that callers pass the
+    /// small error kinds and the 80-byte [`Error`] is built in this frame only, not
+    /// in each caller's (the reply handling's frames are on the deepest stack path).
+    #[inline(never)]
+    fn fail(&mut self, e: impl Into<Error>) {
         warn!("session failed");
-        self.error = Some(e);
+        self.error = Some(e.into());
         self.report_error = true;
         self.state = State::Broken;
         self.tx_len = 0;
@@ -846,12 +850,12 @@ impl<'a, const N: usize> Engine<'a, N> {
                 Ok(Status::Complete(l)) => l,
                 Ok(Status::Partial) => {
                     if self.rx_len == self.rx.len() && pos == 0 {
-                        self.fail(crate::reply::ReplyError::LineTooLong.into());
+                        self.fail(crate::reply::ReplyError::LineTooLong);
                     }
                     break;
                 }
                 Err(e) => {
-                    self.fail(e.into());
+                    self.fail(e);
                     break;
                 }
             };
@@ -860,7 +864,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             let last = match self.assembler.push(&line) {
                 Ok(last) => last,
                 Err(e) => {
-                    self.fail(e.into());
+                    self.fail(e);
                     break;
                 }
             };
@@ -952,7 +956,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             State::StartTls => {
                 if code == ReplyCode::SERVICE_READY {
                     if residue {
-                        self.fail(ProtocolError::StartTlsInjection.into());
+                        self.fail(ProtocolError::StartTlsInjection);
                     } else {
                         self.state = State::Handshake;
                     }
@@ -994,7 +998,7 @@ impl<'a, const N: usize> Engine<'a, N> {
                 // A transaction that ended with QUIT reports its failure now.
                 self.report_error = self.error.is_some();
             }
-            _ => self.fail(ProtocolError::UnsolicitedData.into()),
+            _ => self.fail(ProtocolError::UnsolicitedData),
         }
     }
 
@@ -1005,7 +1009,7 @@ impl<'a, const N: usize> Engine<'a, N> {
                 self.queue(Command::StartTls, false);
                 self.state = State::StartTls;
             } else {
-                self.fail(Unsupported::StartTls.into());
+                self.fail(Unsupported::StartTls);
             }
             return;
         }
@@ -1014,11 +1018,11 @@ impl<'a, const N: usize> Engine<'a, N> {
             return;
         };
         if !self.encrypted && !self.config.allow_plaintext_auth {
-            self.fail(Unsupported::PlaintextAuth.into());
+            self.fail(Unsupported::PlaintextAuth);
             return;
         }
         let Some(chosen) = auth::choose(cred.mechanism(), self.caps.auth) else {
-            self.fail(Unsupported::AuthMechanism.into());
+            self.fail(Unsupported::AuthMechanism);
             return;
         };
         debug!("AUTH {}", chosen.name());
@@ -1070,11 +1074,11 @@ impl<'a, const N: usize> Engine<'a, N> {
         }
         self.challenges += 1;
         if self.challenges > limits::MAX_AUTH_CHALLENGES {
-            self.fail(ProtocolError::TooManyChallenges.into());
+            self.fail(ProtocolError::TooManyChallenges);
             return;
         }
         let Some(cred) = self.config.credentials else {
-            self.fail(ProtocolError::InvalidState.into());
+            self.fail(ProtocolError::InvalidState);
             return;
         };
         match self.auth {
@@ -1082,7 +1086,7 @@ impl<'a, const N: usize> Engine<'a, N> {
                 let prompt = match head.prompt {
                     Ok(p) => p,
                     Err(()) => {
-                        self.fail(ProtocolError::InvalidChallenge.into());
+                        self.fail(ProtocolError::InvalidChallenge);
                         return;
                     }
                 };
@@ -1093,13 +1097,10 @@ impl<'a, const N: usize> Engine<'a, N> {
                 };
                 if !want_user && self.login_step == 0 || self.login_step >= 2 {
                     // A password prompt before the user name, or a third prompt.
-                    self.fail(
-                        ProtocolError::UnexpectedReply {
-                            stage: Stage::Auth,
-                            code: r.code,
-                        }
-                        .into(),
-                    );
+                    self.fail(ProtocolError::UnexpectedReply {
+                        stage: Stage::Auth,
+                        code: r.code,
+                    });
                     return;
                 }
                 self.login_step += 1;
@@ -1113,13 +1114,10 @@ impl<'a, const N: usize> Engine<'a, N> {
             // expects an empty response before its final 5yz.
             Some(Chosen::XOAuth2) => self.queue(Command::AuthResponse(&[]), false),
             // PLAIN sent everything in the initial response: a challenge is unexpected.
-            _ => self.fail(
-                ProtocolError::UnexpectedReply {
-                    stage: Stage::Auth,
-                    code: r.code,
-                }
-                .into(),
-            ),
+            _ => self.fail(ProtocolError::UnexpectedReply {
+                stage: Stage::Auth,
+                code: r.code,
+            }),
         }
     }
 
