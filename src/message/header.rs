@@ -420,7 +420,11 @@ pub(crate) fn check_content_type(s: &str) -> Result<(), InputError> {
             max: MAX_CONTENT_TYPE,
         });
     }
-    let Some((ty, sub)) = s.split_once('/') else {
+    let slash = b.iter().position(|&c| c == b'/');
+    let Some((ty, sub)) = slash
+        .map(|i| b.split_at(i))
+        .map(|(t, s)| (t, s.get(1..).unwrap_or_default()))
+    else {
         return Err(if b.is_empty() {
             InputError::Empty
         } else {
@@ -430,7 +434,7 @@ pub(crate) fn check_content_type(s: &str) -> Result<(), InputError> {
     if ty.is_empty() || sub.is_empty() {
         return Err(InputError::Empty);
     }
-    if !ty.bytes().chain(sub.bytes()).all(is_token_char) {
+    if !ty.iter().chain(sub).all(|&c| is_token_char(c)) {
         return Err(InputError::InvalidContentType);
     }
     Ok(())
