@@ -18,12 +18,15 @@ pub(crate) fn div_rem_small(x: u64, d: u16) -> (u64, u32) {
 /// The decimal digits of `v`, zero-padded to at least `width` (at most 20), into
 /// `buf`; returns where they start.
 pub(crate) fn decimal(buf: &mut [u8; 20], mut v: u64, width: usize) -> usize {
-    buf.fill(b'0');
+    // Every position gets a digit (the leading ones '0'), rather than a `fill`
+    // first: no `memset` in the image for it.
     let mut i = buf.len();
-    while v > 0 {
+    for (at, slot) in buf.iter_mut().enumerate().rev() {
+        if v > 0 {
+            i = at;
+        }
         let (q, r) = div_rem_small(v, 10);
-        i -= 1;
-        buf[i] = b'0' + r as u8;
+        *slot = b'0' + r as u8;
         v = q;
     }
     i.min(buf.len().saturating_sub(width.max(1)))
