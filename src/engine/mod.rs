@@ -340,17 +340,39 @@ pub struct Engine<'a, const N: usize> {
 /// not overlap: `copy_from_slice` (a `memcpy`, which every image has) instead of
 /// `copy_within`, whose `memmove` costs about 1.6 KB of flash on a Cortex-M.
 fn move_left(buf: &mut [u8], src: usize, dst: usize, n: usize) {
-    let gap = src - dst;
+    let gap = src.saturating_sub(dst);
     if gap == 0 {
         return;
     }
     let mut done = 0;
     while done < n {
         let k = gap.min(n - done);
-        let (head, tail) = buf.split_at_mut(src + done);
-        head[dst + done..dst + done + k].copy_from_slice(&tail[..k]);
+        let Some((head, tail)) = buf.split_at_mut_checked(src + done) else {
+            return;
+        };
+        if let (Some(to), Some(from)) = (head.get_mut(dst + done..dst + done + k), tail.get(..k)) {
+            to.copy_from_slice(from);
+        }
         done += k;
     }
+}
+
+// The engine keeps its indices within its buffers; these accessors say so without
+// a panic path (a bounds-check failure and its location) at every use.
+
+/// `buf[from..to]`, empty if out of bounds.
+fn part(buf: &[u8], from: usize, to: usize) -> &[u8] {
+    buf.get(from..to).unwrap_or_default()
+}
+
+/// `buf[from..to]`, empty if out of bounds.
+fn part_mut(buf: &mut [u8], from: usize, to: usize) -> &mut [u8] {
+    buf.get_mut(from..to).unwrap_or_default()
+}
+
+/// `buf[from..]`, empty if out of bounds.
+fn tail_mut(buf: &mut [u8], from: usize) -> &mut [u8] {
+    buf.get_mut(from..).unwrap_or_default()
 }
 
 impl<'a, const N: usize> Engine<'a, N> {
@@ -409,10 +431,10 @@ impl<'a, const N: usize> Engine<'a, N> {
             }
         }
         if self.tx_sent < self.tx_flush {
-            return Action::Send(&self.tx[self.tx_sent..self.tx_flush]);
+            return Action::Send(part(self.tx, self.tx_sent, self.tx_flush));
         }
         match self.state {
-            s if s.awaits_reply() => Action::Recv(&mut self.rx[self.rx_len..]),
+            s if s.awaits_reply() => Action::Recv(tail_mut(self.rx, self.rx_len)),
             State::Handshake => Action::StartTls,
             State::Body => Action::Body,
             State::Ready => Action::Done(Outcome::Ready),
@@ -427,7 +449,7 @@ impl<'a, const N: usize> Engine<'a, N> {
         self.tx_sent = (self.tx_sent + n).min(self.tx_flush);
         if self.tx_sent == self.tx_flush {
             if self.tx_secret {
-                self.tx[..self.tx_flush].fill(0);
+                part_mut(self.tx, 0, self.tx_flush).fill(0);
                 self.tx_secret = false;
             }
             if self.tx_flush == self.tx_len {
@@ -514,7 +536,7 @@ impl<'a, const N: usize> Engine<'a, N> {
                     break;
                 }
                 let at = cap - stage;
-                match body.fill(&mut self.tx[at..]) {
+                match body.fill(tail_mut(self.tx, at)) {
                     Ok(0) => self.body_done = true,
                     Ok(n) => {
                         self.raw_start = at;
@@ -530,10 +552,13 @@ impl<'a, const N: usize> Engine<'a, N> {
                 break;
             }
             let end = self.raw_start.min(limit);
-            let (head, raw) = self.tx.split_at_mut(self.raw_start);
-            let (used, made) = self
-                .stuffer
-                .encode(&raw[..self.raw_end - self.raw_start], &mut head[out..end]);
+            let Some((head, raw)) = self.tx.split_at_mut_checked(self.raw_start) else {
+                break;
+            };
+            let (used, made) = self.stuffer.encode(
+                part(raw, 0, self.raw_end - self.raw_start),
+                part_mut(head, out, end),
+            );
             self.raw_start += used;
             out += made;
             if used == 0 {
@@ -548,25 +573,28 @@ impl<'a, const N: usize> Engine<'a, N> {
                 return;
             }
             if done {
-                out += self.stuffer.finish_lines(&mut self.tx[out..]).unwrap_or(0);
+                out += self
+                    .stuffer
+                    .finish_lines(tail_mut(self.tx, out))
+                    .unwrap_or(0);
             }
             let header = Command::Bdat {
                 size: (out - start) as u64,
                 last: done,
             };
             let at = self.tx_len;
-            let h = header.emit(&mut self.tx[at..start]).unwrap_or(0);
+            let h = header.emit(part_mut(self.tx, at, start)).unwrap_or(0);
             move_left(self.tx, start, at + h, out - start);
             out = at + h + (out - start);
             self.txn.chunks += 1;
             self.txn.last = done;
         } else if done {
-            out += self.stuffer.finish(&mut self.tx[out..]).unwrap_or(0);
+            out += self.stuffer.finish(tail_mut(self.tx, out)).unwrap_or(0);
             self.txn.last = true;
         }
         if self.txn.last && self.txn.quit && self.txn.pipelined {
             // RFC 2920 §3.1: QUIT may close the group that ends the message.
-            out += Command::Quit.emit(&mut self.tx[out..]).unwrap_or(0);
+            out += Command::Quit.emit(tail_mut(self.tx, out)).unwrap_or(0);
             self.txn.quit_sent = true;
         }
         self.set_tx(out, false);
@@ -642,9 +670,9 @@ impl<'a, const N: usize> Engine<'a, N> {
             return Err(Error::Capacity { required });
         }
         let mut at = 0;
-        at += mail.emit(&mut self.tx[at..]).unwrap_or(0);
+        at += mail.emit(tail_mut(self.tx, at)).unwrap_or(0);
         for cmd in rcpts.map(Command::Rcpt).chain(data) {
-            at += cmd.emit(&mut self.tx[at..]).unwrap_or(0);
+            at += cmd.emit(tail_mut(self.tx, at)).unwrap_or(0);
         }
         let pipelined = self.config.pipelining && self.caps.has(Extensions::PIPELINING);
         debug!(
@@ -836,7 +864,7 @@ impl<'a, const N: usize> Engine<'a, N> {
 
     /// End of the next command line at or after `tx_sent`.
     fn next_line_end(&self) -> usize {
-        self.tx[self.tx_sent..self.tx_len]
+        part(self.tx, self.tx_sent, self.tx_len)
             .iter()
             .position(|&b| b == b'\n')
             .map_or(self.tx_len, |i| self.tx_sent + i + 1)
@@ -846,7 +874,7 @@ impl<'a, const N: usize> Engine<'a, N> {
     fn process(&mut self) {
         let mut pos = 0;
         while self.state.awaits_reply() && self.tx_sent == self.tx_flush && !self.report_error {
-            let line = match parse_line(&self.rx[pos..self.rx_len], &self.config.parser) {
+            let line = match parse_line(part(self.rx, pos, self.rx_len), &self.config.parser) {
                 Ok(Status::Complete(l)) => l,
                 Ok(Status::Partial) => {
                     if self.rx_len == self.rx.len() && pos == 0 {
