@@ -17,7 +17,7 @@ pub(crate) fn put(sink: &mut Sink<'_>, input: &[u8]) {
     for chunk in input.chunks(LINE_INPUT) {
         // Cannot fail: `buf` holds the encoding of a full chunk.
         let n = crate::b64::encode(chunk, &mut buf);
-        sink.put(&buf[..n]);
+        sink.put(buf.get(..n).unwrap_or_default());
     }
 }
 
@@ -88,7 +88,7 @@ impl Canon {
 pub(crate) fn text_line(sink: &mut Sink<'_>, text: &[u8], mut at: Canon) -> Canon {
     let mut raw = [0u8; LINE_INPUT];
     let n = at.read(text, &mut raw);
-    put_line(sink, &raw[..n]);
+    put_line(sink, raw.get(..n).unwrap_or_default());
     at
 }
 

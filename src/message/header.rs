@@ -32,7 +32,7 @@ const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 pub(crate) fn put_dec(sink: &mut Sink<'_>, v: u64, width: usize) {
     let mut buf = [0u8; 20];
     let at = crate::num::decimal(&mut buf, v, width);
-    sink.put(&buf[at..]);
+    sink.put(buf.get(at..).unwrap_or_default());
 }
 
 /// Writes `bytes` as lowercase hex.
@@ -284,7 +284,8 @@ pub(crate) fn list_item(
                         }
                         let end = word_end(name, p, max);
                         sink.put(b" ");
-                        line.col += 1 + encoded_word(sink, &name.as_bytes()[p..end]);
+                        line.col +=
+                            1 + encoded_word(sink, name.as_bytes().get(p..end).unwrap_or_default());
                         line.fresh = false;
                         p = end;
                     }
@@ -318,7 +319,7 @@ fn is_wsp(c: u8) -> bool {
 /// A place to fold plain text: a space or tab followed by a non-blank character, so
 /// that no folded line is blank (RFC 5322 §3.2.2).
 fn is_fold_point(b: &[u8], j: usize) -> bool {
-    j > 0 && is_wsp(b[j]) && b.get(j + 1).is_some_and(|&c| !is_wsp(c))
+    j > 0 && b.get(j).is_some_and(|&c| is_wsp(c)) && b.get(j + 1).is_some_and(|&c| !is_wsp(c))
 }
 
 /// Whether the subject can be written as plain folded text: ASCII, nothing that would
@@ -381,12 +382,12 @@ pub(crate) fn subject_line(sink: &mut Sink<'_>, text: &str, plain: bool, pos: us
             }
             end = best.unwrap_or(b.len());
         }
-        sink.put(&b[pos..end]);
+        sink.put(b.get(pos..end).unwrap_or_default());
         end
     } else {
         let end = word_end(text, pos, payload_at(col + 1));
         sink.put(b" ");
-        encoded_word(sink, &b[pos..end]);
+        encoded_word(sink, b.get(pos..end).unwrap_or_default());
         end
     };
     sink.put(b"\r\n");
