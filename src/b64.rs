@@ -26,18 +26,21 @@ pub(crate) fn encode(input: &[u8], out: &mut [u8]) -> usize {
         chars[2] = ALPHABET[(v >> 6) as usize & 63];
         chars[3] = ALPHABET[v as usize & 63];
     }
-    let rest = &input[full * 3..];
-    if !rest.is_empty() {
-        let chars = &mut out[full * 4..];
-        let v = u32::from(rest[0]) << 16 | u32::from(*rest.get(1).unwrap_or(&0)) << 8;
-        chars[0] = ALPHABET[(v >> 18) as usize & 63];
-        chars[1] = ALPHABET[(v >> 12) as usize & 63];
-        chars[2] = if rest.len() == 2 {
+    let rest = input.get(full * 3..).unwrap_or_default();
+    if let (Some(&first), Some(chars)) = (rest.first(), out.get_mut(full * 4..full * 4 + 4)) {
+        let v = u32::from(first) << 16 | u32::from(*rest.get(1).unwrap_or(&0)) << 8;
+        let third = if rest.len() == 2 {
             ALPHABET[(v >> 6) as usize & 63]
         } else {
             b'='
         };
-        chars[3] = b'=';
+        let quad = [
+            ALPHABET[(v >> 18) as usize & 63],
+            ALPHABET[(v >> 12) as usize & 63],
+            third,
+            b'=',
+        ];
+        chars.copy_from_slice(&quad);
     }
     need
 }

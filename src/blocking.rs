@@ -240,10 +240,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>> Client<'a, S, N, U> {
     crate::driver::client_accessors!();
 
     /// The driver loop: carries out actions until the engine is done or fails.
-    fn run(
-        &mut self,
-        mut body: Option<&mut dyn BodySource>,
-    ) -> Result<Outcome, Error<S::Error>> {
+    fn run(&mut self, mut body: Option<&mut dyn BodySource>) -> Result<Outcome, Error<S::Error>> {
         loop {
             self.arm();
             let stage = self.engine.stage();
