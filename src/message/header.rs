@@ -80,11 +80,10 @@ const MAX_OFFSET: i16 = 99 * 60 + 59;
 /// the year 9999 to its last second.
 #[inline(never)]
 pub(crate) fn date(sink: &mut Sink<'_>, dt: DateTime) {
-    const DAYS: [&[u8]; 7] = [b"Sun", b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat"];
-    const MONTHS: [&[u8]; 12] = [
-        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
-        b"Dec",
-    ];
+    // Three letters per name in one string each: no table of 19 slices in flash.
+    const DAYS: &[u8] = b"SunMonTueWedThuFriSat";
+    const MONTHS: &[u8] = b"JanFebMarAprMayJunJulAugSepOctNovDec";
+    let name = |table: &'static [u8], i: usize| table.get(i * 3..i * 3 + 3).unwrap_or_default();
     let offset = dt.offset_minutes.clamp(-MAX_OFFSET, MAX_OFFSET);
     // Seconds since 1570-01-01 (one 400-year cycle before the epoch), so that a
     // negative offset at the epoch stays positive; below 2^39, no overflow.
@@ -97,11 +96,11 @@ pub(crate) fn date(sink: &mut Sink<'_>, dt: DateTime) {
     let (year, month, day) = civil_from_days(days);
     sink.put(b"Date: ");
     // The cycle is a whole number of weeks; 1970-01-01 was a Thursday.
-    sink.put(DAYS[((days + 4) % 7) as usize]);
+    sink.put(name(DAYS, ((days + 4) % 7) as usize));
     sink.put(b", ");
     put_dec(sink, u64::from(day), 1);
     sink.put(b" ");
-    sink.put(MONTHS[(month + 11) % 12]);
+    sink.put(name(MONTHS, (month + 11) % 12));
     sink.put(b" ");
     put_dec(sink, u64::from(year), 4);
     sink.put(b" ");
