@@ -151,10 +151,10 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>> Client<'a, S, N, U, NoT
         rx: &'a mut [u8],
         tx: &'a mut [u8],
     ) -> Result<Self, Error<S::Error>> {
-        let engine = Engine::new(config, rx, tx).map_err(Error::widen)?;
+        Engine::<N>::check_buffers(&config, rx, tx).map_err(Error::widen)?;
         Ok(Client {
             stream,
-            engine,
+            engine: Engine::build(config, rx, tx),
             upgrade,
             timer: NoTimer,
             dirty: false,
@@ -251,7 +251,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
             .map_err(Error::widen)?;
         let mut body = body;
         match self.run(Some(&mut body)).await? {
-            Outcome::Sent => Ok(self.engine.report().clone()),
+            Outcome::Sent => Ok(self.engine.report_copy()),
             _ => Err(Error::Protocol(ProtocolError::InvalidState)),
         }
     }
@@ -272,7 +272,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
             .map_err(Error::widen)?;
         self.engine.quit_after_transaction().map_err(Error::widen)?;
         match self.run(Some(&mut message.writer())).await? {
-            Outcome::Closed => Ok(self.engine.report().clone()),
+            Outcome::Closed => Ok(self.engine.report_copy()),
             _ => Err(Error::Protocol(ProtocolError::InvalidState)),
         }
     }

@@ -100,10 +100,10 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>> Client<'a, S, N, U> {
         rx: &'a mut [u8],
         tx: &'a mut [u8],
     ) -> Result<Self, Error<S::Error>> {
-        let engine = Engine::new(config, rx, tx).map_err(Error::widen)?;
+        Engine::<N>::check_buffers(&config, rx, tx).map_err(Error::widen)?;
         Ok(Client {
             stream,
-            engine,
+            engine: Engine::build(config, rx, tx),
             upgrade,
             timeout_hook: None,
             armed: None,
@@ -139,7 +139,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>> Client<'a, S, N, U> {
         message: &mut Message<'_, R>,
     ) -> Result<Report<N>, Error<S::Error>> {
         match self.transact(message, false)? {
-            Outcome::Sent => Ok(self.engine.report().clone()),
+            Outcome::Sent => Ok(self.engine.report_copy()),
             _ => Err(Error::Protocol(ProtocolError::InvalidState)),
         }
     }
@@ -186,7 +186,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>> Client<'a, S, N, U> {
             .map_err(Error::widen)?;
         let mut body = body;
         match self.run(Some(&mut body))? {
-            Outcome::Sent => Ok(self.engine.report().clone()),
+            Outcome::Sent => Ok(self.engine.report_copy()),
             _ => Err(Error::Protocol(ProtocolError::InvalidState)),
         }
     }
@@ -203,7 +203,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>> Client<'a, S, N, U> {
         message: &mut Message<'_, R>,
     ) -> Result<Report<N>, Error<S::Error>> {
         match self.transact(message, true)? {
-            Outcome::Closed => Ok(self.engine.report().clone()),
+            Outcome::Closed => Ok(self.engine.report_copy()),
             _ => Err(Error::Protocol(ProtocolError::InvalidState)),
         }
     }

@@ -385,6 +385,12 @@ impl<'a, const N: usize> Engine<'a, N> {
     /// # Errors
     /// [`Error::Capacity`] when a buffer is too small.
     pub fn new(config: Config<'a>, rx: &'a mut [u8], tx: &'a mut [u8]) -> Result<Self, Error> {
+        Self::check_buffers(&config, rx, tx)?;
+        Ok(Self::build(config, rx, tx))
+    }
+
+    /// The size checks of [`new`](Self::new).
+    pub(crate) fn check_buffers(config: &Config<'a>, rx: &[u8], tx: &[u8]) -> Result<(), Error> {
         let rx_min = limits::MIN_RX_BUFFER.max(config.parser.max_line_len);
         if rx.len() < rx_min {
             return Err(Error::Capacity { required: rx_min });
@@ -394,7 +400,15 @@ impl<'a, const N: usize> Engine<'a, N> {
                 required: limits::MIN_TX_BUFFER,
             });
         }
-        Ok(Engine {
+        Ok(())
+    }
+
+    /// [`new`](Self::new) after [`check_buffers`](Self::check_buffers). Out of
+    /// line and infallible, so that the compiler builds the engine straight into
+    /// its place in the client (no engine-sized temporary in the caller's frame).
+    #[inline(never)]
+    pub(crate) fn build(config: Config<'a>, rx: &'a mut [u8], tx: &'a mut [u8]) -> Self {
+        Engine {
             encrypted: config.security == Security::Implicit,
             assembler: Assembler::new(config.parser),
             config,
@@ -419,7 +433,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             raw_start: 0,
             raw_end: 0,
             body_done: false,
-        })
+        }
     }
 
     /// The next step. Call it again after reporting the result of the last one.
@@ -818,6 +832,13 @@ impl<'a, const N: usize> Engine<'a, N> {
         &self.report
     }
 
+    /// A copy of [`report`](Self::report), out of line: the compiler then writes it
+    /// straight into the caller's result (no report-sized temporary in its frame).
+    #[inline(never)]
+    pub(crate) fn report_copy(&self) -> Report<N> {
+        self.report.clone()
+    }
+
     /// Whether the bytes of the current [`Action::Send`] carry a secret (an AUTH
     /// response). Transcript loggers must redact them.
     pub fn is_sending_secret(&self) -> bool {
@@ -937,7 +958,6 @@ impl<'a, const N: usize> Engine<'a, N> {
     }
 
     /// Acts on one complete reply.
-    #[inline(never)]
     fn on_reply(&mut self, head: Head, residue: bool) {
         let r = head.response;
         let code = r.code;
