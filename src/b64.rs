@@ -72,7 +72,7 @@ pub(crate) fn decode(input: &[u8], out: &mut [u8]) -> Option<usize> {
             return None;
         }
         let mut v = 0u32;
-        for (i, &c) in chars[..4 - pad].iter().enumerate() {
+        for (i, &c) in chars.iter().take(4 - pad).enumerate() {
             v |= value(c)? << (18 - 6 * i);
         }
         for i in 0..3 - pad {

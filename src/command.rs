@@ -195,7 +195,7 @@ impl Writer<'_> {
 fn put_u64(s: &mut Writer<'_>, n: u64) {
     let mut digits = [0u8; 20];
     let at = crate::num::decimal(&mut digits, n, 1);
-    s.put(&digits[at..]);
+    s.put(digits.get(at..).unwrap_or_default());
 }
 
 /// Base64 of the concatenated pieces, one 3-byte group at a time through 7 bytes
