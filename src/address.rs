@@ -49,7 +49,10 @@ fn check_domain(s: &str, utf8: bool) -> Result<(), InputError> {
     }
     if b.first() == Some(&b'[') {
         // Address literal, RFC 5321 §4.1.3: dcontent is %d33-90 / %d94-126.
-        let Some(inner) = b.strip_suffix(b"]").and_then(|x| x.get(1..)) else {
+        let inner = b
+            .get(1..b.len() - 1)
+            .filter(|_| b.len() >= 2 && b.ends_with(b"]"));
+        let Some(inner) = inner else {
             return Err(InputError::InvalidDomain);
         };
         if inner.is_empty()

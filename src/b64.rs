@@ -66,7 +66,7 @@ pub(crate) fn decode(input: &[u8], out: &mut [u8]) -> Option<usize> {
     }
     let groups = input.len() / 4;
     let mut n = 0;
-    for (g, chars) in input.chunks(4).enumerate() {
+    for (g, chars) in input.chunks_exact(4).enumerate() {
         let pad = chars.iter().rev().take_while(|&&c| c == b'=').count();
         if pad > 2 || (pad > 0 && g + 1 != groups) {
             return None;

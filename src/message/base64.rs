@@ -14,10 +14,13 @@ pub(crate) const LINE_INPUT: usize = 57;
 /// Writes the base64 of `input` (no line breaks) to `sink`.
 pub(crate) fn put(sink: &mut Sink<'_>, input: &[u8]) {
     let mut buf = [0u8; encoded_len(LINE_INPUT)];
-    for chunk in input.chunks(LINE_INPUT) {
+    let mut rest = input;
+    while !rest.is_empty() {
+        let (chunk, tail) = rest.split_at_checked(LINE_INPUT).unwrap_or((rest, &[]));
         // Cannot fail: `buf` holds the encoding of a full chunk.
         let n = crate::b64::encode(chunk, &mut buf);
         sink.put(buf.get(..n).unwrap_or_default());
+        rest = tail;
     }
 }
 

@@ -422,7 +422,7 @@ pub(crate) fn check_content_type(s: &str) -> Result<(), InputError> {
     }
     let slash = b.iter().position(|&c| c == b'/');
     let Some((ty, sub)) = slash
-        .map(|i| b.split_at(i))
+        .and_then(|i| b.split_at_checked(i))
         .map(|(t, s)| (t, s.get(1..).unwrap_or_default()))
     else {
         return Err(if b.is_empty() {
