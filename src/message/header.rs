@@ -528,14 +528,14 @@ pub(crate) fn disposition(sink: &mut Sink<'_>, name: &str) {
             // Whole characters while the line (with its `;`) stays within SOFT.
             while p < b.len() {
                 let end = word_end(name, p, 1);
-                let len = pct_len(&b[p..end]);
+                let len = pct_len(b.get(p..end).unwrap_or_default());
                 if p > start && col + len + 1 > SOFT {
                     break;
                 }
                 col += len;
                 p = end;
             }
-            put_pct(sink, &b[start..p]);
+            put_pct(sink, b.get(start..p).unwrap_or_default());
             if p < b.len() {
                 sink.put(b";");
             }
