@@ -168,8 +168,8 @@ pub(crate) fn is_base64(b: &[u8]) -> bool {
     }
     let pad = b.iter().rev().take_while(|&&c| c == b'=').count();
     pad <= 2
-        && b[..b.len() - pad]
-            .iter()
+        && b.iter()
+            .take(b.len() - pad)
             .all(|&c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/')
 }
 
