@@ -40,7 +40,7 @@ pub(crate) fn encode(input: &[u8], out: &mut [u8]) -> usize {
             third,
             b'=',
         ];
-        chars.copy_from_slice(&quad);
+        crate::bytes::copy(chars, &quad);
     }
     need
 }

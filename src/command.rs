@@ -186,7 +186,7 @@ struct Writer<'o> {
 impl Writer<'_> {
     fn put(&mut self, b: &[u8]) {
         if let Some(dst) = self.out.get_mut(self.pos..self.pos + b.len()) {
-            dst.copy_from_slice(b);
+            crate::bytes::copy(dst, b);
         }
         self.pos += b.len();
     }

@@ -337,7 +337,7 @@ pub struct Engine<'a, const N: usize> {
 }
 
 /// Moves `buf[src..src + n]` to `buf[dst..]`, for `dst <= src`, in pieces that do
-/// not overlap: `copy_from_slice` (a `memcpy`, which every image has) instead of
+/// not overlap: [`crate::bytes::copy`] (a `memcpy`, which every image has) instead of
 /// `copy_within`, whose `memmove` costs about 1.6 KB of flash on a Cortex-M.
 fn move_left(buf: &mut [u8], src: usize, dst: usize, n: usize) {
     let gap = src.saturating_sub(dst);
@@ -351,7 +351,7 @@ fn move_left(buf: &mut [u8], src: usize, dst: usize, n: usize) {
             return;
         };
         if let (Some(to), Some(from)) = (head.get_mut(dst + done..dst + done + k), tail.get(..k)) {
-            to.copy_from_slice(from);
+            crate::bytes::copy(to, from);
         }
         done += k;
     }

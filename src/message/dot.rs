@@ -113,7 +113,7 @@ impl DotStuffer {
         let tail: &[u8] = if self.line_start { &FULL[2..] } else { FULL };
         let dst = out.get_mut(..FULL.len())?;
         if let Some(d) = dst.get_mut(..tail.len()) {
-            d.copy_from_slice(tail);
+            crate::bytes::copy(d, tail);
         }
         *self = Self {
             stuff: self.stuff,
@@ -130,7 +130,7 @@ impl DotStuffer {
         let n = if self.line_start {
             0
         } else {
-            dst.copy_from_slice(b"\r\n");
+            crate::bytes::copy(dst, b"\r\n");
             2
         };
         *self = Self {

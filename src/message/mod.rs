@@ -121,7 +121,7 @@ impl BodySource for RawMessage<'_> {
         let rest = self.bytes.get(self.pos..).unwrap_or_default();
         let n = rest.len().min(out.len());
         if let (Some(to), Some(from)) = (out.get_mut(..n), rest.get(..n)) {
-            to.copy_from_slice(from);
+            crate::bytes::copy(to, from);
         }
         self.pos += n;
         Ok(n)
@@ -544,7 +544,7 @@ impl<'o> Sink<'o> {
         let room = self.out.get_mut(self.len..).unwrap_or_default();
         let n = room.len().min(bytes.len());
         if let (Some(to), Some(from)) = (room.get_mut(..n), bytes.get(..n)) {
-            to.copy_from_slice(from);
+            crate::bytes::copy(to, from);
         }
         self.len += n;
         if n < bytes.len() {
