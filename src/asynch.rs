@@ -288,10 +288,10 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
         rx: &'a mut [u8],
         tx: &'a mut [u8],
     ) -> Result<Self, Error<S::Error>> {
-        let engine = Engine::new(config, rx, tx).map_err(Error::widen)?;
+        Engine::<N>::check_buffers(&config, rx, tx).map_err(Error::widen)?;
         Ok(Client {
             stream,
-            engine,
+            engine: Engine::build(config, rx, tx),
             upgrade,
             timer,
             armed: 0,
@@ -304,7 +304,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
     /// # Errors
     /// Any [`Error`]; after one the connection should be dropped.
     pub async fn connect(&mut self) -> Result<(), Error<S::Error>> {
-        self.run(None::<&mut RawMessage<'_>>).await.map(|_| ())
+        self.run(None).await.map(|_| ())
     }
 
     /// Sends a message built with [`Message`]; see
@@ -368,8 +368,9 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
         self.engine
             .begin_transaction(from, recipients, params)
             .map_err(Error::widen)?;
-        match self.run(Some(body)).await? {
-            Outcome::Sent => Ok(self.engine.report().clone()),
+        let mut body = body;
+        match self.run(Some(&mut body)).await? {
+            Outcome::Sent => Ok(self.engine.report_copy()),
             _ => Err(Error::Protocol(ProtocolError::InvalidState)),
         }
     }
@@ -390,7 +391,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
             .map_err(Error::widen)?;
         self.engine.quit_after_transaction().map_err(Error::widen)?;
         match self.run(Some(&mut message.writer())).await? {
-            Outcome::Closed => Ok(self.engine.report().clone()),
+            Outcome::Closed => Ok(self.engine.report_copy()),
             _ => Err(Error::Protocol(ProtocolError::InvalidState)),
         }
     }
@@ -402,15 +403,15 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
     /// session is not idle.
     pub async fn quit(&mut self) -> Result<(), Error<S::Error>> {
         self.engine.quit().map_err(Error::widen)?;
-        self.run(None::<&mut RawMessage<'_>>).await.map(|_| ())
+        self.run(None).await.map(|_| ())
     }
 
     crate::driver::client_accessors!();
 
     /// The driver loop: carries out actions until the engine is done or fails.
-    async fn run<B: BodySource + ?Sized>(
+    async fn run(
         &mut self,
-        mut body: Option<&mut B>,
+        mut body: Option<&mut dyn BodySource>,
     ) -> Result<Outcome, Error<S::Error>> {
         loop {
             let stage = self.engine.stage();

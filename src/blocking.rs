@@ -228,10 +228,10 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
         rx: &'a mut [u8],
         tx: &'a mut [u8],
     ) -> Result<Self, Error<S::Error>> {
-        let engine = Engine::new(config, rx, tx).map_err(Error::widen)?;
+        Engine::<N>::check_buffers(&config, rx, tx).map_err(Error::widen)?;
         Ok(Client {
             stream,
-            engine,
+            engine: Engine::build(config, rx, tx),
             upgrade,
             armed: 0,
             dirty: false,
@@ -243,7 +243,7 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
     /// # Errors
     /// Any [`Error`]; after one the connection should be dropped.
     pub fn connect(&mut self) -> Result<(), Error<S::Error>> {
-        self.run(None::<&mut RawMessage<'_>>).map(|_| ())
+        self.run(None).map(|_| ())
     }
 
     /// Sends a message built with [`Message`]: its From address is the envelope
@@ -266,13 +266,10 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
         &mut self,
         message: &mut Message<'_, R>,
     ) -> Result<Report<N>, Error<S::Error>> {
-        let env = Envelope::<N>::of(message)?;
-        self.send_with(
-            Some(env.from),
-            env.recipients(),
-            env.params,
-            &mut message.writer(),
-        )
+        match self.transact(message, false)? {
+            Outcome::Sent => Ok(self.engine.report_copy()),
+            _ => Err(Error::Protocol(ProtocolError::InvalidState)),
+        }
     }
 
     /// Sends a message the caller already formatted as RFC 5322 text.
@@ -316,8 +313,9 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
         self.engine
             .begin_transaction(from, recipients, params)
             .map_err(Error::widen)?;
-        match self.run(Some(body))? {
-            Outcome::Sent => Ok(self.engine.report().clone()),
+        let mut body = body;
+        match self.run(Some(&mut body))? {
+            Outcome::Sent => Ok(self.engine.report_copy()),
             _ => Err(Error::Protocol(ProtocolError::InvalidState)),
         }
     }
@@ -333,15 +331,29 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
         &mut self,
         message: &mut Message<'_, R>,
     ) -> Result<Report<N>, Error<S::Error>> {
+        match self.transact(message, true)? {
+            Outcome::Closed => Ok(self.engine.report_copy()),
+            _ => Err(Error::Protocol(ProtocolError::InvalidState)),
+        }
+    }
+
+    /// The transaction of [`send`](Self::send) and [`send_and_quit`](Self::send_and_quit),
+    /// out of line: the envelope and the writer live in this frame only while the
+    /// message goes out, not in the caller's (a smaller stack on a microcontroller).
+    #[inline(never)]
+    fn transact<R: Read>(
+        &mut self,
+        message: &mut Message<'_, R>,
+        quit: bool,
+    ) -> Result<Outcome, Error<S::Error>> {
         let env = Envelope::<N>::of(message)?;
         self.engine
             .begin_transaction(Some(env.from), env.recipients(), env.params)
             .map_err(Error::widen)?;
-        self.engine.quit_after_transaction().map_err(Error::widen)?;
-        match self.run(Some(&mut message.writer()))? {
-            Outcome::Closed => Ok(self.engine.report().clone()),
-            _ => Err(Error::Protocol(ProtocolError::InvalidState)),
+        if quit {
+            self.engine.quit_after_transaction().map_err(Error::widen)?;
         }
+        self.run(Some(&mut message.writer()))
     }
 
     /// Sends `QUIT` and waits for its reply (or for the server to close).
@@ -351,16 +363,13 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
     /// session is not idle (after an error, just drop the connection).
     pub fn quit(&mut self) -> Result<(), Error<S::Error>> {
         self.engine.quit().map_err(Error::widen)?;
-        self.run(None::<&mut RawMessage<'_>>).map(|_| ())
+        self.run(None).map(|_| ())
     }
 
     crate::driver::client_accessors!();
 
     /// The driver loop: carries out actions until the engine is done or fails.
-    fn run<B: BodySource + ?Sized>(
-        &mut self,
-        mut body: Option<&mut B>,
-    ) -> Result<Outcome, Error<S::Error>> {
+    fn run(&mut self, mut body: Option<&mut dyn BodySource>) -> Result<Outcome, Error<S::Error>> {
         loop {
             self.arm();
             let stage = self.engine.stage();

@@ -35,12 +35,10 @@ impl Text {
     /// Copies at most [`MAX_TEXT`] bytes of `b`, and no CR or LF.
     pub fn new(b: &[u8]) -> Text {
         let mut t = Text::EMPTY;
-        for &c in b
-            .iter()
-            .take_while(|&&c| c != b'\r' && c != b'\n')
-            .take(MAX_TEXT)
-        {
-            t.bytes[t.len as usize] = c;
+        // The zip stops at MAX_TEXT bytes.
+        let line = b.iter().take_while(|&&c| c != b'\r' && c != b'\n');
+        for (slot, &c) in t.bytes.iter_mut().zip(line) {
+            *slot = c;
             t.len += 1;
         }
         t
@@ -48,7 +46,7 @@ impl Text {
 
     /// The bytes kept.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.len as usize]
+        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
     }
 
     /// The text, with any invalid UTF-8 (or a character cut at the end) left out.

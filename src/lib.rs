@@ -38,6 +38,7 @@ pub mod asynch;
 pub mod auth;
 mod b64;
 pub mod blocking;
+mod bytes;
 pub mod command;
 mod driver;
 pub mod engine;
