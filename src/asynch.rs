@@ -220,15 +220,15 @@ pub async fn deliver<S, U, T, R, const N: usize>(
     ) -> Result<Client<'b, S, N, U, T>, Error<S::Error>>,
     pause: &mut impl crate::retry::AsyncPause,
     mut random: impl FnMut() -> u32,
-) -> crate::retry::Delivery<S::Error, N>
+) -> crate::retry::Delivery<Report<N>, Error<S::Error>>
 where
     S: Read + Write,
     U: Upgrade<S>,
     T: Timer,
     R: embedded_io::Read,
 {
-    use crate::retry::{Next, Schedule};
-    let mut schedule = Schedule::new(policy);
+    use crate::retry::{Next, Retry};
+    let mut schedule = Retry::new(policy);
     loop {
         schedule.begin(pause.now());
         let result = match connect(rx, tx).await {

@@ -37,7 +37,7 @@ use crate::engine::{Action, Config, Engine, MailParams, Outcome, Report, Stage};
 use crate::error::{Error, Failure, ProtocolError, Unsupported};
 use crate::message::{BodySource, Message, RawMessage};
 use crate::reply::Capabilities;
-use crate::retry::{Delivery, Next, Pause, Policy, Schedule};
+use crate::retry::{Delivery, Next, Pause, Policy, Retry};
 
 /// A blocking transport that bounds its own waits. Before each wait the client
 /// calls [`start_wait`](Deadline::start_wait) with that wait's limit (RFC 5321
@@ -150,13 +150,13 @@ pub fn deliver<S, U, R, const N: usize>(
     ) -> Result<Client<'b, S, N, U>, Error<S::Error>>,
     pause: &mut impl Pause,
     mut random: impl FnMut() -> u32,
-) -> Delivery<S::Error, N>
+) -> Delivery<Report<N>, Error<S::Error>>
 where
     S: Read + Write + Deadline,
     U: Upgrade<S>,
     R: Read,
 {
-    let mut schedule = Schedule::new(policy);
+    let mut schedule = Retry::new(policy);
     loop {
         schedule.begin(pause.now());
         let result = connect(rx, tx).and_then(|mut client| {

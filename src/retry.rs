@@ -1,6 +1,26 @@
-//! Delivery with retries: the policy and the decisions of
-//! [`blocking::deliver`](crate::blocking::deliver) and
-//! [`asynch::deliver`](crate::asynch::deliver), written once (no I/O here).
+//! Delivery with retries: the policy and the decisions ([`Retry`], no I/O here),
+//! and the loops that run them, [`blocking::deliver`](crate::blocking::deliver)
+//! and [`asynch::deliver`](crate::asynch::deliver). A program whose attempt is
+//! more than connect-and-send (a firmware that also joins the network and makes
+//! the TLS connection in each attempt) drives [`Retry`] itself:
+//!
+//! ```
+//! # use core::time::Duration;
+//! # use embedded_smtp::retry::{Delivery, Next, Policy, Retry};
+//! # let mut now = Duration::ZERO;
+//! # let mut attempt = || -> Result<u32, embedded_smtp::Error> {
+//! #     Err(embedded_smtp::Error::Closed { stage: embedded_smtp::engine::Stage::Greeting })
+//! # };
+//! let mut retry = Retry::new(Policy::new(3));
+//! let delivery = loop {
+//!     retry.begin(now);
+//!     match retry.after(attempt(), now, 0x8000_0000) {
+//!         Next::Retry(pause) => now += pause, // sleep(pause)
+//!         Next::Done(delivery) => break delivery,
+//!     }
+//! };
+//! assert!(matches!(delivery, Delivery::GaveUp { attempts: 3, .. }));
+//! ```
 //!
 //! Each attempt makes a **new connection** (the caller's `connect` closure), sends
 //! the message with `send_and_quit`, and ends the session. A failure that
@@ -24,7 +44,6 @@
 
 use core::time::Duration;
 
-use crate::engine::Report;
 use crate::error::Error;
 
 /// How often and how long to try.
@@ -83,34 +102,35 @@ impl Policy {
     }
 }
 
-/// How a delivery ended.
+/// How a delivery ended; `T` is what a successful attempt returns (the
+/// [`Report`](crate::engine::Report) for the clients' `deliver`), `E` its error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Delivery<E, const N: usize> {
+pub enum Delivery<T, E> {
     /// The server accepted the message.
     Delivered {
         /// The attempt that delivered it (from 1).
         attempts: u32,
-        /// Each recipient's reply.
-        report: Report<N>,
+        /// What the attempt returned: each recipient's reply.
+        report: T,
     },
     /// A permanent failure: trying again would not help.
     Refused {
         /// How many attempts were made.
         attempts: u32,
         /// The refusal.
-        error: Error<E>,
+        error: E,
     },
     /// Every attempt failed with a transient error, or the time ran out.
     GaveUp {
         /// How many attempts were made.
         attempts: u32,
         /// The last attempt's error.
-        last: Error<E>,
+        last: E,
     },
 }
 
-impl<E, const N: usize> Delivery<E, N> {
+impl<T, E> Delivery<T, E> {
     /// Whether the message was delivered.
     pub fn is_delivered(&self) -> bool {
         matches!(self, Delivery::Delivered { .. })
@@ -126,45 +146,62 @@ impl<E, const N: usize> Delivery<E, N> {
     }
 }
 
-/// The retry loop's state; the drivers ask it what to do after each attempt.
-pub(crate) struct Schedule {
+/// Whether an error is worth another attempt on a new connection.
+pub trait Transient {
+    /// `true` for a failure that trying again later can cure.
+    fn is_transient(&self) -> bool;
+}
+
+impl<E> Transient for Error<E> {
+    fn is_transient(&self) -> bool {
+        Error::is_transient(self)
+    }
+}
+
+/// The retry loop's state, without I/O: tell it when each attempt begins and how
+/// it ended, and it says what to do next.
+#[derive(Debug, Clone)]
+pub struct Retry {
     policy: Policy,
     attempt: u32,
     started: Option<Duration>,
 }
 
 /// What follows an attempt.
-pub(crate) enum Next<E, const N: usize> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next<T, E> {
     /// Pause this long, then try again on a new connection.
     Retry(Duration),
     /// The delivery is over.
-    Done(Delivery<E, N>),
+    Done(Delivery<T, E>),
 }
 
-impl Schedule {
-    pub(crate) fn new(policy: Policy) -> Self {
-        Schedule {
+impl Retry {
+    /// A delivery by `policy`, before its first attempt.
+    pub fn new(policy: Policy) -> Self {
+        Retry {
             policy,
             attempt: 0,
             started: None,
         }
     }
 
-    /// An attempt begins at `now` (the caller's clock).
-    pub(crate) fn begin(&mut self, now: Duration) {
+    /// An attempt begins at `now` (the caller's monotonic clock).
+    pub fn begin(&mut self, now: Duration) {
         self.attempt += 1;
         if self.started.is_none() {
             self.started = Some(now);
         }
     }
 
-    /// What to do after the attempt ended at `now` with `result`.
-    pub(crate) fn after<E, const N: usize>(
+    /// What to do after the attempt ended at `now` with `result`; `random` (from
+    /// the caller's RNG, uniform over `u32`) sets the pause's jitter.
+    pub fn after<T, E: Transient>(
         &self,
-        result: Result<Report<N>, Error<E>>,
+        result: Result<T, E>,
         now: Duration,
         random: u32,
-    ) -> Next<E, N> {
+    ) -> Next<T, E> {
         let attempts = self.attempt;
         let e = match result {
             Ok(report) => return Next::Done(Delivery::Delivered { attempts, report }),
@@ -213,41 +250,40 @@ mod tests {
 
     #[test]
     fn transient_failures_are_retried_until_the_attempts_run_out() {
-        let mut s = Schedule::new(
-            Policy::new(3).with_backoff(Duration::from_secs(1), Duration::from_secs(1)),
-        );
+        let mut s =
+            Retry::new(Policy::new(3).with_backoff(Duration::from_secs(1), Duration::from_secs(1)));
         s.begin(Duration::ZERO);
         assert!(
-            matches!(s.after::<(), 4>(Err(closed()), Duration::ZERO, 0), Next::Retry(d) if d == Duration::from_millis(500))
+            matches!(s.after::<(), Error<()>>(Err(closed()), Duration::ZERO, 0), Next::Retry(d) if d == Duration::from_millis(500))
         );
         s.begin(Duration::from_secs(1));
         assert!(matches!(
-            s.after::<(), 4>(Err(closed()), Duration::from_secs(1), 0),
+            s.after::<(), Error<()>>(Err(closed()), Duration::from_secs(1), 0),
             Next::Retry(_)
         ));
         s.begin(Duration::from_secs(2));
         assert!(matches!(
-            s.after::<(), 4>(Err(closed()), Duration::from_secs(2), 0),
+            s.after::<(), Error<()>>(Err(closed()), Duration::from_secs(2), 0),
             Next::Done(Delivery::GaveUp { attempts: 3, .. })
         ));
     }
 
     #[test]
     fn permanent_failures_and_the_total_limit_end_at_once() {
-        let mut s = Schedule::new(Policy::new(9).with_total(Duration::from_secs(10)));
+        let mut s = Retry::new(Policy::new(9).with_total(Duration::from_secs(10)));
         s.begin(Duration::ZERO);
         let refused = Error::<()>::Input(crate::error::InputError::NoRecipients);
         assert!(matches!(
-            s.after::<(), 4>(Err(refused), Duration::ZERO, 0),
+            s.after::<(), Error<()>>(Err(refused), Duration::ZERO, 0),
             Next::Done(Delivery::Refused { attempts: 1, .. })
         ));
         // The first pause (2.5 s at least) would end past 10 s.
         assert!(matches!(
-            s.after::<(), 4>(Err(closed()), Duration::from_secs(8), 0),
+            s.after::<(), Error<()>>(Err(closed()), Duration::from_secs(8), 0),
             Next::Done(Delivery::GaveUp { attempts: 1, .. })
         ));
         assert!(matches!(
-            s.after::<(), 4>(Err(closed()), Duration::from_secs(7), 0),
+            s.after::<(), Error<()>>(Err(closed()), Duration::from_secs(7), 0),
             Next::Retry(_)
         ));
     }

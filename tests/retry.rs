@@ -13,6 +13,7 @@ use std::cell::RefCell;
 use common::block_on;
 use common::responder::{Cut, Responder};
 use common::{DRIVERS, Driver};
+use embedded_smtp::engine::Report;
 use embedded_smtp::message::{Attachment, DateTime, Message};
 use embedded_smtp::retry::{Delivery, Pause, Policy};
 use embedded_smtp::{Config, Domain, Error, HeaderText, Mailbox};
@@ -58,7 +59,7 @@ fn deliver(
     servers: &RefCell<Vec<Responder>>,
     policy: Policy,
     pause: &mut FakePause,
-) -> Delivery<Cut, 4> {
+) -> Delivery<Report<4>, Error<Cut>> {
     let from = Mailbox::parse("sensor7@example.com").unwrap();
     let to = [Mailbox::parse("ops@example.com").unwrap()];
     let mut atts = [Attachment::from_bytes("log.csv", "text/csv", CSV).unwrap()];
