@@ -69,10 +69,14 @@ impl<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static> TlsStream<'b, T, C> 
         &mut self,
         connector: &mut Connector<'_, Rng, C>,
     ) -> Result<(), SessionError<T::Error>> {
-        self.state
-            .begin_handshake(connector, |socket, read, write| {
-                TlsConnection::new(socket, read, write)
-            })?;
+        let h = self.state.begin_handshake(connector)?;
+        // Built where it stays (never copied), busy until the handshake ends.
+        self.state = State::Tls {
+            connection: TlsConnection::new(h.socket, h.read, h.write),
+            verdict: h.verdict,
+            eof: false,
+            busy: true,
+        };
         let opened = match self.state.connection() {
             Some(connection) => {
                 connection

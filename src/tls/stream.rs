@@ -39,6 +39,15 @@ pub(super) enum State<'b, T, Conn> {
     Failed(TlsFailure),
 }
 
+/// What a handshake starts from: the guarded socket, the buffers for embedded-tls
+/// and the verdict cells.
+pub(super) struct Handshake<'b, T> {
+    pub(super) socket: Guard<'b, T>,
+    pub(super) read: &'b mut [u8],
+    pub(super) write: &'b mut [u8],
+    pub(super) verdict: Verdict<'b>,
+}
+
 impl<'b, T, Conn> State<'b, T, Conn> {
     /// A plain stream.
     pub(super) fn new(socket: T, read: &'b mut [u8], write: &'b mut [u8]) -> Self {
@@ -49,12 +58,11 @@ impl<'b, T, Conn> State<'b, T, Conn> {
         }
     }
 
-    /// Starts a handshake: the plain socket goes behind the record guard, and the
-    /// embedded-tls connection that `build` makes from it and the buffers is put in
-    /// place (about 1.3 KB: built where it stays, never copied), marked busy until
-    /// [`State::end_handshake`], so that an async handshake whose future is dropped
-    /// leaves the stream [`TlsFailure::Interrupted`]. The caller then opens the
-    /// connection ([`State::connection`]).
+    /// Takes the plain socket and buffers for a handshake: the socket goes behind
+    /// the record guard. Until the caller puts the connection in place
+    /// ([`State::Tls`] with `busy` set, built where it stays: about 1.3 KB never
+    /// copied) the stream is [`TlsFailure::Interrupted`], which is also what stays
+    /// if an async handshake is cancelled.
     ///
     /// # Errors
     /// [`Error::Capacity`] for a buffer below its minimum (the stream stays plain);
@@ -62,8 +70,7 @@ impl<'b, T, Conn> State<'b, T, Conn> {
     pub(super) fn begin_handshake<E, Rng: CryptoRngCore, C: TlsCipherSuite>(
         &mut self,
         connector: &Connector<'_, Rng, C>,
-        build: impl FnOnce(Guard<'b, T>, &'b mut [u8], &'b mut [u8]) -> Conn,
-    ) -> Result<(), SessionError<E>> {
+    ) -> Result<Handshake<'b, T>, SessionError<E>> {
         let (socket, read, write) =
             match core::mem::replace(self, State::Failed(TlsFailure::Interrupted)) {
                 State::Plain {
@@ -92,14 +99,12 @@ impl<'b, T, Conn> State<'b, T, Conn> {
         let (write, rest) = write.split_at_mut(len);
         let (_, cells) = rest.split_at_mut(rest.len() - VERDICT_LEN);
         let verdict = Verdict::new(cells);
-        let guard = Guard::new(socket, read.len(), verdict);
-        *self = State::Tls {
-            connection: build(guard, read, write),
+        Ok(Handshake {
+            socket: Guard::new(socket, read.len(), verdict),
+            read,
+            write,
             verdict,
-            eof: false,
-            busy: true,
-        };
-        Ok(())
+        })
     }
 
     /// The connection of a handshake under way (after [`State::begin_handshake`]).
