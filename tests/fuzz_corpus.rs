@@ -6,6 +6,16 @@
 #[allow(dead_code)]
 mod checks;
 
+#[cfg(all(feature = "tls", feature = "async"))]
+#[path = "../fuzz/src/tls_script.rs"]
+#[allow(dead_code)]
+mod tls_script;
+
+#[cfg(all(feature = "tls", feature = "async"))]
+#[path = "../fuzz/src/tls_checks.rs"]
+#[allow(dead_code)]
+mod tls_checks;
+
 use std::path::Path;
 
 fn replay(target: &str, check: fn(&[u8])) {
@@ -66,6 +76,12 @@ fn verify() {
     replay("verify", |data| {
         checks::verify(data);
     });
+}
+
+#[cfg(all(feature = "tls", feature = "async"))]
+#[test]
+fn tls_records() {
+    replay("tls_records", tls_checks::tls_records);
 }
 
 /// The `verify` seeds reach both verdicts: the genuine chains with the genuine
