@@ -21,7 +21,8 @@ use embedded_smtp::blocking::Client;
 use embedded_smtp::message::RawMessage;
 use embedded_smtp::tls::blocking::{TlsStream, client};
 use embedded_smtp::tls::{
-    Connector, MAX_TLS_WRITE_BUFFER, StreamError, TLS_READ_BUFFER, TLS_WRITE_BUFFER, TlsFailure,
+    Connector, MAX_TLS_WRITE_BUFFER, RecordError, StreamError, TLS_READ_BUFFER, TLS_WRITE_BUFFER,
+    TlsFailure,
 };
 use embedded_smtp::verify::{
     Provider, TimeSource, TrustAnchor, Verifier, VerifyError, anchor_from_der, tls_config,
@@ -313,11 +314,15 @@ fn a_refused_server_leaves_the_stream_unusable() {
     assert!(!stream.is_encrypted());
     assert!(matches!(
         stream.write(b"EHLO x\r\n"),
-        Err(StreamError::Tls(TlsFailure::Unusable))
+        Err(StreamError::Tls(TlsFailure::Verify(
+            VerifyError::UnknownIssuer
+        )))
     ));
     assert!(matches!(
         stream.read(&mut [0u8; 8]),
-        Err(StreamError::Tls(TlsFailure::Unusable))
+        Err(StreamError::Tls(TlsFailure::Verify(
+            VerifyError::UnknownIssuer
+        )))
     ));
     // The socket went with the failed handshake: the server saw the end, no data.
     drop(stream);
@@ -489,4 +494,379 @@ fn implicit_tls_session_is_encrypted_from_the_first_byte() {
     let mut expected = tls_lines(&SESSION);
     expected.extend(tls_lines(&[".", "QUIT"]));
     assert_eq!(seen, expected);
+}
+
+// ------------------------------------------- the record guard, on the wire --
+
+/// What a rustls server does after its encrypted `220` greeting.
+#[derive(Clone, Copy)]
+enum After {
+    /// Writes these bytes on the TCP stream, outside TLS (anyone on the path can).
+    Inject(&'static [u8]),
+    /// Sends a TLS 1.3 KeyUpdate (RFC 8446 §4.6.3), then an encrypted `250`.
+    KeyUpdate,
+    /// Sends the first half of the next record, then nothing: the client's read
+    /// times out in the middle of a record.
+    HalfRecord,
+}
+
+/// A rustls server on 127.0.0.1 that greets over TLS, then does `after`, then
+/// waits for the client to go away.
+fn guard_server(after: After) -> (u16, thread::JoinHandle<()>) {
+    let (listener, port) = listen();
+    let config = ecdsa_server();
+    let handle = thread::spawn(move || {
+        let tcp = accept(&listener);
+        let conn = rustls::ServerConnection::new(config).unwrap();
+        let mut tls = rustls::StreamOwned::new(conn, tcp);
+        tls.write_all(b"220 test ESMTP\r\n").unwrap();
+        tls.flush().unwrap();
+        match after {
+            After::Inject(bytes) => tls.sock.write_all(bytes).unwrap(),
+            After::KeyUpdate => {
+                tls.conn.refresh_traffic_keys().unwrap();
+                tls.write_all(b"250 after the key update\r\n").unwrap();
+                tls.flush().unwrap();
+            }
+            After::HalfRecord => {
+                tls.conn.writer().write_all(b"250 never whole\r\n").unwrap();
+                let mut record = Vec::new();
+                tls.conn.write_tls(&mut record).unwrap();
+                tls.sock.write_all(&record[..record.len() / 2]).unwrap();
+            }
+        }
+        // Until the client closes (or gives up).
+        let _ = tls.sock.read(&mut [0u8; 64]);
+    });
+    (port, handle)
+}
+
+/// The TLS failure of a call that must fail.
+fn failure_of<T: std::fmt::Debug, E: std::fmt::Debug>(r: Result<T, StreamError<E>>) -> TlsFailure {
+    match r {
+        Err(StreamError::Tls(f)) => f,
+        other => panic!("expected a TLS failure, got {other:?}"),
+    }
+}
+
+/// Reads the greeting, then the next read fails: returns that failure and checks
+/// that every later call of the stream fails with the same one.
+fn failure_after_greeting(after: After) -> TlsFailure {
+    let (port, server) = guard_server(after);
+    let anchors = root();
+    let mut connector = Connector::new(
+        "localhost",
+        Verifier::with_anchors(&anchors, TimeSource::Now(NOW)),
+        OsRng,
+    );
+    let (mut read, mut write) = (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
+    let socket = dial(port);
+    let control = socket.inner().try_clone().unwrap();
+    let mut stream = TlsStream::open(socket, &mut read, &mut write, &mut connector).unwrap();
+    let mut buf = [0u8; 64];
+    let n = stream.read(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"220 test ESMTP\r\n");
+    // What follows arrives at once, or (HalfRecord) never whole.
+    control
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let Err(StreamError::Tls(failure)) = stream.read(&mut buf) else {
+        panic!("the stream went on");
+    };
+    for _ in 0..3 {
+        assert_eq!(failure_of(stream.read(&mut buf)), failure);
+        assert_eq!(failure_of(stream.write(b"QUIT\r\n")), failure);
+        assert_eq!(failure_of(stream.flush()), failure);
+    }
+    assert_eq!(stream.close(), Err(failure));
+    drop(control);
+    server.join().unwrap();
+    failure
+}
+
+#[test]
+fn a_plaintext_handshake_message_after_the_handshake_is_refused() {
+    // The 11 bytes of an EncryptedExtensions in plaintext: embedded-tls alone
+    // reaches `unimplemented!()` with them.
+    let failure = failure_after_greeting(After::Inject(&[
+        0x16, 0x03, 0x03, 0x00, 0x06, 0x08, 0x00, 0x00, 0x02, 0x00, 0x00,
+    ]));
+    assert_eq!(
+        failure,
+        TlsFailure::Record(RecordError::UnexpectedType {
+            content_type: 22,
+            after_server_hello: true
+        })
+    );
+    assert!(failure.is_transient());
+    assert_eq!(
+        failure.to_string(),
+        "a TLS record was refused: a record of type 22 after the ServerHello"
+    );
+}
+
+#[test]
+fn a_plaintext_close_notify_or_ticket_after_the_handshake_is_refused() {
+    let close_notify = failure_after_greeting(After::Inject(&[21, 3, 3, 0, 2, 1, 0]));
+    assert_eq!(
+        close_notify,
+        TlsFailure::Record(RecordError::UnexpectedType {
+            content_type: 21,
+            after_server_hello: true
+        })
+    );
+    let ticket = failure_after_greeting(After::Inject(&[22, 3, 3, 0, 4, 4, 0, 0, 0]));
+    assert_eq!(
+        ticket,
+        TlsFailure::Record(RecordError::UnexpectedType {
+            content_type: 22,
+            after_server_hello: true
+        })
+    );
+}
+
+#[test]
+fn an_empty_or_oversized_encrypted_record_is_refused() {
+    // Only the 16-byte tag: embedded-tls alone panics on its empty plaintext.
+    let mut empty = vec![23, 3, 3, 0, 16];
+    empty.extend_from_slice(&[0u8; 16]);
+    let empty: &'static [u8] = empty.leak();
+    assert_eq!(
+        failure_after_greeting(After::Inject(empty)),
+        TlsFailure::Record(RecordError::Length {
+            content_type: 23,
+            len: 16
+        })
+    );
+    assert_eq!(
+        failure_after_greeting(After::Inject(&[23, 3, 3, 0xff, 0xff])),
+        TlsFailure::Record(RecordError::Length {
+            content_type: 23,
+            len: 65_535
+        })
+    );
+}
+
+#[test]
+fn a_read_that_fails_in_the_middle_of_a_record_fails_the_stream_for_good() {
+    // embedded-tls alone would read the next "header" from the middle of the
+    // record and panic on a slice range; the stream never calls it again.
+    let failure = failure_after_greeting(After::HalfRecord);
+    assert!(
+        // A std socket's read time-out: `WouldBlock` on Linux, which the
+        // adapter passes on as `Other`.
+        matches!(failure, TlsFailure::Tls(embedded_tls::TlsError::Io(_))),
+        "{failure:?}"
+    );
+    assert!(failure.is_transient());
+}
+
+#[test]
+fn a_key_update_is_a_typed_transient_failure() {
+    let failure = failure_after_greeting(After::KeyUpdate);
+    assert_eq!(failure, TlsFailure::KeyUpdate);
+    assert!(failure.is_transient());
+    // Through the client: the session ends with a transient error, no panic.
+    let (port, server) = guard_server(After::KeyUpdate);
+    let anchors = root();
+    let connector = Connector::new(
+        "localhost",
+        Verifier::with_anchors(&anchors, TimeSource::Now(NOW)),
+        OsRng,
+    );
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 1024]);
+    let (mut tls_read, mut tls_write) = (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
+    let config =
+        Config::new(Domain::try_new("client.test").unwrap()).with_security(Security::Implicit);
+    let mut client: Client<'_, _, 4, _> = client(
+        dial(port),
+        connector,
+        config,
+        &mut rx,
+        &mut tx,
+        &mut tls_read,
+        &mut tls_write,
+    )
+    .unwrap();
+    let e = client.connect().unwrap_err();
+    assert!(
+        matches!(e, Error::Io(StreamError::Tls(TlsFailure::KeyUpdate))),
+        "{e:?}"
+    );
+    assert!(e.is_transient());
+    drop(client);
+    server.join().unwrap();
+}
+
+/// The async stream over a blocking std socket (each call completes at once).
+#[cfg(feature = "async")]
+struct AsyncStd(FromStd<TcpStream>);
+
+#[cfg(feature = "async")]
+impl ErrorType for AsyncStd {
+    type Error = std::io::Error;
+}
+
+#[cfg(feature = "async")]
+impl embedded_io_async::Read for AsyncStd {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, std::io::Error> {
+        self.0.read(buf)
+    }
+}
+
+#[cfg(feature = "async")]
+impl embedded_io_async::Write for AsyncStd {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, std::io::Error> {
+        self.0.write(buf)
+    }
+
+    async fn flush(&mut self) -> Result<(), std::io::Error> {
+        self.0.flush()
+    }
+}
+
+#[cfg(feature = "async")]
+fn block_on<F: core::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    for _ in 0..1_000_000 {
+        if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+    panic!("the future never finished");
+}
+
+#[cfg(feature = "async")]
+#[test]
+fn the_async_stream_refuses_the_same_records_and_stays_failed() {
+    use embedded_io_async::{Read as _, Write as _};
+    use embedded_smtp::tls::asynch::TlsStream as AsyncTlsStream;
+    let cases: [(After, TlsFailure); 3] = [
+        (
+            After::Inject(&[
+                0x16, 0x03, 0x03, 0x00, 0x06, 0x08, 0x00, 0x00, 0x02, 0x00, 0x00,
+            ]),
+            TlsFailure::Record(RecordError::UnexpectedType {
+                content_type: 22,
+                after_server_hello: true,
+            }),
+        ),
+        (
+            After::Inject(&[23, 3, 3, 0xff, 0xff]),
+            TlsFailure::Record(RecordError::Length {
+                content_type: 23,
+                len: 65_535,
+            }),
+        ),
+        (After::KeyUpdate, TlsFailure::KeyUpdate),
+    ];
+    for (after, expected) in cases {
+        let (port, server) = guard_server(after);
+        let anchors = root();
+        let mut connector = Connector::new(
+            "localhost",
+            Verifier::with_anchors(&anchors, TimeSource::Now(NOW)),
+            OsRng,
+        );
+        let (mut read, mut write) = (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
+        block_on(async {
+            let mut stream =
+                AsyncTlsStream::open(AsyncStd(dial(port)), &mut read, &mut write, &mut connector)
+                    .await
+                    .unwrap();
+            let mut buf = [0u8; 64];
+            let n = stream.read(&mut buf).await.unwrap();
+            assert_eq!(&buf[..n], b"220 test ESMTP\r\n");
+            assert_eq!(failure_of(stream.read(&mut buf).await), expected);
+            assert_eq!(failure_of(stream.read(&mut buf).await), expected);
+            assert_eq!(failure_of(stream.write(b"QUIT\r\n").await), expected);
+            assert_eq!(stream.close().await, Err(expected));
+        });
+        server.join().unwrap();
+    }
+}
+
+/// An async socket whose reads hang (stay pending for ever) once `stall` is set.
+#[cfg(feature = "async")]
+struct Stalling<'s> {
+    inner: AsyncStd,
+    stall: &'s std::cell::Cell<bool>,
+}
+
+#[cfg(feature = "async")]
+impl ErrorType for Stalling<'_> {
+    type Error = std::io::Error;
+}
+
+#[cfg(feature = "async")]
+impl embedded_io_async::Read for Stalling<'_> {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, std::io::Error> {
+        if self.stall.get() {
+            core::future::pending::<()>().await;
+        }
+        embedded_io_async::Read::read(&mut self.inner, buf).await
+    }
+}
+
+#[cfg(feature = "async")]
+impl embedded_io_async::Write for Stalling<'_> {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, std::io::Error> {
+        embedded_io_async::Write::write(&mut self.inner, buf).await
+    }
+
+    async fn flush(&mut self) -> Result<(), std::io::Error> {
+        embedded_io_async::Write::flush(&mut self.inner).await
+    }
+}
+
+#[cfg(feature = "async")]
+#[test]
+fn a_cancelled_async_read_fails_the_stream_for_good() {
+    use core::future::Future as _;
+    use embedded_io_async::{Read as _, Write as _};
+    use embedded_smtp::tls::asynch::TlsStream as AsyncTlsStream;
+    let (port, server) = guard_server(After::KeyUpdate);
+    let anchors = root();
+    let mut connector = Connector::new(
+        "localhost",
+        Verifier::with_anchors(&anchors, TimeSource::Now(NOW)),
+        OsRng,
+    );
+    let (mut read, mut write) = (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
+    let stall = std::cell::Cell::new(false);
+    let socket = Stalling {
+        inner: AsyncStd(dial(port)),
+        stall: &stall,
+    };
+    let mut stream = block_on(AsyncTlsStream::open(
+        socket,
+        &mut read,
+        &mut write,
+        &mut connector,
+    ))
+    .unwrap();
+    let mut buf = [0u8; 64];
+    let n = block_on(stream.read(&mut buf)).unwrap();
+    assert_eq!(&buf[..n], b"220 test ESMTP\r\n");
+    // A time limit drops the read while it waits for the socket.
+    stall.set(true);
+    {
+        let mut read = std::pin::pin!(stream.read(&mut buf));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        assert!(read.as_mut().poll(&mut cx).is_pending());
+    }
+    stall.set(false);
+    for _ in 0..2 {
+        assert_eq!(
+            failure_of(block_on(stream.read(&mut buf))),
+            TlsFailure::Interrupted
+        );
+        assert_eq!(
+            failure_of(block_on(stream.write(b"QUIT\r\n"))),
+            TlsFailure::Interrupted
+        );
+    }
+    assert_eq!(block_on(stream.close()), Err(TlsFailure::Interrupted));
+    server.join().unwrap();
 }

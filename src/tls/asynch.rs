@@ -1,0 +1,226 @@
+//! TLS over `embedded_io_async` streams (features `tls` and `async`): the async
+//! twin of [`super::blocking`], for [`asynch::Client`](crate::asynch::Client). Same
+//! states, same checks and the same record guard (the steps that are not I/O are
+//! written once, in `stream.rs`); only the I/O is awaited.
+//!
+//! A read, write or flush whose future is dropped before it finishes (a time
+//! limit, a `select`) may leave a record half read or half written: the next call
+//! finds it so and fails the stream with [`TlsFailure::Interrupted`], for good.
+
+use embedded_io_async::{ErrorType, Read, Write};
+use embedded_tls::{Aes128GcmSha256, CryptoRngCore, TlsCipherSuite, TlsConnection, TlsContext};
+
+use super::guard::Guard;
+use super::stream::{Handshake, State};
+use super::{Connector, SessionError, StreamError, TlsFailure};
+use crate::asynch::{Client, NoTimer, TimedOut, Timer, Upgrade};
+use crate::engine::{Config, Security, Stage};
+use crate::error::Error;
+use crate::limits::TIMEOUT_TLS_HANDSHAKE;
+
+/// The async client over a [`TlsStream`], upgraded by its [`Connector`], its
+/// waits bounded by `Tm`.
+pub type TlsClient<'a, 'b, 'c, T, Rng, const N: usize = 4, C = Aes128GcmSha256, Tm = NoTimer> =
+    Client<'a, TlsStream<'b, T, C>, N, Connector<'c, Rng, C>, Tm>;
+
+type Connection<'b, T, C> = TlsConnection<'b, Guard<'b, T>, C>;
+
+/// A socket that is plain until [`start_tls`](TlsStream::start_tls) and TLS 1.3
+/// after it; see [`blocking::TlsStream`](super::blocking::TlsStream), whose
+/// failure rules it shares, and the module docs for cancelled calls.
+pub struct TlsStream<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static = Aes128GcmSha256> {
+    state: State<'b, T, Connection<'b, T, C>>,
+}
+
+impl<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static> TlsStream<'b, T, C> {
+    /// A plain stream over `socket` that can switch to TLS with the record
+    /// buffers `read` and `write` (see the module docs of [`super`] for sizes).
+    pub fn new(socket: T, read: &'b mut [u8], write: &'b mut [u8]) -> Self {
+        TlsStream {
+            state: State::new(socket, read, write),
+        }
+    }
+
+    /// Implicit TLS: the handshake runs now.
+    ///
+    /// # Errors
+    /// [`Error::Tls`] with the reason, or [`Error::Capacity`] for small buffers.
+    pub async fn open<Rng: CryptoRngCore>(
+        socket: T,
+        read: &'b mut [u8],
+        write: &'b mut [u8],
+        connector: &mut Connector<'_, Rng, C>,
+    ) -> Result<Self, SessionError<T::Error>> {
+        let mut stream = TlsStream::new(socket, read, write);
+        stream.start_tls(connector).await?;
+        Ok(stream)
+    }
+
+    /// Runs the TLS 1.3 handshake in place and checks the server was verified. A
+    /// handshake whose future is dropped leaves the stream
+    /// [`TlsFailure::Interrupted`].
+    ///
+    /// # Errors
+    /// [`Error::Tls`] with the reason (the stream is then failed for good),
+    /// [`Error::Capacity`] for small buffers (the stream stays plain), or
+    /// [`ProtocolError::InvalidState`](crate::ProtocolError::InvalidState) when TLS
+    /// is already up.
+    pub async fn start_tls<Rng: CryptoRngCore>(
+        &mut self,
+        connector: &mut Connector<'_, Rng, C>,
+    ) -> Result<(), SessionError<T::Error>> {
+        let Handshake {
+            socket,
+            read,
+            write,
+            verdict,
+        } = self.state.begin_handshake(connector)?;
+        let mut connection: Connection<'b, T, C> = TlsConnection::new(socket, read, write);
+        let opened = connection
+            .open(TlsContext::new(&connector.config, &mut connector.provider))
+            .await;
+        self.state
+            .end_handshake(connection, verdict, opened, connector)
+    }
+
+    /// Whether TLS is up.
+    pub fn is_encrypted(&self) -> bool {
+        matches!(self.state, State::Tls { .. })
+    }
+
+    /// Sends the TLS `close_notify` alert (when TLS is up) and drops the socket.
+    ///
+    /// # Errors
+    /// The failure to send the alert, or the stream's earlier failure.
+    pub async fn close(mut self) -> Result<(), TlsFailure> {
+        self.state.enter();
+        match self.state {
+            State::Tls { connection, .. } => connection
+                .close()
+                .await
+                .map(drop)
+                .map_err(|(_, e)| TlsFailure::from_tls(e)),
+            State::Plain { .. } => Ok(()),
+            State::Failed(f) => Err(f),
+        }
+    }
+}
+
+impl<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static> ErrorType for TlsStream<'b, T, C> {
+    type Error = StreamError<T::Error>;
+}
+
+impl<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static> Read for TlsStream<'b, T, C> {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        self.state.enter();
+        let result = match &mut self.state {
+            State::Plain { socket, .. } => {
+                return socket.read(buf).await.map_err(StreamError::Socket);
+            }
+            State::Tls { eof: true, .. } => return Ok(0),
+            State::Tls {
+                connection, busy, ..
+            } => {
+                *busy = true;
+                connection.read(buf).await
+            }
+            State::Failed(f) => return Err(StreamError::Tls(*f)),
+        };
+        self.state.after_read(result)
+    }
+}
+
+impl<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static> Write for TlsStream<'b, T, C> {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        self.state.enter();
+        let result = match &mut self.state {
+            State::Plain { socket, .. } => {
+                return socket.write(buf).await.map_err(StreamError::Socket);
+            }
+            State::Tls {
+                connection, busy, ..
+            } => {
+                *busy = true;
+                connection.write(buf).await
+            }
+            State::Failed(f) => return Err(StreamError::Tls(*f)),
+        };
+        self.state.after_write(result)
+    }
+
+    async fn flush(&mut self) -> Result<(), Self::Error> {
+        self.state.enter();
+        let result = match &mut self.state {
+            State::Plain { socket, .. } => {
+                return socket.flush().await.map_err(StreamError::Socket);
+            }
+            State::Tls {
+                connection, busy, ..
+            } => {
+                *busy = true;
+                connection.flush().await
+            }
+            State::Failed(f) => return Err(StreamError::Tls(*f)),
+        };
+        self.state.after_write(result)
+    }
+}
+
+impl<'b, T, Rng, C> Upgrade<TlsStream<'b, T, C>> for Connector<'_, Rng, C>
+where
+    T: Read + Write + 'b,
+    Rng: CryptoRngCore,
+    C: TlsCipherSuite + 'static,
+{
+    async fn upgrade(
+        &mut self,
+        stream: &mut TlsStream<'b, T, C>,
+    ) -> Result<(), SessionError<T::Error>> {
+        stream.start_tls(self).await
+    }
+}
+
+/// An async client over `socket`: for [`Security::Implicit`] the handshake runs
+/// now; for [`Security::StartTls`] during [`connect`](Client::connect). `timer`
+/// bounds the implicit handshake ([`TIMEOUT_TLS_HANDSHAKE`], or the config's
+/// [`with_timeout`](Config::with_timeout)) and then every wait of the client
+/// ([`Client::with_timer`]); pass [`NoTimer`] to leave the waits to the
+/// transport.
+///
+/// # Errors
+/// As [`TlsStream::open`] and [`Client::with_upgrade`];
+/// [`Error::TimedOut`] at [`Stage::TlsHandshake`] when the implicit handshake
+/// outlasts its limit.
+#[allow(clippy::too_many_arguments)]
+pub async fn client<'a, 'b, 'c, T, Rng, C, Tm, const N: usize>(
+    socket: T,
+    mut connector: Connector<'c, Rng, C>,
+    config: Config<'a>,
+    rx: &'a mut [u8],
+    tx: &'a mut [u8],
+    tls_read: &'b mut [u8],
+    tls_write: &'b mut [u8],
+    mut timer: Tm,
+) -> Result<TlsClient<'a, 'b, 'c, T, Rng, N, C, Tm>, SessionError<T::Error>>
+where
+    T: Read + Write + 'b,
+    Rng: CryptoRngCore,
+    C: TlsCipherSuite + 'static,
+    Tm: Timer,
+{
+    let stream = if config.security() == Security::Implicit {
+        let limit = config.timeout().unwrap_or(TIMEOUT_TLS_HANDSHAKE);
+        timer
+            .with_timeout(
+                limit,
+                TlsStream::open(socket, tls_read, tls_write, &mut connector),
+            )
+            .await
+            .map_err(|TimedOut| Error::TimedOut {
+                stage: Stage::TlsHandshake,
+            })??
+    } else {
+        TlsStream::new(socket, tls_read, tls_write)
+    };
+    Ok(Client::with_upgrade(stream, connector, config, rx, tx)?.with_timer(timer))
+}

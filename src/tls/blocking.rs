@@ -1,0 +1,197 @@
+//! TLS over blocking `embedded_io` streams ([`embedded_tls::blocking`]). The
+//! steps that are not I/O are shared with [`super::asynch`] (`stream.rs`).
+
+use embedded_io::{ErrorType, Read, Write};
+use embedded_tls::blocking::{TlsConnection, TlsContext};
+use embedded_tls::{Aes128GcmSha256, CryptoRngCore, TlsCipherSuite};
+
+use super::guard::Guard;
+use super::stream::{Handshake, State};
+use super::{Connector, SessionError, StreamError, TlsFailure};
+use crate::blocking::{Client, Upgrade};
+use crate::engine::{Config, Security};
+
+/// A blocking client on a [`TlsStream`] that the [`Connector`] upgrades.
+pub type TlsClient<'a, 'b, 'c, T, Rng, const N: usize = 4, C = Aes128GcmSha256> =
+    Client<'a, TlsStream<'b, T, C>, N, Connector<'c, Rng, C>>;
+
+type Connection<'b, T, C> = TlsConnection<'b, Guard<'b, T>, C>;
+
+/// A stream that is plain until its TLS handshake and TLS after it, over
+/// socket `T` with caller-owned TLS buffers (`'b`). The server's records pass the
+/// record guard (see the module docs of [`super`]) before embedded-tls reads them.
+///
+/// After any failure (of the handshake, of a read or a write, or a record the
+/// guard refused) the stream is failed for good: every later read, write, flush
+/// and [`close`](TlsStream::close) returns the same [`TlsFailure`], and the socket
+/// has been dropped.
+///
+/// `T` may be the socket itself or `&mut socket` (embedded-io implements both
+/// traits for `&mut T`); borrow it when the socket must be closed through its
+/// network stack afterwards, since after a handshake embedded-tls keeps the
+/// socket until the stream is dropped.
+pub struct TlsStream<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static = Aes128GcmSha256> {
+    state: State<'b, T, Connection<'b, T, C>>,
+}
+
+impl<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static> TlsStream<'b, T, C> {
+    /// A plain stream over `socket` that [`TlsStream::start_tls`] (or the client,
+    /// for STARTTLS) turns into TLS with these buffers: `read` at least
+    /// [`TLS_READ_BUFFER`](super::TLS_READ_BUFFER) (16 640) bytes, `write`
+    /// [`TLS_WRITE_BUFFER`](super::TLS_WRITE_BUFFER) (4 096; only the first
+    /// [`MAX_TLS_WRITE_BUFFER`](super::MAX_TLS_WRITE_BUFFER) bytes are used).
+    pub fn new(socket: T, read: &'b mut [u8], write: &'b mut [u8]) -> Self {
+        TlsStream {
+            state: State::new(socket, read, write),
+        }
+    }
+
+    /// Implicit TLS (port 465): runs the handshake on `socket` at once and returns
+    /// the encrypted stream, for a client configured with [`Security::Implicit`].
+    ///
+    /// # Errors
+    /// [`Error::Tls`](crate::Error::Tls) when the handshake fails or the server is
+    /// not authenticated ([`TlsFailure::Verify`] carries the reason), and
+    /// [`Error::Capacity`](crate::Error::Capacity) when a buffer is below
+    /// [`MIN_TLS_READ_BUFFER`](super::MIN_TLS_READ_BUFFER) or
+    /// [`MIN_TLS_WRITE_BUFFER`](super::MIN_TLS_WRITE_BUFFER).
+    pub fn open<Rng: CryptoRngCore>(
+        socket: T,
+        read: &'b mut [u8],
+        write: &'b mut [u8],
+        connector: &mut Connector<'_, Rng, C>,
+    ) -> Result<Self, SessionError<T::Error>> {
+        let mut stream = TlsStream::new(socket, read, write);
+        stream.start_tls(connector)?;
+        Ok(stream)
+    }
+
+    /// Runs the TLS handshake on the plain stream, in place, and then checks
+    /// that the server was authenticated
+    /// ([`Provider::check_verified`](crate::verify::Provider::check_verified)).
+    /// After a failure the stream is failed for good and the socket has been dropped.
+    ///
+    /// # Errors
+    /// As [`TlsStream::open`];
+    /// [`ProtocolError::InvalidState`](crate::ProtocolError::InvalidState) when
+    /// the stream is not plain.
+    pub fn start_tls<Rng: CryptoRngCore>(
+        &mut self,
+        connector: &mut Connector<'_, Rng, C>,
+    ) -> Result<(), SessionError<T::Error>> {
+        let Handshake {
+            socket,
+            read,
+            write,
+            verdict,
+        } = self.state.begin_handshake(connector)?;
+        let mut connection: Connection<'b, T, C> = TlsConnection::new(socket, read, write);
+        let opened = connection.open(TlsContext::new(&connector.config, &mut connector.provider));
+        self.state
+            .end_handshake(connection, verdict, opened, connector)
+    }
+
+    /// Whether the handshake has completed (and the server was authenticated).
+    pub fn is_encrypted(&self) -> bool {
+        matches!(self.state, State::Tls { .. })
+    }
+
+    /// Sends the TLS `close_notify` alert (when TLS is up) and drops the socket.
+    /// After `QUIT` this is optional: SMTP has already ended the session.
+    ///
+    /// # Errors
+    /// The failure to send the alert, or the stream's earlier failure.
+    pub fn close(self) -> Result<(), TlsFailure> {
+        match self.state {
+            State::Tls { connection, .. } => connection
+                .close()
+                .map(drop)
+                .map_err(|(_, e)| TlsFailure::from_tls(e)),
+            State::Plain { .. } => Ok(()),
+            State::Failed(f) => Err(f),
+        }
+    }
+}
+
+impl<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static> ErrorType for TlsStream<'b, T, C> {
+    type Error = StreamError<T::Error>;
+}
+
+impl<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static> Read for TlsStream<'b, T, C> {
+    /// Reads plain or decrypted bytes. The server's `close_notify`, and a
+    /// connection closed without one, are end of stream (`Ok(0)`).
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        let result = match &mut self.state {
+            State::Plain { socket, .. } => return socket.read(buf).map_err(StreamError::Socket),
+            State::Tls { eof: true, .. } => return Ok(0),
+            State::Tls { connection, .. } => connection.read(buf),
+            State::Failed(f) => return Err(StreamError::Tls(*f)),
+        };
+        self.state.after_read(result)
+    }
+}
+
+impl<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static> Write for TlsStream<'b, T, C> {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        let result = match &mut self.state {
+            State::Plain { socket, .. } => return socket.write(buf).map_err(StreamError::Socket),
+            State::Tls { connection, .. } => connection.write(buf),
+            State::Failed(f) => return Err(StreamError::Tls(*f)),
+        };
+        self.state.after_write(result)
+    }
+
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        let result = match &mut self.state {
+            State::Plain { socket, .. } => return socket.flush().map_err(StreamError::Socket),
+            State::Tls { connection, .. } => connection.flush(),
+            State::Failed(f) => return Err(StreamError::Tls(*f)),
+        };
+        self.state.after_write(result)
+    }
+}
+
+/// STARTTLS: the client calls this after the server's `220` (and after the
+/// engine made sure nothing followed it); the client then sends EHLO again.
+impl<'b, T, Rng, C> Upgrade<TlsStream<'b, T, C>> for Connector<'_, Rng, C>
+where
+    T: Read + Write + 'b,
+    Rng: CryptoRngCore,
+    C: TlsCipherSuite + 'static,
+{
+    fn upgrade(&mut self, stream: &mut TlsStream<'b, T, C>) -> Result<(), SessionError<T::Error>> {
+        stream.start_tls(self)
+    }
+}
+
+/// A blocking client over `socket` that speaks TLS as `config` says:
+/// [`Security::Implicit`] runs the handshake now (port 465),
+/// [`Security::StartTls`] leaves it to the session (port 587), and
+/// [`Security::None`] never uses TLS. `tls_read` and `tls_write` are the TLS
+/// record buffers ([`TlsStream::new`]); `rx` and `tx` the client's
+/// ([`Engine::new`](crate::engine::Engine::new)).
+///
+/// # Errors
+/// For implicit TLS, those of [`TlsStream::open`]; then
+/// [`Error::Capacity`](crate::Error::Capacity) when `rx` or `tx` is too small.
+pub fn client<'a, 'b, 'c, T, Rng, C, const N: usize>(
+    socket: T,
+    mut connector: Connector<'c, Rng, C>,
+    config: Config<'a>,
+    rx: &'a mut [u8],
+    tx: &'a mut [u8],
+    tls_read: &'b mut [u8],
+    tls_write: &'b mut [u8],
+) -> Result<TlsClient<'a, 'b, 'c, T, Rng, N, C>, SessionError<T::Error>>
+where
+    T: Read + Write + 'b,
+    Rng: CryptoRngCore,
+    C: TlsCipherSuite + 'static,
+{
+    let stream = if config.security() == Security::Implicit {
+        TlsStream::open(socket, tls_read, tls_write, &mut connector)?
+    } else {
+        TlsStream::new(socket, tls_read, tls_write)
+    };
+    Client::with_upgrade(stream, connector, config, rx, tx)
+}

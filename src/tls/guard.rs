@@ -1,0 +1,711 @@
+//! The record guard: a socket wrapper between the network and embedded-tls that
+//! lets through only the TLS records that may arrive at that point of a TLS 1.3
+//! client connection, judged from what can be seen without keys.
+//!
+//! embedded-tls 0.19 panics on some records a peer can send (see
+//! `docs/embedded-tls.md`): an encrypted record with an empty inner plaintext, a
+//! plaintext handshake message after the handshake. Everything that needs no key to
+//! judge is checked here, before embedded-tls sees a byte of the record:
+//!
+//! | phase | allowed records (RFC 8446 §5) |
+//! |---|---|
+//! | before ServerHello | one handshake record that starts with a whole ServerHello (type 2); an alert of 2 bytes |
+//! | after ServerHello, before the first encrypted record | at most one ChangeCipherSpec, exactly the byte `01` (§5, middlebox compatibility); application data |
+//! | from the first encrypted record on | application data only |
+//!
+//! Application data (every encrypted record in TLS 1.3) must be 17 ..= 2^14 + 256
+//! bytes long (§5.2: at least the 16-byte AEAD tag and the content-type byte; at
+//! most the expansion limit), and never longer than the read buffer. Records carry
+//! version 0x0303 (§5.1; 0x0301 and 0x0302 are accepted before the ServerHello,
+//! so that an old server still gets its `protocol_version` answer).
+//!
+//! embedded-tls reads a record's 5-byte header, then exactly its body, so the guard
+//! follows the record boundaries of the bytes it passes on. A refused record is
+//! reported to embedded-tls as an I/O error of kind `InvalidData` and recorded in a
+//! [`Verdict`], through which the TLS stream names it ([`RecordError`]); from then
+//! on the guard refuses every read and write.
+//!
+//! What the guard cannot see is inside encrypted records: which handshake message
+//! an authenticated server sends after the handshake. That residual is documented
+//! in the README's TLS section.
+
+use core::cell::Cell;
+use core::fmt;
+
+use embedded_io::ErrorKind;
+
+/// The largest TLSPlaintext fragment, 2^14 (RFC 8446 §5.1).
+pub(super) const MAX_PLAINTEXT: usize = 1 << 14;
+/// The largest TLSCiphertext fragment, 2^14 + 256 (RFC 8446 §5.2).
+pub(super) const MAX_CIPHERTEXT: usize = MAX_PLAINTEXT + 256;
+/// The bytes of the caller's write buffer that hold the [`Verdict`].
+pub(super) const VERDICT_LEN: usize = 4;
+
+const CHANGE_CIPHER_SPEC: u8 = 20;
+const ALERT: u8 = 21;
+const HANDSHAKE: u8 = 22;
+const APPLICATION_DATA: u8 = 23;
+const SERVER_HELLO: u8 = 2;
+/// The AEAD tag of every TLS 1.3 cipher suite embedded-tls offers (AES-GCM).
+const AEAD_TAG: usize = 16;
+const TLS12: u16 = 0x0303;
+const TLS10: u16 = 0x0301;
+
+/// A TLS record the guard refused: what arrived, and where it may not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum RecordError {
+    /// A record of a content type that may not arrive here: before the
+    /// ServerHello only handshake and alert records, after it only application
+    /// data (and one ChangeCipherSpec). A plaintext handshake message or alert
+    /// after the ServerHello is one of these.
+    UnexpectedType {
+        /// The record's content type (RFC 8446 §5.1: 20 ChangeCipherSpec, 21
+        /// alert, 22 handshake, 23 application data).
+        content_type: u8,
+        /// Whether the ServerHello had arrived.
+        after_server_hello: bool,
+    },
+    /// A record whose length its type does not allow: an encrypted record shorter
+    /// than 17 bytes (an empty inner plaintext) or longer than 2^14 + 256 or the
+    /// read buffer, a plaintext one longer than 2^14, an alert not of 2 bytes.
+    Length {
+        /// The record's content type.
+        content_type: u8,
+        /// The length its header claims.
+        len: u16,
+    },
+    /// A second ChangeCipherSpec, one after encrypted data, or one that is not
+    /// the single byte `01` (RFC 8446 §5).
+    ChangeCipherSpec,
+    /// The first handshake record does not start with a whole ServerHello: another
+    /// message type, or a ServerHello split across records.
+    ServerHello {
+        /// The handshake message type that arrived.
+        msg_type: u8,
+    },
+    /// A record version other than 0x0303 (RFC 8446 §5.1).
+    Version(u16),
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            RecordError::UnexpectedType {
+                content_type,
+                after_server_hello,
+            } => write!(
+                f,
+                "a record of type {content_type} {} the ServerHello",
+                if after_server_hello {
+                    "after"
+                } else {
+                    "before"
+                }
+            ),
+            RecordError::Length { content_type, len } => {
+                write!(f, "a record of type {content_type} and {len} bytes")
+            }
+            RecordError::ChangeCipherSpec => f.write_str("an unexpected ChangeCipherSpec"),
+            RecordError::ServerHello { msg_type } => write!(
+                f,
+                "handshake message {msg_type} where a whole ServerHello was due"
+            ),
+            RecordError::Version(v) => write!(f, "a record of version {v:#06x}"),
+        }
+    }
+}
+
+impl core::error::Error for RecordError {}
+
+impl RecordError {
+    fn encode(self) -> [u8; VERDICT_LEN] {
+        match self {
+            RecordError::UnexpectedType {
+                content_type,
+                after_server_hello,
+            } => [1, content_type, after_server_hello as u8, 0],
+            RecordError::Length { content_type, len } => {
+                let [hi, lo] = len.to_be_bytes();
+                [2, content_type, hi, lo]
+            }
+            RecordError::ChangeCipherSpec => [3, 0, 0, 0],
+            RecordError::ServerHello { msg_type } => [4, msg_type, 0, 0],
+            RecordError::Version(v) => {
+                let [hi, lo] = v.to_be_bytes();
+                [5, hi, lo, 0]
+            }
+        }
+    }
+
+    fn decode(b: [u8; VERDICT_LEN]) -> Option<RecordError> {
+        Some(match b {
+            [1, content_type, after, _] => RecordError::UnexpectedType {
+                content_type,
+                after_server_hello: after != 0,
+            },
+            [2, content_type, hi, lo] => RecordError::Length {
+                content_type,
+                len: u16::from_be_bytes([hi, lo]),
+            },
+            [3, ..] => RecordError::ChangeCipherSpec,
+            [4, msg_type, ..] => RecordError::ServerHello { msg_type },
+            [5, hi, lo, _] => RecordError::Version(u16::from_be_bytes([hi, lo])),
+            _ => return None,
+        })
+    }
+}
+
+/// Where the guard leaves its refusal for the TLS stream, which cannot reach the
+/// guard once embedded-tls owns it: [`VERDICT_LEN`] bytes of the caller's write
+/// buffer, shared as cells.
+#[derive(Clone, Copy)]
+pub(super) struct Verdict<'b>(&'b [Cell<u8>]);
+
+impl<'b> Verdict<'b> {
+    /// Cells over `bytes` (at least [`VERDICT_LEN`] long), cleared.
+    pub(super) fn new(bytes: &'b mut [u8]) -> Self {
+        let cells = Cell::from_mut(bytes).as_slice_of_cells();
+        for c in cells {
+            c.set(0);
+        }
+        Verdict(cells)
+    }
+
+    /// The guard's refusal, if it refused anything.
+    pub(super) fn get(&self) -> Option<RecordError> {
+        let mut b = [0u8; VERDICT_LEN];
+        for (d, c) in b.iter_mut().zip(self.0) {
+            *d = c.get();
+        }
+        RecordError::decode(b)
+    }
+
+    fn set(&self, e: RecordError) {
+        for (c, v) in self.0.iter().zip(e.encode()) {
+            c.set(v);
+        }
+    }
+}
+
+/// Which records may come next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Before the ServerHello.
+    Hello,
+    /// After the ServerHello, before any encrypted record.
+    AfterHello {
+        /// Whether the one ChangeCipherSpec allowed has arrived.
+        ccs: bool,
+    },
+    /// From the first encrypted record on.
+    Encrypted,
+}
+
+/// The guard's reading of the inbound byte stream, record by record; no I/O.
+#[derive(Debug, Clone)]
+pub(super) struct RecordCheck {
+    phase: Phase,
+    header: [u8; 5],
+    /// Header bytes of the current record seen (5: in its body).
+    have: usize,
+    /// Body bytes of the current record still to come.
+    left: usize,
+    /// Body bytes of the current record seen.
+    seen: usize,
+    /// The first four body bytes of a handshake record before the ServerHello.
+    hello: [u8; 4],
+    /// The longest encrypted record accepted.
+    max_ciphertext: usize,
+}
+
+impl RecordCheck {
+    /// A check for a connection whose read buffer is `read_buffer` bytes.
+    pub(super) fn new(read_buffer: usize) -> Self {
+        RecordCheck {
+            phase: Phase::Hello,
+            header: [0; 5],
+            have: 0,
+            left: 0,
+            seen: 0,
+            hello: [0; 4],
+            max_ciphertext: read_buffer.min(MAX_CIPHERTEXT),
+        }
+    }
+
+    /// Follows `bytes`, the next bytes from the server.
+    ///
+    /// # Errors
+    /// The first record that may not arrive, as soon as enough of it has been seen.
+    pub(super) fn check(&mut self, mut bytes: &[u8]) -> Result<(), RecordError> {
+        while let Some((&b, rest)) = bytes.split_first() {
+            if self.have < self.header.len() {
+                if let Some(slot) = self.header.get_mut(self.have) {
+                    *slot = b;
+                }
+                self.have += 1;
+                bytes = rest;
+                if self.have == self.header.len() {
+                    self.begin()?;
+                }
+            } else {
+                let take = self.left.min(bytes.len());
+                let (body, rest) = bytes.split_at(take);
+                self.body(body)?;
+                bytes = rest;
+            }
+            if self.have == self.header.len() && self.left == 0 {
+                self.end();
+            }
+        }
+        Ok(())
+    }
+
+    fn content_type(&self) -> u8 {
+        self.header[0]
+    }
+
+    /// A whole header has arrived: may such a record come now?
+    fn begin(&mut self) -> Result<(), RecordError> {
+        let [content_type, v0, v1, l0, l1] = self.header;
+        let version = u16::from_be_bytes([v0, v1]);
+        let len = usize::from(u16::from_be_bytes([l0, l1]));
+        let length = RecordError::Length {
+            content_type,
+            len: len as u16,
+        };
+        let unexpected = |after_server_hello| RecordError::UnexpectedType {
+            content_type,
+            after_server_hello,
+        };
+        match (self.phase, content_type) {
+            (Phase::Hello, HANDSHAKE | ALERT) => {
+                if !(TLS10..=TLS12).contains(&version) {
+                    return Err(RecordError::Version(version));
+                }
+                let ok = match content_type {
+                    ALERT => len == 2,
+                    _ => (4..=MAX_PLAINTEXT).contains(&len),
+                };
+                if !ok {
+                    return Err(length);
+                }
+            }
+            (Phase::Hello, _) => return Err(unexpected(false)),
+            (Phase::AfterHello { ccs: false }, CHANGE_CIPHER_SPEC) => {
+                self.version(version)?;
+                if len != 1 {
+                    return Err(RecordError::ChangeCipherSpec);
+                }
+            }
+            (Phase::AfterHello { .. } | Phase::Encrypted, CHANGE_CIPHER_SPEC) => {
+                return Err(RecordError::ChangeCipherSpec);
+            }
+            (Phase::AfterHello { .. } | Phase::Encrypted, APPLICATION_DATA) => {
+                self.version(version)?;
+                if !(AEAD_TAG + 1..=self.max_ciphertext).contains(&len) {
+                    return Err(length);
+                }
+                self.phase = Phase::Encrypted;
+            }
+            (Phase::AfterHello { .. } | Phase::Encrypted, _) => return Err(unexpected(true)),
+        }
+        self.left = len;
+        self.seen = 0;
+        Ok(())
+    }
+
+    fn version(&self, version: u16) -> Result<(), RecordError> {
+        if version == TLS12 {
+            Ok(())
+        } else {
+            Err(RecordError::Version(version))
+        }
+    }
+
+    /// Body bytes of the current record.
+    fn body(&mut self, body: &[u8]) -> Result<(), RecordError> {
+        match (self.phase, self.content_type()) {
+            (Phase::AfterHello { .. }, CHANGE_CIPHER_SPEC) if body.iter().any(|&b| b != 1) => {
+                return Err(RecordError::ChangeCipherSpec);
+            }
+            (Phase::Hello, HANDSHAKE) => {
+                for &b in body {
+                    if let Some(slot) = self.hello.get_mut(self.seen) {
+                        *slot = b;
+                        if self.seen + 1 == self.hello.len() {
+                            self.server_hello()?;
+                        }
+                    }
+                    self.seen += 1;
+                }
+                self.left -= body.len();
+                return Ok(());
+            }
+            _ => {}
+        }
+        self.seen += body.len();
+        self.left -= body.len();
+        Ok(())
+    }
+
+    /// The first four bytes of the first handshake record: a ServerHello that the
+    /// record holds whole?
+    fn server_hello(&self) -> Result<(), RecordError> {
+        let [msg_type, l0, l1, l2] = self.hello;
+        let msg_len = u32::from_be_bytes([0, l0, l1, l2]) as usize;
+        let record_len = usize::from(u16::from_be_bytes([self.header[3], self.header[4]]));
+        if msg_type != SERVER_HELLO || msg_len + 4 > record_len {
+            return Err(RecordError::ServerHello { msg_type });
+        }
+        Ok(())
+    }
+
+    /// The current record has been seen whole.
+    fn end(&mut self) {
+        self.phase = match (self.phase, self.content_type()) {
+            (Phase::Hello, HANDSHAKE) => Phase::AfterHello { ccs: false },
+            (Phase::AfterHello { .. }, CHANGE_CIPHER_SPEC) => Phase::AfterHello { ccs: true },
+            (phase, _) => phase,
+        };
+        self.have = 0;
+        self.seen = 0;
+    }
+}
+
+/// The socket as embedded-tls sees it: reads pass through a [`RecordCheck`];
+/// after a refusal, or after the socket failed, every call fails.
+pub(super) struct Guard<'b, T> {
+    socket: T,
+    check: RecordCheck,
+    verdict: Verdict<'b>,
+    failed: bool,
+}
+
+impl<'b, T> Guard<'b, T> {
+    pub(super) fn new(socket: T, read_buffer: usize, verdict: Verdict<'b>) -> Self {
+        Guard {
+            socket,
+            check: RecordCheck::new(read_buffer),
+            verdict,
+            failed: false,
+        }
+    }
+
+    /// Checks `n` bytes just read into `buf`.
+    fn inbound<E>(&mut self, buf: &[u8], n: usize) -> Result<usize, GuardError<E>> {
+        match self.check.check(buf.get(..n).unwrap_or(buf)) {
+            Ok(()) => Ok(n),
+            Err(e) => {
+                warn!("TLS record refused by the guard");
+                self.verdict.set(e);
+                self.failed = true;
+                Err(GuardError::Refused)
+            }
+        }
+    }
+
+    fn outcome<R, E>(&mut self, r: Result<R, E>) -> Result<R, GuardError<E>> {
+        r.map_err(|e| {
+            self.failed = true;
+            GuardError::Socket(e)
+        })
+    }
+
+    fn usable<E>(&self) -> Result<(), GuardError<E>> {
+        if self.failed {
+            Err(GuardError::Refused)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// The guard's error as embedded-tls sees it: it keeps only the kind.
+#[derive(Debug)]
+pub(super) enum GuardError<E> {
+    /// The socket's own.
+    Socket(E),
+    /// A record was refused, or the stream failed earlier.
+    Refused,
+}
+
+impl<E: fmt::Debug> fmt::Display for GuardError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GuardError::Socket(e) => write!(f, "socket error: {e:?}"),
+            GuardError::Refused => f.write_str("refused by the TLS record guard"),
+        }
+    }
+}
+
+impl<E: fmt::Debug> core::error::Error for GuardError<E> {}
+
+impl<E: embedded_io::Error> embedded_io::Error for GuardError<E> {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            GuardError::Socket(e) => e.kind(),
+            GuardError::Refused => ErrorKind::InvalidData,
+        }
+    }
+}
+
+impl<T: embedded_io::ErrorType> embedded_io::ErrorType for Guard<'_, T> {
+    type Error = GuardError<T::Error>;
+}
+
+impl<T: embedded_io::Read> embedded_io::Read for Guard<'_, T> {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        self.usable()?;
+        let r = self.socket.read(buf);
+        let n = self.outcome(r)?;
+        self.inbound(buf, n)
+    }
+}
+
+impl<T: embedded_io::Write> embedded_io::Write for Guard<'_, T> {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        self.usable()?;
+        let r = self.socket.write(buf);
+        self.outcome(r)
+    }
+
+    fn flush(&mut self) -> Result<(), Self::Error> {
+        self.usable()?;
+        let r = self.socket.flush();
+        self.outcome(r)
+    }
+}
+
+#[cfg(feature = "async")]
+impl<T: embedded_io_async::Read> embedded_io_async::Read for Guard<'_, T> {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        self.usable()?;
+        let r = self.socket.read(buf).await;
+        let n = self.outcome(r)?;
+        self.inbound(buf, n)
+    }
+}
+
+#[cfg(feature = "async")]
+impl<T: embedded_io_async::Write> embedded_io_async::Write for Guard<'_, T> {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        self.usable()?;
+        let r = self.socket.write(buf).await;
+        self.outcome(r)
+    }
+
+    async fn flush(&mut self) -> Result<(), Self::Error> {
+        self.usable()?;
+        let r = self.socket.flush().await;
+        self.outcome(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A ServerHello record of `len` body bytes (message type 2, whole).
+    fn server_hello(len: usize) -> std::vec::Vec<u8> {
+        let msg = len - 4;
+        let mut r = std::vec![
+            22,
+            3,
+            3,
+            (len >> 8) as u8,
+            len as u8,
+            2,
+            0,
+            (msg >> 8) as u8,
+            msg as u8
+        ];
+        r.resize(5 + len, 0xaa);
+        r
+    }
+
+    fn encrypted(len: usize) -> std::vec::Vec<u8> {
+        let mut r = std::vec![23, 3, 3, (len >> 8) as u8, len as u8];
+        r.resize(5 + len, 0x55);
+        r
+    }
+
+    const CCS: [u8; 6] = [20, 3, 3, 0, 1, 1];
+
+    /// Feeds `bytes` one at a time and whole; both must agree.
+    fn check(bytes: &[u8]) -> Result<(), RecordError> {
+        let mut whole = RecordCheck::new(16_640);
+        let mut bytewise = RecordCheck::new(16_640);
+        let a = whole.check(bytes);
+        let b = bytes
+            .iter()
+            .try_for_each(|b| bytewise.check(core::slice::from_ref(b)));
+        assert_eq!(a, b);
+        a
+    }
+
+    fn session(parts: &[&[u8]]) -> std::vec::Vec<u8> {
+        parts.concat()
+    }
+
+    #[test]
+    fn a_normal_handshake_passes() {
+        let s = session(&[&server_hello(90), &CCS, &encrypted(17), &encrypted(16_640)]);
+        assert_eq!(check(&s), Ok(()));
+        // Without the middlebox ChangeCipherSpec too, and with an alert first.
+        assert_eq!(
+            check(&session(&[&server_hello(90), &encrypted(40)])),
+            Ok(())
+        );
+        assert_eq!(check(&[21, 3, 3, 0, 2, 2, 70]), Ok(()));
+        // An old server's ServerHello, coalesced with more messages, reaches
+        // embedded-tls, which names the version.
+        let mut old = server_hello(200);
+        old[1..3].copy_from_slice(&[3, 1]);
+        old[7..9].copy_from_slice(&[0, 90]);
+        assert_eq!(check(&old), Ok(()));
+    }
+
+    #[test]
+    fn empty_encrypted_records_are_refused() {
+        for len in [0, 1, 16] {
+            let s = session(&[&server_hello(90), &encrypted(len)]);
+            assert_eq!(
+                check(&s),
+                Err(RecordError::Length {
+                    content_type: 23,
+                    len: len as u16
+                })
+            );
+        }
+        let s = session(&[&server_hello(90), &encrypted(16_641)]);
+        assert_eq!(
+            check(&s),
+            Err(RecordError::Length {
+                content_type: 23,
+                len: 16_641
+            })
+        );
+        // A smaller read buffer lowers the limit.
+        let mut c = RecordCheck::new(4_096 + 256);
+        assert_eq!(
+            c.check(&session(&[&server_hello(90), &encrypted(4_353)])),
+            Err(RecordError::Length {
+                content_type: 23,
+                len: 4_353
+            })
+        );
+    }
+
+    #[test]
+    fn plaintext_after_the_server_hello_is_refused() {
+        // The 11 bytes of a plaintext EncryptedExtensions after the handshake.
+        let ee = [22, 3, 3, 0, 6, 8, 0, 0, 2, 0, 0];
+        let close_notify = [21, 3, 3, 0, 2, 1, 0];
+        let ticket = [22, 3, 3, 0, 4, 4, 0, 0, 0];
+        for bad in [&ee[..], &close_notify, &ticket] {
+            let s = session(&[&server_hello(90), &encrypted(30), bad]);
+            assert_eq!(
+                check(&s),
+                Err(RecordError::UnexpectedType {
+                    content_type: bad[0],
+                    after_server_hello: true
+                })
+            );
+        }
+        let s = session(&[&server_hello(90), &encrypted(30), &[24, 3, 3, 0, 1, 0]]);
+        assert_eq!(
+            check(&s),
+            Err(RecordError::UnexpectedType {
+                content_type: 24,
+                after_server_hello: true
+            })
+        );
+    }
+
+    #[test]
+    fn change_cipher_spec_once_and_early() {
+        let twice = session(&[&server_hello(90), &CCS, &CCS]);
+        assert_eq!(check(&twice), Err(RecordError::ChangeCipherSpec));
+        let late = session(&[&server_hello(90), &encrypted(20), &CCS]);
+        assert_eq!(check(&late), Err(RecordError::ChangeCipherSpec));
+        let long = session(&[&server_hello(90), &[20, 3, 3, 0, 2, 1, 1]]);
+        assert_eq!(check(&long), Err(RecordError::ChangeCipherSpec));
+        let wrong = session(&[&server_hello(90), &[20, 3, 3, 0, 1, 2]]);
+        assert_eq!(check(&wrong), Err(RecordError::ChangeCipherSpec));
+        let before = [20, 3, 3, 0, 1, 1];
+        assert_eq!(
+            check(&before),
+            Err(RecordError::UnexpectedType {
+                content_type: 20,
+                after_server_hello: false
+            })
+        );
+    }
+
+    #[test]
+    fn the_server_hello_comes_whole_and_first() {
+        // Split across two records.
+        let mut split = server_hello(90);
+        split[7..9].copy_from_slice(&[0, 100]);
+        assert_eq!(check(&split), Err(RecordError::ServerHello { msg_type: 2 }));
+        // Another message first.
+        let mut ee = server_hello(90);
+        ee[5] = 8;
+        assert_eq!(check(&ee), Err(RecordError::ServerHello { msg_type: 8 }));
+        // Encrypted data before it, a plaintext SMTP greeting, a huge record.
+        assert_eq!(
+            check(&encrypted(40)),
+            Err(RecordError::UnexpectedType {
+                content_type: 23,
+                after_server_hello: false
+            })
+        );
+        assert_eq!(
+            check(b"220 mail.example.com ESMTP\r\n"),
+            Err(RecordError::UnexpectedType {
+                content_type: b'2',
+                after_server_hello: false
+            })
+        );
+        assert_eq!(
+            check(&[22, 3, 3, 0xff, 0xff]),
+            Err(RecordError::Length {
+                content_type: 22,
+                len: 65_535
+            })
+        );
+        assert_eq!(
+            check(&[22, 0x7f, 0, 0, 90]),
+            Err(RecordError::Version(0x7f00))
+        );
+        assert_eq!(
+            check(&session(&[&server_hello(90), &[23, 3, 1, 0, 20]])),
+            Err(RecordError::Version(0x0301))
+        );
+    }
+
+    #[test]
+    fn verdicts_round_trip() {
+        let mut bytes = [0xffu8; VERDICT_LEN];
+        let v = Verdict::new(&mut bytes);
+        assert_eq!(v.get(), None);
+        for e in [
+            RecordError::UnexpectedType {
+                content_type: 22,
+                after_server_hello: true,
+            },
+            RecordError::Length {
+                content_type: 23,
+                len: 65_535,
+            },
+            RecordError::ChangeCipherSpec,
+            RecordError::ServerHello { msg_type: 8 },
+            RecordError::Version(0x0301),
+        ] {
+            v.set(e);
+            assert_eq!(v.get(), Some(e));
+        }
+    }
+}
