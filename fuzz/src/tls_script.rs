@@ -565,7 +565,6 @@ impl Plan {
         let mut wire = Wire::default();
         let (mut hs_seq, mut app_seq) = (0u64, 0u64);
         let count = session.records.len();
-        let mut spans = vec![(0usize, 0usize); count];
         for pos in 0..=count {
             let threshold = session
                 .records
@@ -648,13 +647,13 @@ impl Plan {
                 };
                 wire.push(rec.threshold, &bytes);
             }
-            spans[pos] = (start, wire.bytes.len());
+            wire.spans.push((start, wire.bytes.len()));
             if pos == session.queued {
                 wire.queued_end = wire.bytes.len();
             }
         }
         for &(n, offset, mask) in &self.flips {
-            if let Some(&(start, end)) = spans.get(n)
+            if let Some(&(start, end)) = wire.spans.get(n)
                 && end > start
             {
                 wire.bytes[start + offset % (end - start)] ^= mask;
@@ -703,6 +702,8 @@ pub struct Wire {
     pub flights: Vec<(usize, usize)>,
     /// Where the record with the final `250` ends (its last piece, if split).
     pub queued_end: usize,
+    /// Where each recorded record lies (all its pieces, if split).
+    pub spans: Vec<(usize, usize)>,
 }
 
 impl Wire {
