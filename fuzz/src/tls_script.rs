@@ -282,6 +282,8 @@ impl core::fmt::Debug for Keys {
     }
 }
 
+static SESSION: OnceLock<Session> = OnceLock::new();
+
 /// Why a recording does not open.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OpenError {
@@ -379,11 +381,23 @@ impl Session {
 
     /// The committed recording, opened once per process.
     pub fn get() -> &'static Session {
-        static SESSION: OnceLock<Session> = OnceLock::new();
         SESSION.get_or_init(|| {
             let rec = Recording::decode(RECORDING).expect("fuzz/data/tls_session.bin is readable");
             Session::open(&rec).expect("fuzz/data/tls_session.bin opens with its secrets")
         })
+    }
+
+    /// Makes the session of `rec` the one [`Session::get`] returns, for a build of
+    /// the client whose ClientHello differs from the committed recording's (the
+    /// library's tests with the optional signature algorithms, which the
+    /// ClientHello advertises, record their own). Returns `false` if
+    /// [`Session::get`] was called before.
+    ///
+    /// # Panics
+    /// If `rec` does not open.
+    pub fn install(rec: &Recording) -> bool {
+        let session = Session::open(rec).expect("a fresh recording opens");
+        SESSION.set(session).is_ok()
     }
 
     /// The position of the first record after the handshake: what is injected here
