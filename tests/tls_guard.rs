@@ -227,6 +227,30 @@ fn cancelled_async_read_in_the_middle_of_a_record_then_read_again() {
     );
 }
 
+/// An async handshake whose wait the timer drops half-way (in the ServerHello's
+/// body) leaves a stream that fails every later call with `Interrupted`.
+#[test]
+fn cancelled_async_handshake_then_calls() {
+    let session = session();
+    let plan = Plan::clean(Driver::Async).read_fault(1, Fault::Stall);
+    let (result, later) = plan.handshake(session);
+    assert_eq!(
+        result,
+        Err(Error::TimedOut {
+            stage: Stage::TlsHandshake
+        })
+    );
+    assert_sticky(
+        &later,
+        &StreamError::Tls(TlsFailure::Interrupted),
+        Driver::Async,
+    );
+    // The client reports the same time-out; it has no stream left to call.
+    let run = plan.run(session);
+    assert_eq!(run.sent, result.map(|()| 1));
+    assert!(run.later.is_empty());
+}
+
 /// A plaintext close_notify after the handshake: embedded-tls took it as the
 /// server's (anyone could end the session); the guard refuses it.
 #[test]
