@@ -16,8 +16,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use embedded_io_adapters::std::FromStd;
 use embedded_smtp::blocking::Client;
+use embedded_smtp::blocking::FromStdTcp;
 use embedded_smtp::message::{Attachment, DateTime, Message};
 use embedded_smtp::tls::{self, Connector, TLS_READ_BUFFER, TLS_WRITE_BUFFER};
 use embedded_smtp::verify::{TimeSource, Verifier, anchor_from_der};
@@ -56,7 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_credentials(Credentials::try_new(USER, PASSWORD)?);
     // Implicit TLS: the handshake (and the certificate check) happens here.
     let mut client: Client<'_, _, 4, _> = tls::blocking::client(
-        FromStd::new(tcp),
+        FromStdTcp::new(tcp),
         connector,
         config,
         &mut rx,

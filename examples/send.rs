@@ -22,17 +22,16 @@
 //! stream below the client and cannot ask it; these two rules cover every SASL
 //! mechanism the client speaks.)
 
-use std::cell::Cell;
 use std::fmt::Debug;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::rc::Rc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use embedded_io::{ErrorType, Read, Write};
-use embedded_smtp::blocking::{Client, Upgrade};
+use embedded_smtp::blocking::{Client, Deadline, Upgrade};
 use embedded_smtp::engine::{Report, Stage};
+use embedded_smtp::limits::TIMEOUT_TLS_HANDSHAKE;
 use embedded_smtp::message::{Attachment, DateTime, Message};
 use embedded_smtp::nal::{self, Backoff, FromNal};
 use embedded_smtp::tls::blocking::TlsStream;
@@ -318,12 +317,11 @@ fn local_host_name() -> String {
 
 /// The stream the client sees: copies the SMTP dialogue to stderr as `C:`/`S:`
 /// lines when `on`, with AUTH redacted (see the file's docs). It sits above TLS,
-/// so the dialogue is shown in clear text in every mode. It also holds the
-/// handle through which the client's timeout hook sets the socket's limit.
+/// so the dialogue is shown in clear text in every mode. The client's deadline
+/// passes through it to the socket.
 struct Transcript<S> {
     inner: S,
     on: bool,
-    limit: Limit,
     sent: Vec<u8>,
     received: Vec<u8>,
     /// The last complete server line was a `334` challenge.
@@ -331,20 +329,14 @@ struct Transcript<S> {
 }
 
 impl<S> Transcript<S> {
-    fn new(inner: S, on: bool, limit: Limit) -> Self {
+    fn new(inner: S, on: bool) -> Self {
         Transcript {
             inner,
             on,
-            limit,
             sent: vec![],
             received: vec![],
             challenged: false,
         }
-    }
-
-    /// The client's [`TimeoutHook`](embedded_smtp::blocking::TimeoutHook).
-    fn set_timeout(&mut self, t: Option<Duration>) {
-        self.limit.set(t);
     }
 
     fn client_line(&mut self, line: &[u8]) {
@@ -389,6 +381,12 @@ fn lines(buf: &mut Vec<u8>, mut each: impl FnMut(&[u8])) {
     }
 }
 
+impl<S: Deadline> Deadline for Transcript<S> {
+    fn start_wait(&mut self, limit: Option<Duration>) {
+        self.inner.start_wait(limit);
+    }
+}
+
 impl<S: ErrorType> ErrorType for Transcript<S> {
     type Error = S::Error;
 }
@@ -425,15 +423,11 @@ impl<S: Write> Write for Transcript<S> {
 
 // ---------------------------------------------------------------- the socket --
 
-/// The time limit of the current wait, shared between the client's timeout hook
-/// (through [`Transcript`]) and the [`Socket`] under TLS.
-type Limit = Rc<Cell<Option<Duration>>>;
-
 type Tcp = FromNal<std_embedded_nal::Stack, Backoff>;
 
 /// The TCP stream under everything: the crate's `nal` adapter over
-/// std-embedded-nal, with the limit of the current wait applied to each call,
-/// and the program's writes held until it next reads.
+/// std-embedded-nal, whose reads and writes of one wait share that wait's limit
+/// (the client's [`Deadline`]), and the program's writes held until it next reads.
 ///
 /// The holding matters for speed: std-embedded-nal leaves Nagle's algorithm on
 /// (its socket offers no `set_nodelay`), and both the client (the end of data
@@ -444,7 +438,6 @@ type Tcp = FromNal<std_embedded_nal::Stack, Backoff>;
 /// sends when the next read would not come (it is called before every wait).
 struct Socket {
     tcp: Tcp,
-    limit: Limit,
     pending: Vec<u8>,
 }
 
@@ -455,17 +448,15 @@ struct Socket {
 const HOLD: usize = 4 * 1024 * 1024;
 
 impl Socket {
-    fn new(tcp: Tcp, limit: Limit) -> Self {
+    fn new(tcp: Tcp) -> Self {
         Socket {
             tcp,
-            limit,
             pending: Vec::new(),
         }
     }
 
     /// Writes out everything held.
     fn drain(&mut self) -> Result<(), nal::Error<TcpError>> {
-        self.tcp.set_timeout(self.limit.get());
         let mut done = 0;
         let result = loop {
             if done == self.pending.len() {
@@ -483,6 +474,12 @@ impl Socket {
     }
 }
 
+impl Deadline for Socket {
+    fn start_wait(&mut self, limit: Option<Duration>) {
+        self.tcp.start_wait(limit);
+    }
+}
+
 impl ErrorType for Socket {
     type Error = nal::Error<TcpError>;
 }
@@ -490,7 +487,6 @@ impl ErrorType for Socket {
 impl Read for Socket {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
         self.drain()?;
-        self.tcp.set_timeout(self.limit.get());
         self.tcp.read(buf)
     }
 }
@@ -595,7 +591,7 @@ fn session<S, U>(
     mailboxes: &Mailboxes<'_>,
 ) -> Result<Summary, Error<S::Error>>
 where
-    S: Read + Write,
+    S: Read + Write + Deadline,
     U: Upgrade<S>,
 {
     client.connect()?;
@@ -861,15 +857,13 @@ fn run(o: &Opts) -> Result<Summary, String> {
     let parts = read_parts(o)?;
 
     let (mut rx, mut tx) = ([0u8; 1024], [0u8; 8192]);
-    let limit = Limit::default();
 
     if o.tls == Mode::None {
-        let socket = Socket::new(connect(o)?, limit.clone());
-        let stream = Transcript::new(socket, o.verbose, limit);
+        let socket = Socket::new(connect(o)?);
+        let stream = Transcript::new(socket, o.verbose);
         let config = config.with_security(Security::None);
-        let mut client: Client<'_, _, MAX_RCPT> = Client::new(stream, config, &mut rx, &mut tx)
-            .map_err(|e| describe(&e, o))?
-            .with_timeout_hook(Transcript::set_timeout);
+        let mut client: Client<'_, _, MAX_RCPT> =
+            Client::new(stream, config, &mut rx, &mut tx).map_err(|e| describe(&e, o))?;
         return session(&mut client, o, &parts, &mailboxes).map_err(|e| describe(&e, o));
     }
 
@@ -899,10 +893,10 @@ fn run(o: &Opts) -> Result<Summary, String> {
     };
     let mut connector = Connector::new(&o.host, verifier, OsRng);
     let (mut tls_read, mut tls_write) = (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
-    let socket = Socket::new(connect(o)?, limit.clone());
+    let mut socket = Socket::new(connect(o)?);
     let (stream, security) = if o.tls == Mode::Implicit {
-        // The handshake runs before the client: it gets the connect limit.
-        limit.set(Some(o.timeout.unwrap_or(CONNECT_TIMEOUT)));
+        // The handshake runs before the client: it gets the handshake's limit.
+        socket.start_wait(Some(o.timeout.unwrap_or(TIMEOUT_TLS_HANDSHAKE)));
         let stream = TlsStream::open(socket, &mut tls_read, &mut tls_write, &mut connector)
             .map_err(|e| format!("connect to {}:{}: {}", o.host, o.port, describe(&e, o)))?;
         if o.verbose {
@@ -913,13 +907,12 @@ fn run(o: &Opts) -> Result<Summary, String> {
         let stream = TlsStream::new(socket, &mut tls_read, &mut tls_write);
         (stream, Security::StartTls)
     };
-    let stream = Transcript::new(stream, o.verbose, limit);
+    let stream = Transcript::new(stream, o.verbose);
     let config = config.with_security(security);
     let upgrade = Via(connector);
     let mut client: Client<'_, _, MAX_RCPT, _> =
         Client::with_upgrade(stream, upgrade, config, &mut rx, &mut tx)
-            .map_err(|e| describe(&e, o))?
-            .with_timeout_hook(Transcript::set_timeout);
+            .map_err(|e| describe(&e, o))?;
     session(&mut client, o, &parts, &mailboxes).map_err(|e| describe(&e, o))
 }
 
@@ -967,7 +960,7 @@ struct Via<C>(C);
 
 impl<'b, T, Rng> Upgrade<Transcript<TlsStream<'b, T>>> for Via<Connector<'_, Rng>>
 where
-    T: Read + Write + 'b,
+    T: Read + Write + Deadline + 'b,
     Rng: CryptoRngCore,
 {
     fn upgrade(

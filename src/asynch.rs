@@ -2,20 +2,23 @@
 //! `embedded_io_async` streams, for embassy tasks and other executors.
 //!
 //! It has the same names and behaviour as [`blocking::Client`](crate::blocking::Client);
-//! the loop decides nothing. Time limits: every read, write and flush is bounded by
-//! the engine's limit for the current wait through a [`Timer`] the caller supplies
-//! ([`NoTimer`] never fires; feature `embassy-time` provides [`EmbassyTimer`]). A wait
+//! the loop decides nothing. Time limits: every wait (all its reads, writes and
+//! flushes together) is bounded by the engine's limit through the [`Timer`] the
+//! caller names in [`Client::new`] ([`NoTimer`] never fires; features
+//! `embassy-time` and `tokio` provide [`EmbassyTimer`] and [`TokioTimer`]). A wait
 //! that runs out ends with [`Error::TimedOut`] naming the stage.
 //!
 //! ```no_run
-//! # async fn demo<S: embedded_io_async::Read + embedded_io_async::Write>(tcp: S) -> Result<(), embedded_smtp::Error<S::Error>> {
+//! # async fn demo<S: embedded_io_async::Read + embedded_io_async::Write>(tcp: S, timer: impl embedded_smtp::asynch::Timer) -> Result<(), embedded_smtp::Error<S::Error>> {
 //! use embedded_smtp::asynch::Client;
 //! use embedded_smtp::message::Message;
 //! use embedded_smtp::{Config, Domain, HeaderText, Mailbox};
 //!
 //! let (mut rx, mut tx) = ([0u8; 512], [0u8; 1024]);
 //! let config = Config::new(Domain::try_new("sensor-7.local")?);
-//! let mut client: Client<'_, S> = Client::new(tcp, config, &mut rx, &mut tx)?;
+//! // The timer bounds every wait: EmbassyTimer (feature embassy-time), TokioTimer
+//! // (feature tokio), or NoTimer to say that something else does.
+//! let mut client: Client<'_, S, 4, _, _> = Client::new(tcp, timer, config, &mut rx, &mut tx)?;
 //! client.connect().await?;
 //! let to = [Mailbox::parse("ops@example.com")?];
 //! let mut message: Message<'_> =
@@ -33,9 +36,9 @@ use embedded_io_async::{ErrorType, Read, Write};
 
 use crate::NoTls;
 use crate::address::Address;
-use crate::driver::{Envelope, io};
+use crate::driver::{Envelope, io, note};
 use crate::engine::{Action, Config, Engine, MailParams, Outcome, Report, Stage};
-use crate::error::{Error, ProtocolError, Unsupported};
+use crate::error::{Error, Failure, ProtocolError, Unsupported};
 use crate::message::{BodySource, Message, RawMessage};
 use crate::reply::Capabilities;
 
@@ -61,55 +64,111 @@ impl<S: ErrorType> Upgrade<S> for NoTls {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct TimedOut;
 
-/// Bounds a future by a time limit. The core has no clock: the caller's executor
-/// does (embassy-time, tokio, a hardware timer), so this is the one thing the async
-/// client asks of it.
+/// Bounds the client's waits. The core has no clock: the caller's executor does
+/// (embassy-time, tokio, a hardware timer), so this is the one thing the async
+/// client asks of it, and it must be named: [`Client::new`] takes one, and
+/// [`NoTimer`] is the explicit choice of none.
+///
+/// Before each wait the client calls [`start_wait`](Timer::start_wait) with that
+/// wait's limit (RFC 5321 §4.5.3.2); every read, write and flush of the wait then
+/// runs through [`with_timeout`](Timer::with_timeout) against that one deadline,
+/// so a server that drips a reply byte by byte runs out of time as a silent one
+/// does.
 #[allow(async_fn_in_trait)]
 pub trait Timer {
-    /// Runs `f` to completion or until `limit` has passed, whichever comes first.
+    /// A new wait begins now and may last `limit` in all (`None`: no limit), until
+    /// the next call.
+    fn start_wait(&mut self, limit: Option<Duration>);
+
+    /// Runs `f` to completion or until the current wait's deadline, whichever
+    /// comes first.
     ///
     /// # Errors
-    /// [`TimedOut`] when the limit passed first (`f` is dropped).
-    async fn with_timeout<F: Future>(
-        &mut self,
-        limit: Duration,
-        f: F,
-    ) -> Result<F::Output, TimedOut>;
+    /// [`TimedOut`] when the deadline passed first (`f` is dropped).
+    async fn with_timeout<F: Future>(&mut self, f: F) -> Result<F::Output, TimedOut>;
 }
 
-/// A timer that never fires: waits are bounded only by the transport.
+/// A timer that never fires: waits are bounded only by the transport, and a
+/// silent or dripping server holds the client as long as the transport lets it.
+/// Name it only when something else bounds the session (a task watchdog, a
+/// `select` with a deadline of the caller's).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NoTimer;
 
 impl Timer for NoTimer {
-    async fn with_timeout<F: Future>(&mut self, _: Duration, f: F) -> Result<F::Output, TimedOut> {
+    fn start_wait(&mut self, _: Option<Duration>) {}
+
+    async fn with_timeout<F: Future>(&mut self, f: F) -> Result<F::Output, TimedOut> {
         Ok(f.await)
     }
 }
 
-/// [`Timer`] on `embassy_time::with_timeout` (feature `embassy-time`).
+/// [`Timer`] on `embassy_time::with_deadline` (feature `embassy-time`).
 #[cfg(feature = "embassy-time")]
 #[cfg_attr(docsrs, doc(cfg(feature = "embassy-time")))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct EmbassyTimer;
+pub struct EmbassyTimer {
+    deadline: Option<embassy_time::Instant>,
+}
+
+#[cfg(feature = "embassy-time")]
+impl EmbassyTimer {
+    /// A timer with no wait started.
+    pub fn new() -> Self {
+        EmbassyTimer { deadline: None }
+    }
+}
 
 #[cfg(feature = "embassy-time")]
 impl Timer for EmbassyTimer {
-    async fn with_timeout<F: Future>(
-        &mut self,
-        limit: Duration,
-        f: F,
-    ) -> Result<F::Output, TimedOut> {
+    fn start_wait(&mut self, limit: Option<Duration>) {
         // Limits beyond a year (e.g. `Duration::MAX` to mean "never") wait without
         // a deadline instead of overflowing embassy's tick arithmetic.
         const NEVER: Duration = Duration::from_secs(365 * 24 * 3600);
-        if limit >= NEVER {
-            return Ok(f.await);
+        self.deadline = limit.filter(|l| *l < NEVER).and_then(|l| {
+            let micros = embassy_time::Duration::from_micros(l.as_micros() as u64);
+            embassy_time::Instant::now().checked_add(micros)
+        });
+    }
+
+    async fn with_timeout<F: Future>(&mut self, f: F) -> Result<F::Output, TimedOut> {
+        match self.deadline {
+            Some(d) => embassy_time::with_deadline(d, f)
+                .await
+                .map_err(|_| TimedOut),
+            None => Ok(f.await),
         }
-        let micros = limit.as_micros() as u64;
-        embassy_time::with_timeout(embassy_time::Duration::from_micros(micros), f)
-            .await
-            .map_err(|_| TimedOut)
+    }
+}
+
+/// [`Timer`] on `tokio::time::timeout_at` (feature `tokio`): for the async client
+/// on a tokio runtime (with its time driver enabled).
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TokioTimer {
+    deadline: Option<tokio::time::Instant>,
+}
+
+#[cfg(feature = "tokio")]
+impl TokioTimer {
+    /// A timer with no wait started.
+    pub fn new() -> Self {
+        TokioTimer { deadline: None }
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Timer for TokioTimer {
+    fn start_wait(&mut self, limit: Option<Duration>) {
+        self.deadline = limit.and_then(|l| tokio::time::Instant::now().checked_add(l));
+    }
+
+    async fn with_timeout<F: Future>(&mut self, f: F) -> Result<F::Output, TimedOut> {
+        match self.deadline {
+            Some(d) => tokio::time::timeout_at(d, f).await.map_err(|_| TimedOut),
+            None => Ok(f.await),
+        }
     }
 }
 
@@ -120,26 +179,30 @@ pub struct Client<'a, S, const N: usize = 4, U = NoTls, T = NoTimer> {
     engine: Engine<'a, N>,
     upgrade: U,
     timer: T,
+    /// The engine's [`wait_id`](Engine::wait_id) the timer's deadline was set for.
+    armed: u32,
     dirty: bool,
 }
 
-impl<'a, S: Read + Write, const N: usize> Client<'a, S, N, NoTls, NoTimer> {
+impl<'a, S: Read + Write, const N: usize, T: Timer> Client<'a, S, N, NoTls, T> {
     /// A client over a connected stream with caller-owned buffers (see
-    /// [`Engine::new`] for their sizes). Nothing is read or written yet.
+    /// [`Engine::new`] for their sizes), its waits bounded by `timer` ([`NoTimer`]
+    /// to leave them to the transport). Nothing is read or written yet.
     ///
     /// # Errors
     /// [`Error::Capacity`] when a buffer is too small.
     pub fn new(
         stream: S,
+        timer: T,
         config: Config<'a>,
         rx: &'a mut [u8],
         tx: &'a mut [u8],
     ) -> Result<Self, Error<S::Error>> {
-        Client::with_upgrade(stream, NoTls, config, rx, tx)
+        Client::with_upgrade(stream, NoTls, timer, config, rx, tx)
     }
 }
 
-impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>> Client<'a, S, N, U, NoTimer> {
+impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S, N, U, T> {
     /// A client whose stream can be switched to TLS by `upgrade` for STARTTLS.
     ///
     /// # Errors
@@ -147,6 +210,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>> Client<'a, S, N, U, NoT
     pub fn with_upgrade(
         stream: S,
         upgrade: U,
+        timer: T,
         config: Config<'a>,
         rx: &'a mut [u8],
         tx: &'a mut [u8],
@@ -156,29 +220,10 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>> Client<'a, S, N, U, NoT
             stream,
             engine,
             upgrade,
-            timer: NoTimer,
+            timer,
+            armed: 0,
             dirty: false,
         })
-    }
-}
-
-impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S, N, U, T> {
-    /// Bounds every wait by the engine's time limit with `timer`.
-    pub fn with_timer<T2: Timer>(self, timer: T2) -> Client<'a, S, N, U, T2> {
-        let Client {
-            stream,
-            engine,
-            upgrade,
-            dirty,
-            ..
-        } = self;
-        Client {
-            stream,
-            engine,
-            upgrade,
-            timer,
-            dirty,
-        }
     }
 
     /// Reads the greeting and runs EHLO (or HELO), STARTTLS and AUTH as configured.
@@ -295,11 +340,17 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
     ) -> Result<Outcome, Error<S::Error>> {
         loop {
             let stage = self.engine.stage();
-            let limit = self.engine.timeout();
+            let id = self.engine.wait_id();
+            if id != self.armed {
+                self.timer.start_wait(self.engine.timeout());
+                self.armed = id;
+            }
             match self.engine.poll_action() {
                 Action::Send(bytes) => {
-                    let n =
-                        bounded(&mut self.timer, limit, stage, self.stream.write(bytes)).await?;
+                    let n = match bounded(&mut self.timer, stage, self.stream.write(bytes)).await {
+                        Ok(n) => n,
+                        Err(e) => return Err(note(&mut self.engine, e, Failure::Write)),
+                    };
                     if n == 0 {
                         self.engine.handle_eof();
                     } else {
@@ -309,12 +360,15 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
                 }
                 Action::Recv(buf) => {
                     if self.dirty {
-                        bounded(&mut self.timer, limit, stage, self.stream.flush()).await?;
+                        if let Err(e) = bounded(&mut self.timer, stage, self.stream.flush()).await {
+                            return Err(note(&mut self.engine, e, Failure::Write));
+                        }
                         self.dirty = false;
                     }
-                    match bounded(&mut self.timer, limit, stage, self.stream.read(buf)).await? {
-                        0 => self.engine.handle_eof(),
-                        n => self.engine.handle_received(n),
+                    match bounded(&mut self.timer, stage, self.stream.read(buf)).await {
+                        Ok(0) => self.engine.handle_eof(),
+                        Ok(n) => self.engine.handle_received(n),
+                        Err(e) => return Err(note(&mut self.engine, e, Failure::Read)),
                     }
                 }
                 Action::Body => match body.as_deref_mut() {
@@ -323,19 +377,20 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
                 },
                 Action::StartTls => {
                     let handshake = self.upgrade.upgrade(&mut self.stream);
-                    match limit {
-                        Some(limit) => self
-                            .timer
-                            .with_timeout(limit, handshake)
-                            .await
-                            .map_err(|TimedOut| Error::TimedOut { stage })??,
-                        None => handshake.await?,
+                    let done = match self.timer.with_timeout(handshake).await {
+                        Ok(r) => r,
+                        Err(TimedOut) => Err(Error::TimedOut { stage }),
+                    };
+                    if let Err(e) = done {
+                        return Err(note(&mut self.engine, e, Failure::Upgrade));
                     }
                     self.engine.handle_tls_ready();
                 }
                 Action::Done(outcome) => {
                     if self.dirty {
-                        bounded(&mut self.timer, limit, stage, self.stream.flush()).await?;
+                        if let Err(e) = bounded(&mut self.timer, stage, self.stream.flush()).await {
+                            return Err(note(&mut self.engine, e, Failure::Write));
+                        }
                         self.dirty = false;
                     }
                     return Ok(outcome);
@@ -346,19 +401,15 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
     }
 }
 
-/// Runs one I/O future under the wait's time limit and maps its error.
+/// Runs one I/O future against the wait's deadline and maps its error.
 async fn bounded<T: Timer, V, E: embedded_io::Error>(
     timer: &mut T,
-    limit: Option<Duration>,
     stage: Stage,
     f: impl Future<Output = Result<V, E>>,
 ) -> Result<V, Error<E>> {
-    let r = match limit {
-        Some(limit) => timer
-            .with_timeout(limit, f)
-            .await
-            .map_err(|TimedOut| Error::TimedOut { stage })?,
-        None => f.await,
-    };
-    r.map_err(|e| io(e, stage))
+    timer
+        .with_timeout(f)
+        .await
+        .map_err(|TimedOut| Error::TimedOut { stage })?
+        .map_err(|e| io(e, stage))
 }

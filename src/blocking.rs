@@ -1,12 +1,13 @@
 //! The blocking client: one loop over the [`Engine`] on an `embedded_io` stream.
 //!
 //! The loop decides nothing: it writes what the engine says to write, reads into
-//! the buffer the engine hands out, and passes the message source on. The stream
+//! the buffer the engine hands out, passes the message source on, and starts the
+//! transport's [`Deadline`] whenever the engine begins a new wait. The stream
 //! may be anything that implements `embedded_io::{Read, Write}`: a TCP socket
 //! adapter, a TLS connection, or a test double.
 //!
 //! ```no_run
-//! # fn demo(tcp: impl embedded_io::Read + embedded_io::Write + embedded_io::ErrorType<Error = core::convert::Infallible>) -> Result<(), embedded_smtp::Error> {
+//! # fn demo(tcp: impl embedded_io::Read + embedded_io::Write + embedded_smtp::blocking::Deadline + embedded_io::ErrorType<Error = core::convert::Infallible>) -> Result<(), embedded_smtp::Error> {
 //! use embedded_smtp::{blocking::Client, Address, Config, Domain, HeaderText, Mailbox};
 //! use embedded_smtp::message::Message;
 //!
@@ -31,16 +32,78 @@ use embedded_io::{ErrorType, Read, Write};
 
 use crate::NoTls;
 use crate::address::Address;
-use crate::driver::{Envelope, io};
-use crate::engine::{Action, Config, Engine, MailParams, Outcome, Report};
-use crate::error::{Error, ProtocolError, Unsupported};
+use crate::driver::{Envelope, io, note};
+use crate::engine::{Action, Config, Engine, MailParams, Outcome, Report, Stage};
+use crate::error::{Error, Failure, ProtocolError, Unsupported};
 use crate::message::{BodySource, Message, RawMessage};
 use crate::reply::Capabilities;
 
-/// A hook the client calls before each wait with the engine's time limit, so the
-/// stream's owner can arm a socket time-out or a timer. A transport that then fails
-/// with [`embedded_io::ErrorKind::TimedOut`] is reported as [`Error::TimedOut`] with the stage.
-pub type TimeoutHook<S> = fn(&mut S, Option<Duration>);
+/// A blocking transport that bounds its own waits. Before each wait the client
+/// calls [`start_wait`](Deadline::start_wait) with that wait's limit (RFC 5321
+/// §4.5.3.2, or [`Config::with_timeout`]); the transport then fails its reads,
+/// writes and flushes with an error of kind [`embedded_io::ErrorKind::TimedOut`]
+/// once that much time has passed since the call, counted over the whole wait
+/// (every read of a multi-line reply), not per read: a server that drips a reply
+/// one byte at a time gets no more time than a silent one. The client reports it as
+/// [`Error::TimedOut`] with the stage.
+///
+/// The client needs its transport to be one: [`nal::FromNal`](crate::nal::FromNal)
+/// (feature `nal`), [`FromStdTcp`] (feature `std`) and
+/// [`tls::blocking::TlsStream`](crate::tls::blocking::TlsStream) over either
+/// are. A transport whose waits are bounded some other way (a watchdog, a socket
+/// time-out set once), or a test double, says so with [`Untimed`].
+pub trait Deadline {
+    /// A new wait begins now and may last `limit` in all (`None`: no limit), until
+    /// the next call.
+    fn start_wait(&mut self, limit: Option<Duration>);
+}
+
+impl<T: Deadline + ?Sized> Deadline for &mut T {
+    fn start_wait(&mut self, limit: Option<Duration>) {
+        T::start_wait(self, limit);
+    }
+}
+
+/// A transport whose waits the client does not bound: [`Deadline::start_wait`]
+/// does nothing. A silent or dripping server then holds the client as long as the
+/// transport itself lets it; use it only when something else bounds the waits (a
+/// socket time-out, a watchdog), or for test doubles.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Untimed<S>(pub S);
+
+impl<S> Untimed<S> {
+    /// The transport.
+    pub fn into_inner(self) -> S {
+        self.0
+    }
+}
+
+impl<S> Deadline for Untimed<S> {
+    fn start_wait(&mut self, _: Option<Duration>) {}
+}
+
+impl<S: ErrorType> ErrorType for Untimed<S> {
+    type Error = S::Error;
+}
+
+impl<S: Read> Read for Untimed<S> {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, S::Error> {
+        self.0.read(buf)
+    }
+}
+
+impl<S: Write> Write for Untimed<S> {
+    fn write(&mut self, buf: &[u8]) -> Result<usize, S::Error> {
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> Result<(), S::Error> {
+        self.0.flush()
+    }
+}
+
+#[cfg(feature = "std")]
+pub use crate::std_tcp::FromStdTcp;
 
 /// Switches a stream to TLS in place when the server has accepted `STARTTLS`
 /// ([`Action::StartTls`]). The `tls` feature provides one; [`NoTls`] refuses.
@@ -65,12 +128,12 @@ pub struct Client<'a, S, const N: usize = 4, U = NoTls> {
     stream: S,
     engine: Engine<'a, N>,
     upgrade: U,
-    timeout_hook: Option<TimeoutHook<S>>,
-    armed: Option<Duration>,
+    /// The engine's [`wait_id`](Engine::wait_id) the transport's deadline was set for.
+    armed: u32,
     dirty: bool,
 }
 
-impl<'a, S: Read + Write, const N: usize> Client<'a, S, N, NoTls> {
+impl<'a, S: Read + Write + Deadline, const N: usize> Client<'a, S, N, NoTls> {
     /// A client over a connected stream with caller-owned buffers (see
     /// [`Engine::new`] for their sizes). Nothing is read or written yet. A session
     /// configured for STARTTLS fails with [`Unsupported::TlsUnavailable`]; use
@@ -88,7 +151,7 @@ impl<'a, S: Read + Write, const N: usize> Client<'a, S, N, NoTls> {
     }
 }
 
-impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>> Client<'a, S, N, U> {
+impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S, N, U> {
     /// A client whose stream can be switched to TLS by `upgrade` for STARTTLS.
     ///
     /// # Errors
@@ -105,16 +168,9 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>> Client<'a, S, N, U> {
             stream,
             engine,
             upgrade,
-            timeout_hook: None,
-            armed: None,
+            armed: 0,
             dirty: false,
         })
-    }
-
-    /// Calls `hook` with the time limit of each wait (see [`TimeoutHook`]).
-    pub fn with_timeout_hook(mut self, hook: TimeoutHook<S>) -> Self {
-        self.timeout_hook = Some(hook);
-        self
     }
 
     /// Reads the greeting and runs EHLO (or HELO), STARTTLS and AUTH as configured.
@@ -242,17 +298,19 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>> Client<'a, S, N, U> {
                         self.dirty = true;
                         self.engine.handle_sent(n);
                     }
-                    Err(e) => return Err(io(e, stage)),
+                    Err(e) => return Err(note(&mut self.engine, io(e, stage), Failure::Write)),
                 },
                 Action::Recv(buf) => {
                     if self.dirty {
-                        self.stream.flush().map_err(|e| io(e, stage))?;
+                        if let Err(e) = self.stream.flush() {
+                            return Err(note(&mut self.engine, io(e, stage), Failure::Write));
+                        }
                         self.dirty = false;
                     }
                     match self.stream.read(buf) {
                         Ok(0) => self.engine.handle_eof(),
                         Ok(n) => self.engine.handle_received(n),
-                        Err(e) => return Err(io(e, stage)),
+                        Err(e) => return Err(note(&mut self.engine, io(e, stage), Failure::Read)),
                     }
                 }
                 Action::Body => match body.as_deref_mut() {
@@ -260,14 +318,13 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>> Client<'a, S, N, U> {
                     None => return Err(Error::Protocol(ProtocolError::InvalidState)),
                 },
                 Action::StartTls => {
-                    self.upgrade.upgrade(&mut self.stream)?;
+                    if let Err(e) = self.upgrade.upgrade(&mut self.stream) {
+                        return Err(note(&mut self.engine, e, Failure::Upgrade));
+                    }
                     self.engine.handle_tls_ready();
                 }
                 Action::Done(outcome) => {
-                    if self.dirty {
-                        self.stream.flush().map_err(|e| io(e, stage))?;
-                        self.dirty = false;
-                    }
+                    self.flush(stage)?;
                     return Ok(outcome);
                 }
                 Action::Failed(e) => return Err(e.widen()),
@@ -275,13 +332,23 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>> Client<'a, S, N, U> {
         }
     }
 
-    fn arm(&mut self) {
-        if let Some(hook) = self.timeout_hook {
-            let t = self.engine.timeout();
-            if t != self.armed {
-                hook(&mut self.stream, t);
-                self.armed = t;
+    /// Flushes what was written since the last read, telling the engine if it fails.
+    fn flush(&mut self, stage: Stage) -> Result<(), Error<S::Error>> {
+        if self.dirty {
+            if let Err(e) = self.stream.flush() {
+                return Err(note(&mut self.engine, io(e, stage), Failure::Write));
             }
+            self.dirty = false;
+        }
+        Ok(())
+    }
+
+    /// Starts the transport's deadline when a new wait begins.
+    fn arm(&mut self) {
+        let id = self.engine.wait_id();
+        if id != self.armed {
+            self.stream.start_wait(self.engine.timeout());
+            self.armed = id;
         }
     }
 }

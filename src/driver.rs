@@ -5,8 +5,8 @@
 use embedded_io::ErrorKind;
 
 use crate::address::Address;
-use crate::engine::{MailParams, Stage};
-use crate::error::{Error, InputError};
+use crate::engine::{Engine, MailParams, Stage};
+use crate::error::{Error, Failure, InputError};
 use crate::message::Message;
 
 /// Maps a transport error, telling time-outs apart (they name the stage).
@@ -16,6 +16,21 @@ pub(crate) fn io<E: embedded_io::Error>(e: E, stage: Stage) -> Error<E> {
     } else {
         Error::Io(e)
     }
+}
+
+/// Tells the engine that the transport failed with `e` (a time-out, or `what`:
+/// a read, a write, the TLS upgrade), so that it stops trusting the connection,
+/// and gives `e` back for the caller.
+pub(crate) fn note<E, const N: usize>(
+    engine: &mut Engine<'_, N>,
+    e: Error<E>,
+    what: Failure,
+) -> Error<E> {
+    engine.handle_failure(match e {
+        Error::TimedOut { .. } => Failure::TimedOut,
+        _ => what,
+    });
+    e
 }
 
 /// The envelope of a [`Message`]: its From address, its To, Cc and Bcc addresses

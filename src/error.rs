@@ -168,6 +168,52 @@ pub enum Error<E = Infallible> {
     /// The message was not terminated, so the server discards it; the connection
     /// cannot be used again.
     Source(embedded_io::ErrorKind),
+    /// The session failed earlier (at `stage`, for `failure`) and this call was
+    /// made anyway: nothing was sent. Make a new connection; this one is over
+    /// ([`Engine::is_usable`](crate::engine::Engine::is_usable) is false). Not
+    /// transient: the same call on the same client fails the same way.
+    Unusable {
+        /// Where the session failed.
+        stage: Stage,
+        /// How it failed.
+        failure: Failure,
+    },
+}
+
+/// How a session failed, as the engine remembers it: every later call fails with
+/// [`Error::Unusable`] naming the first failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Failure {
+    /// A read of the transport failed.
+    Read,
+    /// A write or flush of the transport failed.
+    Write,
+    /// A wait outlasted its time limit.
+    TimedOut,
+    /// The TLS handshake failed (STARTTLS or implicit TLS).
+    Upgrade,
+    /// The server closed the connection.
+    Closed,
+    /// The message source failed in the middle of the body.
+    Source,
+    /// The exchange itself failed: a refused, malformed or unexpected reply.
+    Session,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Failure::Read => "a read failed",
+            Failure::Write => "a write failed",
+            Failure::TimedOut => "a wait timed out",
+            Failure::Upgrade => "the TLS handshake failed",
+            Failure::Closed => "the server closed the connection",
+            Failure::Source => "the message source failed",
+            Failure::Session => "the exchange failed",
+        })
+    }
 }
 
 impl Error<Infallible> {
@@ -187,6 +233,7 @@ impl Error<Infallible> {
             Error::Capacity { required } => Error::Capacity { required },
             Error::Input(e) => Error::Input(e),
             Error::Source(k) => Error::Source(k),
+            Error::Unusable { stage, failure } => Error::Unusable { stage, failure },
         }
     }
 }
@@ -250,6 +297,10 @@ impl<E: fmt::Debug> fmt::Display for Error<E> {
             Error::Source(k) => {
                 write!(f, "message source failed ({k:?}); the message was not sent")
             }
+            Error::Unusable { stage, failure } => write!(
+                f,
+                "the session failed earlier ({stage}: {failure}); make a new connection"
+            ),
         }
     }
 }
@@ -304,6 +355,9 @@ impl<E> defmt::Format for Error<E> {
             }
             Error::Input(e) => defmt::write!(f, "invalid input: {}", e),
             Error::Source(_) => defmt::write!(f, "message source failed"),
+            Error::Unusable { stage, failure } => {
+                defmt::write!(f, "session failed earlier ({}: {})", stage, failure)
+            }
         }
     }
 }

@@ -48,6 +48,8 @@ pub mod message;
 pub mod nal;
 mod num;
 pub mod reply;
+#[cfg(feature = "std")]
+mod std_tcp;
 #[cfg(feature = "tls")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub mod tls;
@@ -57,7 +59,7 @@ pub mod verify;
 pub use address::{Address, Domain, HeaderText, Mailbox};
 pub use auth::{Credentials, Mechanism};
 pub use engine::{Config, Security};
-pub use error::{Error, InputError, ProtocolError, Response, Text, Unsupported};
+pub use error::{Error, Failure, InputError, ProtocolError, Response, Text, Unsupported};
 
 /// The TLS upgrader of a client that cannot do TLS: a session that needs STARTTLS
 /// fails with [`Unsupported::TlsUnavailable`]. Streams that are already encrypted

@@ -55,19 +55,20 @@
 //!
 //! # Time limits
 //!
-//! [`FromNal::set_timeout`] has the signature of the blocking client's
-//! [`TimeoutHook`](crate::blocking::TimeoutHook): pass it to
-//! [`Client::with_timeout_hook`](crate::blocking::Client::with_timeout_hook) and each
-//! read or write waits at most the engine's limit for the current stage
-//! (RFC 5321 §4.5.3.2). When the limit runs out the stream fails with
-//! [`Error::TimedOut`], whose kind is [`ErrorKind::TimedOut`], which the client
-//! reports as [`crate::Error::TimedOut`] with the stage it was waiting in.
+//! [`FromNal`] is a [`Deadline`](crate::blocking::Deadline): the blocking client
+//! starts each wait with its limit (RFC 5321 §4.5.3.2), and the reads and writes of
+//! that wait together may wait at most that long, as the hook's clock counts: a
+//! server that drips a reply byte by byte runs out of time as a silent one does.
+//! When the limit runs out the stream fails with [`Error::TimedOut`], whose kind
+//! is [`ErrorKind::TimedOut`], which the client reports as
+//! [`crate::Error::TimedOut`] with the stage it was waiting in. A hook without a
+//! clock (one that returns [`Duration::ZERO`]) never runs out.
 //!
 //! ```no_run
 //! # #[cfg(feature = "std")]
 //! # fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use embedded_smtp::blocking::Client;
-//! use embedded_smtp::nal::{self, Backoff, FromNal};
+//! use embedded_smtp::nal::{self, Backoff};
 //! use embedded_smtp::{Config, Domain};
 //! use core::time::Duration;
 //!
@@ -78,9 +79,8 @@
 //! )?;
 //! let (mut rx, mut tx) = ([0u8; 1024], [0u8; 1024]);
 //! let config = Config::new(Domain::try_new("sensor-7.local")?);
-//! let mut client: Client<_> = Client::new(stream, config, &mut rx, &mut tx)?
-//!     .with_timeout_hook(FromNal::set_timeout);
-//! client.connect()?;
+//! let mut client: Client<'_, _> = Client::new(stream, config, &mut rx, &mut tx)?;
+//! client.connect()?; // every wait bounded by its limit
 //! client.quit()?;
 //! # Ok(()) }
 //! ```
@@ -307,8 +307,8 @@ pub enum ZeroRead {
 pub enum Error<E> {
     /// The stack failed.
     Stack(E),
-    /// The time limit set with [`FromNal::set_timeout`] ran out, or the wait
-    /// hook gave up.
+    /// The current wait's time limit ([`Deadline`](crate::blocking::Deadline))
+    /// ran out, or the wait hook gave up.
     TimedOut,
 }
 
@@ -357,7 +357,8 @@ pub struct FromNal<T: TcpClientStack, W> {
     stack: T,
     socket: T::TcpSocket,
     wait: W,
-    limit: Option<Duration>,
+    /// What is left of the current wait's limit.
+    remaining: Option<Duration>,
     zero: ZeroRead,
 }
 
@@ -370,7 +371,7 @@ impl<T: TcpClientStack, W: Wait<T>> FromNal<T, W> {
             stack,
             socket,
             wait,
-            limit: None,
+            remaining: None,
             zero: ZeroRead::EndOfStream,
         }
     }
@@ -381,17 +382,9 @@ impl<T: TcpClientStack, W: Wait<T>> FromNal<T, W> {
         self
     }
 
-    /// Limits each later `read` and `write` to `limit` of waiting (`None`: no
-    /// limit). Its signature is a [`TimeoutHook`](crate::blocking::TimeoutHook),
-    /// so `client.with_timeout_hook(FromNal::set_timeout)` applies the engine's
-    /// limit of every stage.
-    pub fn set_timeout(&mut self, limit: Option<Duration>) {
-        self.limit = limit;
-    }
-
-    /// The current limit per operation.
+    /// What is left of the current wait's limit (`None`: no limit).
     pub fn timeout(&self) -> Option<Duration> {
-        self.limit
+        self.remaining
     }
 
     /// The stack.
@@ -428,20 +421,15 @@ impl<T: TcpClientStack, W: Wait<T>> FromNal<T, W> {
         Ok(self.stack)
     }
 
-    /// Waits once after a `WouldBlock`, charging the time against `remaining`.
-    fn pause(
-        &mut self,
-        interest: Interest,
-        attempt: &mut u32,
-        remaining: &mut Option<Duration>,
-    ) -> Result<(), Error<T::Error>> {
+    /// Waits once after a `WouldBlock`, charging the time against the wait's limit.
+    fn pause(&mut self, interest: Interest, attempt: &mut u32) -> Result<(), Error<T::Error>> {
         pause(
             &mut self.wait,
             &mut self.stack,
             Some(&self.socket),
             interest,
             attempt,
-            remaining,
+            &mut self.remaining,
         )
         .map_err(|TimedOut| Error::TimedOut)
     }
@@ -476,6 +464,14 @@ fn pause<T: TcpClientStack, W: Wait<T>>(
     Ok(())
 }
 
+/// The client's deadline: the reads and writes of one wait share its limit.
+#[cfg(feature = "nal")]
+impl<T: TcpClientStack, W> crate::blocking::Deadline for FromNal<T, W> {
+    fn start_wait(&mut self, limit: Option<Duration>) {
+        self.remaining = limit;
+    }
+}
+
 #[cfg(feature = "nal")]
 impl<T: TcpClientStack, W> ErrorType for FromNal<T, W> {
     type Error = Error<T::Error>;
@@ -487,7 +483,10 @@ impl<T: TcpClientStack, W: Wait<T>> Read for FromNal<T, W> {
         if buf.is_empty() {
             return Ok(0);
         }
-        let (mut attempt, mut remaining) = (0, self.limit);
+        if self.remaining == Some(Duration::ZERO) {
+            return Err(Error::TimedOut);
+        }
+        let mut attempt = 0;
         loop {
             match self.stack.receive(&mut self.socket, buf) {
                 Ok(0) if self.zero == ZeroRead::WouldBlock => {}
@@ -499,7 +498,7 @@ impl<T: TcpClientStack, W: Wait<T>> Read for FromNal<T, W> {
                 }
                 Err(embedded_nal::nb::Error::Other(e)) => return Err(Error::Stack(e)),
             }
-            self.pause(Interest::Read, &mut attempt, &mut remaining)?;
+            self.pause(Interest::Read, &mut attempt)?;
         }
     }
 }
@@ -510,7 +509,10 @@ impl<T: TcpClientStack, W: Wait<T>> Write for FromNal<T, W> {
         if buf.is_empty() {
             return Ok(0);
         }
-        let (mut attempt, mut remaining) = (0, self.limit);
+        if self.remaining == Some(Duration::ZERO) {
+            return Err(Error::TimedOut);
+        }
+        let mut attempt = 0;
         loop {
             match self.stack.send(&mut self.socket, buf) {
                 Ok(0) if self.zero == ZeroRead::WouldBlock => {}
@@ -518,7 +520,7 @@ impl<T: TcpClientStack, W: Wait<T>> Write for FromNal<T, W> {
                 Err(embedded_nal::nb::Error::WouldBlock) => {}
                 Err(embedded_nal::nb::Error::Other(e)) => return Err(Error::Stack(e)),
             }
-            self.pause(Interest::Write, &mut attempt, &mut remaining)?;
+            self.pause(Interest::Write, &mut attempt)?;
         }
     }
 
@@ -574,7 +576,7 @@ fn literal(host: &str) -> Option<IpAddr> {
 /// Resolves `host` with `dns` (unless it is an IP address), opens a socket on
 /// `stack` and connects it to port `port`, waiting through `wait`; `limit`
 /// bounds the whole of it (`None`: no limit). Returns the stream, with no time
-/// limit set yet (the client's timeout hook sets one per stage).
+/// limit set yet (the client starts one for each wait, [`Deadline`](crate::blocking::Deadline)).
 ///
 /// `dns` may be the stack itself when it implements both traits and is cheap
 /// to clone (std-embedded-nal's `Stack`), or a separate resolver.

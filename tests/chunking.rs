@@ -93,6 +93,11 @@ impl BdatServer {
     }
 }
 
+/// A test double: it answers at once, so there is no wait to bound.
+impl embedded_smtp::blocking::Deadline for BdatServer {
+    fn start_wait(&mut self, _: Option<core::time::Duration>) {}
+}
+
 impl embedded_io::ErrorType for BdatServer {
     type Error = core::convert::Infallible;
 }

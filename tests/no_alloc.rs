@@ -135,6 +135,11 @@ impl Sink {
     }
 }
 
+/// A test double: it answers at once, so there is no wait to bound.
+impl embedded_smtp::blocking::Deadline for Sink {
+    fn start_wait(&mut self, _: Option<core::time::Duration>) {}
+}
+
 impl embedded_io::ErrorType for Sink {
     type Error = core::convert::Infallible;
 }
@@ -268,7 +273,7 @@ fn an_async_session_makes_no_allocation() {
     let before = ALLOCATIONS.load(Ordering::SeqCst);
     COUNTING.store(true, Ordering::SeqCst);
     let mut client: asynch::Client<'_, Sink> =
-        asynch::Client::new(Sink::new(), config, &mut rx, &mut tx).unwrap();
+        asynch::Client::new(Sink::new(), asynch::NoTimer, config, &mut rx, &mut tx).unwrap();
     let accepted = block_on(async {
         client.connect().await.unwrap();
         client.send_and_quit(&mut message).await.unwrap().accepted()

@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use embedded_io_adapters::std::FromStd;
 use embedded_smtp::blocking::Client;
+use embedded_smtp::blocking::FromStdTcp;
 use embedded_smtp::message::{Attachment, DateTime, Message};
 use embedded_smtp::tls::{self, Connector, TLS_READ_BUFFER, TLS_WRITE_BUFFER};
 use embedded_smtp::verify::{TimeSource, Verifier, anchor_from_der};
@@ -135,7 +135,7 @@ fn implicit_tls_session_makes_no_allocation() {
         OsRng,
     );
     let mut client: Client<'_, _, 4, _> = tls::blocking::client(
-        FromStd::new(tcp),
+        FromStdTcp::new(tcp),
         connector,
         config,
         &mut rx,

@@ -1,8 +1,8 @@
-//! The `send` example (DESIGN.md §5) as a program: run against the aiosmtpd peer
+//! The `send` example (its command line is a public interface) as a program: run against the aiosmtpd peer
 //! (`tests/loopback/smtp_server.py`) on 127.0.0.1, checking its exit status, its
 //! stderr and the bytes the server stored.
 //!
-//! Gated like `tests/loopback.rs`: runs only with `EMBEDDED_SMTP_LOOPBACK=1`.
+//! Ignored like `tests/loopback.rs` unless run with `-- --include-ignored`.
 //! The binary must be built first (`cargo test --all-features` builds the
 //! examples; `.ci/run` runs `cargo build --all-features --example send`): it is
 //! looked up in `target/<profile>/examples/` beside this test's executable.
@@ -14,17 +14,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-
-fn enabled() -> bool {
-    if std::env::var("EMBEDDED_SMTP_LOOPBACK").as_deref() == Ok("1") {
-        true
-    } else {
-        eprintln!(
-            "send example tests skipped: set EMBEDDED_SMTP_LOOPBACK=1 (needs python3 with aiosmtpd)"
-        );
-        false
-    }
-}
 
 /// `target/<profile>/examples/send`, from `target/<profile>/deps/<this test>`.
 fn binary() -> PathBuf {
@@ -194,10 +183,8 @@ fn normalise(eml: &str) -> String {
 const AUTH: &[&str] = &["--tls", "none", "--user", "alice", "--allow-plaintext-auth"];
 
 #[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
 fn sends_with_cc_bcc_and_an_attachment_and_exits_0() {
-    if !enabled() {
-        return;
-    }
     let server = start(&["--allow-plaintext-auth"]);
     let files = scratch("files");
     let data: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
@@ -277,10 +264,8 @@ fn sends_with_cc_bcc_and_an_attachment_and_exits_0() {
 }
 
 #[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
 fn a_refused_recipient_exits_2_and_is_listed() {
-    if !enabled() {
-        return;
-    }
     let server = start(&[
         "--allow-plaintext-auth",
         "--reject-rcpt",
@@ -355,10 +340,8 @@ fn a_refused_recipient_exits_2_and_is_listed() {
 }
 
 #[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
 fn a_wrong_password_exits_1_with_the_authorization_code_hint() {
-    if !enabled() {
-        return;
-    }
     let server = start(&["--allow-plaintext-auth"]);
     let out = send(
         &server,
@@ -445,10 +428,8 @@ fn a_wrong_password_exits_1_with_the_authorization_code_hint() {
 }
 
 #[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
 fn verbose_transcript_redacts_auth() {
-    if !enabled() {
-        return;
-    }
     let server = start(&["--allow-plaintext-auth"]);
     let secret = "s3cret-code-16ch";
     let b64_plain = STANDARD.encode(format!("\0alice\0{secret}"));
@@ -539,10 +520,8 @@ fn verbose_transcript_redacts_auth() {
 }
 
 #[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
 fn repeat_sends_the_same_message_over_one_session() {
-    if !enabled() {
-        return;
-    }
     let server = start(&[]);
     let out = send(
         &server,
@@ -583,10 +562,8 @@ fn repeat_sends_the_same_message_over_one_session() {
 }
 
 #[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
 fn tls_modes_and_bad_arguments_are_clear_errors() {
-    if !enabled() {
-        return;
-    }
     let server = start(&[]);
     let base = [
         "--from",
@@ -663,10 +640,8 @@ const HELLO: &[&str] = &[
 ];
 
 #[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
 fn starttls_with_a_ca_file_and_auth_login() {
-    if !enabled() {
-        return;
-    }
     let server = start_mode("starttls", &["--require-auth"]);
     let root = cert("root-ca.pem");
     let out = send(
@@ -712,10 +687,8 @@ fn starttls_with_a_ca_file_and_auth_login() {
 }
 
 #[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
 fn implicit_tls_with_a_der_ca_file_and_with_a_pin() {
-    if !enabled() {
-        return;
-    }
     let server = start_mode("implicit", &[]);
     let root = cert("root-ca.der");
     let out = send(
@@ -773,10 +746,8 @@ fn implicit_tls_with_a_der_ca_file_and_with_a_pin() {
 }
 
 #[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
 fn tls_refusals_are_one_clear_line() {
-    if !enabled() {
-        return;
-    }
     let implicit = start_mode("implicit", &[]);
     let starttls = start_mode("starttls", &[]);
     let other_root = cert("other-root-ca.pem");
@@ -850,10 +821,8 @@ except Exception as e:
 "#;
 
 #[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
 fn a_tls_1_2_only_server_is_named_as_such() {
-    if !enabled() {
-        return;
-    }
     let dir = scratch("tls12");
     let chain = dir.join("chain.pem");
     let mut pem = std::fs::read(certs().join("leaf-ecdsa.pem")).unwrap();
@@ -895,4 +864,41 @@ fn a_tls_1_2_only_server_is_named_as_such() {
         "{err}"
     );
     assert!(err.contains("embedded-tls speaks TLS 1.3 only"), "{err}");
+}
+
+#[path = "common/drip.rs"]
+#[allow(dead_code)]
+mod drip;
+
+/// `send --timeout 2` against a server that drips its greeting, its EHLO reply or
+/// its reply to the end of data one byte every 100 ms: the program ends within
+/// 3 s with exit status 1 and one line naming the stage. No aiosmtpd needed: the
+/// server is a thread on 127.0.0.1.
+#[test]
+#[cfg(all(feature = "nal", feature = "std", feature = "tls"))]
+fn timeout_ends_a_dripping_server_within_three_seconds() {
+    for (d, stage) in [
+        (drip::Drip::Greeting, "greeting"),
+        (drip::Drip::Ehlo, "EHLO"),
+        (drip::Drip::EndOfData, "end of data"),
+    ] {
+        let (port, server) = drip::start(d);
+        let started = std::time::Instant::now();
+        let out = Command::new(binary())
+            .args(["--server", &format!("127.0.0.1:{port}"), "--tls", "none"])
+            .args(["--from", "alice@example.org", "--to", "bob@example.org"])
+            .args(["--subject", "drip", "--body", "x", "--timeout", "2"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let took = started.elapsed();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{d:?}: {err}");
+        assert!(
+            err.contains(stage) && err.contains("did not answer in time"),
+            "{d:?}: {err}"
+        );
+        assert!(took < std::time::Duration::from_secs(3), "{d:?}: {took:?}");
+        server.join().unwrap();
+    }
 }

@@ -8,7 +8,7 @@ mod common;
 use common::{MODES, Mode, Scripted, Step, script};
 use embedded_smtp::auth::{Credentials, Mechanism};
 use embedded_smtp::engine::{Config, MailParams, Security, Stage};
-use embedded_smtp::error::{Error, InputError, ProtocolError, Unsupported};
+use embedded_smtp::error::{Error, Failure, InputError, ProtocolError, Unsupported};
 use embedded_smtp::message::RawMessage;
 use embedded_smtp::reply::ReplyError;
 use embedded_smtp::{Address, Domain};
@@ -671,7 +671,10 @@ fn service_closing_421_mid_session() {
             (Stage::Rcpt, 421),
             true,
             false,
-            Error::Protocol(ProtocolError::InvalidState)
+            Error::Unusable {
+                stage: Stage::Rcpt,
+                failure: Failure::Session
+            }
         )
     );
 }
@@ -930,8 +933,16 @@ fn starttls_rules() {
         "{GREETING}\n S: 250-mx.example.net\n S: 250 STARTTLS\n C: STARTTLS\n S: 220 2.0.0 Ready to start TLS"
     );
     assert_eq!(
-        run(&t, cfg, |c| c.connect()),
-        Err(Error::Unsupported(Unsupported::TlsUnavailable))
+        run(&t, cfg, |c| (c.connect(), c.engine().is_usable(), c.quit())),
+        (
+            Err(Error::Unsupported(Unsupported::TlsUnavailable)),
+            false,
+            // The engine heard that the upgrade failed.
+            Err(Error::Unusable {
+                stage: Stage::TlsHandshake,
+                failure: Failure::Upgrade
+            })
+        )
     );
 }
 
@@ -1277,5 +1288,77 @@ fn chunking_can_be_turned_off() {
             &["a@example.com"]
         )),
         Ok((1, vec![]))
+    );
+}
+
+// ------------------------------------------- the engine hears the transport --
+
+#[test]
+fn a_failed_read_makes_every_later_call_name_the_first_failure() {
+    let out = run(&format!("{GREETING}\nFAIL"), config(), |c| {
+        let first = c.connect().unwrap_err();
+        assert_eq!(first, Error::Io(common::Broken));
+        assert!(first.is_transient());
+        assert!(!c.engine().is_usable());
+        let send = c
+            .send_raw(
+                addr("alert@example.com"),
+                [addr("ops@example.com")],
+                &mut RawMessage::new(BODY),
+            )
+            .unwrap_err();
+        (send, c.quit().unwrap_err(), c.connect().unwrap_err())
+    });
+    let unusable = Error::Unusable {
+        stage: Stage::Ehlo,
+        failure: Failure::Read,
+    };
+    assert_eq!(out, (unusable.clone(), unusable.clone(), unusable.clone()));
+    assert!(!unusable.is_transient());
+    assert_eq!(
+        unusable.to_string(),
+        "the session failed earlier (EHLO: a read failed); make a new connection"
+    );
+}
+
+#[test]
+fn a_failed_write_breaks_the_session_at_its_stage() {
+    let text = format!("{GREETING}\n{CAPS_PIPE}\nC: MAIL FROM:<alert@example.com>\nFAIL");
+    let out = run(&text, config(), |c| {
+        c.connect().unwrap();
+        assert!(c.engine().is_usable());
+        let first = c
+            .send_raw(
+                addr("alert@example.com"),
+                [addr("ops@example.com")],
+                &mut RawMessage::new(BODY),
+            )
+            .unwrap_err();
+        assert!(!c.engine().is_usable());
+        (first, c.quit().unwrap_err())
+    });
+    assert_eq!(out.0, Error::Io(common::Broken));
+    assert_eq!(
+        out.1,
+        Error::Unusable {
+            stage: Stage::Mail,
+            failure: Failure::Write
+        }
+    );
+}
+
+#[test]
+fn a_closed_connection_is_remembered_too() {
+    let out = run(&format!("{GREETING}\nCLOSE"), config(), |c| {
+        let first = c.connect().unwrap_err();
+        (first, c.quit().unwrap_err())
+    });
+    assert_eq!(out.0, Error::Closed { stage: Stage::Ehlo });
+    assert_eq!(
+        out.1,
+        Error::Unusable {
+            stage: Stage::Ehlo,
+            failure: Failure::Closed
+        }
     );
 }

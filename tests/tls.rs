@@ -18,6 +18,7 @@ use std::time::Duration;
 use embedded_io::{ErrorType, Read, Write};
 use embedded_io_adapters::std::FromStd;
 use embedded_smtp::blocking::Client;
+use embedded_smtp::blocking::Untimed;
 use embedded_smtp::message::RawMessage;
 use embedded_smtp::tls::blocking::{TlsStream, client};
 use embedded_smtp::tls::{
@@ -51,6 +52,11 @@ fn root() -> [TrustAnchor<'static>; 1] {
 struct Canned {
     input: &'static [u8],
     written: Vec<u8>,
+}
+
+/// A test double: it answers at once, so there is no wait to bound.
+impl embedded_smtp::blocking::Deadline for Canned {
+    fn start_wait(&mut self, _: Option<core::time::Duration>) {}
 }
 
 impl ErrorType for Canned {
@@ -173,11 +179,12 @@ fn accept(listener: &TcpListener) -> TcpStream {
     tcp
 }
 
-fn dial(port: u16) -> FromStd<TcpStream> {
+/// The socket with its own time-outs (`LIMIT`): the tests bound their waits there.
+fn dial(port: u16) -> Untimed<FromStd<TcpStream>> {
     let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
     tcp.set_read_timeout(Some(LIMIT)).unwrap();
     tcp.set_write_timeout(Some(LIMIT)).unwrap();
-    FromStd::new(tcp)
+    Untimed(FromStd::new(tcp))
 }
 
 /// A TLS server that reads `expect` bytes, answers `got N\n` and sends close_notify.
@@ -561,7 +568,7 @@ fn failure_after_greeting(after: After) -> TlsFailure {
     );
     let (mut read, mut write) = (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
     let socket = dial(port);
-    let control = socket.inner().try_clone().unwrap();
+    let control = socket.0.inner().try_clone().unwrap();
     let mut stream = TlsStream::open(socket, &mut read, &mut write, &mut connector).unwrap();
     let mut buf = [0u8; 64];
     let n = stream.read(&mut buf).unwrap();
@@ -700,7 +707,7 @@ fn a_key_update_is_a_typed_transient_failure() {
 
 /// The async stream over a blocking std socket (each call completes at once).
 #[cfg(feature = "async")]
-struct AsyncStd(FromStd<TcpStream>);
+struct AsyncStd(Untimed<FromStd<TcpStream>>);
 
 #[cfg(feature = "async")]
 impl ErrorType for AsyncStd {

@@ -29,7 +29,7 @@ pub use action::{Action, Outcome, Stage};
 use crate::address::{Address, Domain};
 use crate::auth::{self, Chosen, Credentials, Prompt};
 use crate::command::Command;
-use crate::error::{Error, InputError, ProtocolError, Response, Text, Unsupported};
+use crate::error::{Error, Failure, InputError, ProtocolError, Response, Text, Unsupported};
 use crate::limits;
 use crate::message::{BodySource, DotStuffer};
 use crate::reply::{
@@ -322,6 +322,10 @@ pub struct Engine<'a, const N: usize> {
     error: Option<Error>,
     /// A failed transaction's error, reported once `RSET` is answered.
     txn_error: Option<Error>,
+    /// Where and how the session broke, first: what every later call names.
+    broken: Option<(Stage, Failure)>,
+    /// Counts the waits begun: see [`Engine::wait_id`].
+    waits: u32,
     auth: Option<Chosen>,
     challenges: u8,
     login_step: u8,
@@ -385,6 +389,8 @@ impl<'a, const N: usize> Engine<'a, N> {
             head: None,
             error: None,
             txn_error: None,
+            broken: None,
+            waits: 1,
             auth: None,
             challenges: 0,
             login_step: 0,
@@ -400,6 +406,9 @@ impl<'a, const N: usize> Engine<'a, N> {
     /// The next step. Call it again after reporting the result of the last one.
     pub fn poll_action(&mut self) -> Action<'_> {
         if let Some(e) = self.error.take() {
+            return Action::Failed(e);
+        }
+        if let Some(e) = self.unusable() {
             return Action::Failed(e);
         }
         if self.tx_sent < self.tx_flush {
@@ -420,6 +429,7 @@ impl<'a, const N: usize> Engine<'a, N> {
     pub fn handle_sent(&mut self, n: usize) {
         self.tx_sent = (self.tx_sent + n).min(self.tx_flush);
         if self.tx_sent == self.tx_flush {
+            self.waits = self.waits.wrapping_add(1);
             if self.tx_secret {
                 self.tx[..self.tx_flush].fill(0);
                 self.tx_secret = false;
@@ -437,6 +447,18 @@ impl<'a, const N: usize> Engine<'a, N> {
     pub fn handle_received(&mut self, n: usize) {
         self.rx_len = (self.rx_len + n).min(self.rx.len());
         self.process();
+    }
+
+    /// Reports that the transport failed: a read or a write (or flush) returned an
+    /// error, a wait outlasted [`timeout`](Engine::timeout), or the TLS handshake
+    /// of [`Action::StartTls`] failed. The driver returns its own error to its
+    /// caller; from now on [`is_usable`](Engine::is_usable) is false, and
+    /// [`poll_action`](Engine::poll_action), [`begin_transaction`](Engine::begin_transaction)
+    /// and [`quit`](Engine::quit) fail with [`Error::Unusable`] naming this first
+    /// failure. The caller MUST drop the connection.
+    pub fn handle_failure(&mut self, failure: Failure) {
+        self.error = None;
+        self.break_with(failure);
     }
 
     /// Reports that the stream ended (a read or write of 0 bytes, or the peer closed).
@@ -462,6 +484,7 @@ impl<'a, const N: usize> Engine<'a, N> {
         self.caps = Capabilities::new();
         self.queue(Command::Ehlo(self.config.client_id), false);
         self.state = State::Ehlo;
+        self.waits = self.waits.wrapping_add(1);
     }
 
     /// Pulls the next chunk of the message from `body` after an [`Action::Body`];
@@ -589,6 +612,9 @@ impl<'a, const N: usize> Engine<'a, N> {
         I: IntoIterator<Item = Address<'r>>,
         I::IntoIter: Clone,
     {
+        if let Some(e) = self.unusable() {
+            return Err(e);
+        }
         if !matches!(self.state, State::Ready | State::Sent) || self.tx_len != 0 {
             return Err(Error::Protocol(ProtocolError::InvalidState));
         }
@@ -664,6 +690,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             self.tx_flush = if pipelined { at } else { self.next_line_end() };
             self.state = State::Txn;
         }
+        self.waits = self.waits.wrapping_add(1);
         Ok(())
     }
 
@@ -675,6 +702,9 @@ impl<'a, const N: usize> Engine<'a, N> {
     /// # Errors
     /// [`ProtocolError::InvalidState`] when no transaction was begun.
     pub fn quit_after_transaction(&mut self) -> Result<(), Error> {
+        if let Some(e) = self.unusable() {
+            return Err(e);
+        }
         if !matches!(self.state, State::Txn | State::Body) || self.txn.last {
             return Err(Error::Protocol(ProtocolError::InvalidState));
         }
@@ -689,11 +719,15 @@ impl<'a, const N: usize> Engine<'a, N> {
     /// [`ProtocolError::InvalidState`] in the middle of an exchange or after an error
     /// that made the connection unusable: then just drop the connection.
     pub fn quit(&mut self) -> Result<(), Error> {
+        if let Some(e) = self.unusable() {
+            return Err(e);
+        }
         if !matches!(self.state, State::Ready | State::Sent) || self.tx_len != 0 {
             return Err(Error::Protocol(ProtocolError::InvalidState));
         }
         self.queue(Command::Quit, false);
         self.state = State::Quit;
+        self.waits = self.waits.wrapping_add(1);
         Ok(())
     }
 
@@ -723,6 +757,21 @@ impl<'a, const N: usize> Engine<'a, N> {
             _ => limits::TIMEOUT_OTHER,
         };
         Some(self.config.timeout.unwrap_or(base))
+    }
+
+    /// A number that changes whenever a new wait begins: a reply was completed (the
+    /// next one, of a pipelined group too, is a new wait), a write was completed
+    /// (each block of the body is one), or a new command group was queued. The
+    /// wait's limit, [`timeout`](Engine::timeout), counts from that moment until
+    /// the number changes again, however many reads and writes it takes: a server
+    /// that sends a reply one byte at a time gets no more time than one that sends
+    /// nothing (RFC 5321 §4.5.3.2 limits the wait for a reply, not a read).
+    ///
+    /// Drivers call the transport's deadline (the blocking client's
+    /// [`Deadline::start_wait`](crate::blocking::Deadline::start_wait), the async
+    /// client's `Timer`) each time it changes.
+    pub fn wait_id(&self) -> u32 {
+        self.waits
     }
 
     /// The stage the session is in (the command whose reply is awaited).
@@ -784,8 +833,30 @@ impl<'a, const N: usize> Engine<'a, N> {
     // ----- internals -----
 
     fn fail(&mut self, e: Error) {
-        warn!("session failed");
+        let failure = match e {
+            Error::Closed { .. } => Failure::Closed,
+            Error::Source(_) => Failure::Source,
+            _ => Failure::Session,
+        };
+        self.break_with(failure);
         self.error = Some(e);
+    }
+
+    /// [`Error::Unusable`] once the session broke.
+    fn unusable(&self) -> Option<Error> {
+        match (self.state, self.broken) {
+            (State::Broken, Some((stage, failure))) => Some(Error::Unusable { stage, failure }),
+            _ => None,
+        }
+    }
+
+    /// The session is over: keeps the first failure, forgets the queue and zeroes
+    /// any secret in it.
+    fn break_with(&mut self, failure: Failure) {
+        warn!("session failed");
+        if self.broken.is_none() {
+            self.broken = Some((self.stage(), failure));
+        }
         self.state = State::Broken;
         self.tx_len = 0;
         self.tx_sent = 0;
@@ -872,6 +943,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             pos += used;
             if last {
                 trace!("S: reply {}", line.code.get());
+                self.waits = self.waits.wrapping_add(1);
                 let residue = pos < self.rx_len;
                 if let Some(head) = self.head.take() {
                     self.on_reply(head, residue);

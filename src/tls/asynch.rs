@@ -184,7 +184,7 @@ where
 /// now; for [`Security::StartTls`] during [`connect`](Client::connect). `timer`
 /// bounds the implicit handshake ([`TIMEOUT_TLS_HANDSHAKE`], or the config's
 /// [`with_timeout`](Config::with_timeout)) and then every wait of the client
-/// ([`Client::with_timer`]); pass [`NoTimer`] to leave the waits to the
+/// ([`Client::with_upgrade`]); pass [`NoTimer`] to leave the waits to the
 /// transport.
 ///
 /// # Errors
@@ -209,12 +209,9 @@ where
     Tm: Timer,
 {
     let stream = if config.security() == Security::Implicit {
-        let limit = config.timeout().unwrap_or(TIMEOUT_TLS_HANDSHAKE);
+        timer.start_wait(Some(config.timeout().unwrap_or(TIMEOUT_TLS_HANDSHAKE)));
         timer
-            .with_timeout(
-                limit,
-                TlsStream::open(socket, tls_read, tls_write, &mut connector),
-            )
+            .with_timeout(TlsStream::open(socket, tls_read, tls_write, &mut connector))
             .await
             .map_err(|TimedOut| Error::TimedOut {
                 stage: Stage::TlsHandshake,
@@ -222,5 +219,5 @@ where
     } else {
         TlsStream::new(socket, tls_read, tls_write)
     };
-    Ok(Client::with_upgrade(stream, connector, config, rx, tx)?.with_timer(timer))
+    Client::with_upgrade(stream, connector, timer, config, rx, tx)
 }

@@ -8,8 +8,9 @@ use embedded_tls::{Aes128GcmSha256, CryptoRngCore, TlsCipherSuite};
 use super::guard::Guard;
 use super::stream::{Handshake, State};
 use super::{Connector, SessionError, StreamError, TlsFailure};
-use crate::blocking::{Client, Upgrade};
+use crate::blocking::{Client, Deadline, Upgrade};
 use crate::engine::{Config, Security};
+use crate::limits::TIMEOUT_TLS_HANDSHAKE;
 
 /// A blocking client on a [`TlsStream`] that the [`Connector`] upgrades.
 pub type TlsClient<'a, 'b, 'c, T, Rng, const N: usize = 4, C = Aes128GcmSha256> =
@@ -30,11 +31,15 @@ type Connection<'b, T, C> = TlsConnection<'b, Guard<'b, T>, C>;
 /// traits for `&mut T`); borrow it when the socket must be closed through its
 /// network stack afterwards, since after a handshake embedded-tls keeps the
 /// socket until the stream is dropped.
-pub struct TlsStream<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static = Aes128GcmSha256> {
+pub struct TlsStream<
+    'b,
+    T: Read + Write + Deadline + 'b,
+    C: TlsCipherSuite + 'static = Aes128GcmSha256,
+> {
     state: State<'b, T, Connection<'b, T, C>>,
 }
 
-impl<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static> TlsStream<'b, T, C> {
+impl<'b, T: Read + Write + Deadline + 'b, C: TlsCipherSuite + 'static> TlsStream<'b, T, C> {
     /// A plain stream over `socket` that [`TlsStream::start_tls`] (or the client,
     /// for STARTTLS) turns into TLS with these buffers: `read` at least
     /// [`TLS_READ_BUFFER`](super::TLS_READ_BUFFER) (16 640) bytes, `write`
@@ -113,11 +118,26 @@ impl<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static> TlsStream<'b, T, C> 
     }
 }
 
-impl<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static> ErrorType for TlsStream<'b, T, C> {
+/// The client's deadline reaches the socket: at once while the stream is plain,
+/// through the record guard (before its next read or write) once embedded-tls owns
+/// the socket.
+impl<'b, T: Read + Write + Deadline + 'b, C: TlsCipherSuite + 'static> Deadline
+    for TlsStream<'b, T, C>
+{
+    fn start_wait(&mut self, limit: Option<core::time::Duration>) {
+        self.state.start_wait(limit);
+    }
+}
+
+impl<'b, T: Read + Write + Deadline + 'b, C: TlsCipherSuite + 'static> ErrorType
+    for TlsStream<'b, T, C>
+{
     type Error = StreamError<T::Error>;
 }
 
-impl<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static> Read for TlsStream<'b, T, C> {
+impl<'b, T: Read + Write + Deadline + 'b, C: TlsCipherSuite + 'static> Read
+    for TlsStream<'b, T, C>
+{
     /// Reads plain or decrypted bytes. The server's `close_notify`, and a
     /// connection closed without one, are end of stream (`Ok(0)`).
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
@@ -131,7 +151,9 @@ impl<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static> Read for TlsStream<'
     }
 }
 
-impl<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static> Write for TlsStream<'b, T, C> {
+impl<'b, T: Read + Write + Deadline + 'b, C: TlsCipherSuite + 'static> Write
+    for TlsStream<'b, T, C>
+{
     fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
         let result = match &mut self.state {
             State::Plain { socket, .. } => return socket.write(buf).map_err(StreamError::Socket),
@@ -155,7 +177,7 @@ impl<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static> Write for TlsStream<
 /// engine made sure nothing followed it); the client then sends EHLO again.
 impl<'b, T, Rng, C> Upgrade<TlsStream<'b, T, C>> for Connector<'_, Rng, C>
 where
-    T: Read + Write + 'b,
+    T: Read + Write + Deadline + 'b,
     Rng: CryptoRngCore,
     C: TlsCipherSuite + 'static,
 {
@@ -184,11 +206,14 @@ pub fn client<'a, 'b, 'c, T, Rng, C, const N: usize>(
     tls_write: &'b mut [u8],
 ) -> Result<TlsClient<'a, 'b, 'c, T, Rng, N, C>, SessionError<T::Error>>
 where
-    T: Read + Write + 'b,
+    T: Read + Write + Deadline + 'b,
     Rng: CryptoRngCore,
     C: TlsCipherSuite + 'static,
 {
     let stream = if config.security() == Security::Implicit {
+        // The handshake's wait, before the client (and its engine) exists.
+        let mut socket = socket;
+        socket.start_wait(Some(config.timeout().unwrap_or(TIMEOUT_TLS_HANDSHAKE)));
         TlsStream::open(socket, tls_read, tls_write, &mut connector)?
     } else {
         TlsStream::new(socket, tls_read, tls_write)

@@ -31,6 +31,7 @@
 
 use core::cell::Cell;
 use core::fmt;
+use core::time::Duration;
 
 use embedded_io::ErrorKind;
 
@@ -38,8 +39,13 @@ use embedded_io::ErrorKind;
 pub(super) const MAX_PLAINTEXT: usize = 1 << 14;
 /// The largest TLSCiphertext fragment, 2^14 + 256 (RFC 8446 §5.2).
 pub(super) const MAX_CIPHERTEXT: usize = MAX_PLAINTEXT + 256;
+/// The bytes of a [`Verdict`]'s refusal.
+const REFUSAL_LEN: usize = 4;
+/// The bytes of a [`Verdict`]'s deadline mailbox: a sequence number, whether there
+/// is a limit, and the limit in milliseconds.
+const MAILBOX_LEN: usize = 10;
 /// The bytes of the caller's write buffer that hold the [`Verdict`].
-pub(super) const VERDICT_LEN: usize = 4;
+pub(super) const VERDICT_LEN: usize = 16;
 
 const CHANGE_CIPHER_SPEC: u8 = 20;
 const ALERT: u8 = 21;
@@ -120,7 +126,7 @@ impl fmt::Display for RecordError {
 impl core::error::Error for RecordError {}
 
 impl RecordError {
-    fn encode(self) -> [u8; VERDICT_LEN] {
+    fn encode(self) -> [u8; REFUSAL_LEN] {
         match self {
             RecordError::UnexpectedType {
                 content_type,
@@ -139,7 +145,7 @@ impl RecordError {
         }
     }
 
-    fn decode(b: [u8; VERDICT_LEN]) -> Option<RecordError> {
+    fn decode(b: [u8; REFUSAL_LEN]) -> Option<RecordError> {
         Some(match b {
             [1, content_type, after, _] => RecordError::UnexpectedType {
                 content_type,
@@ -157,9 +163,11 @@ impl RecordError {
     }
 }
 
-/// Where the guard leaves its refusal for the TLS stream, which cannot reach the
-/// guard once embedded-tls owns it: [`VERDICT_LEN`] bytes of the caller's write
-/// buffer, shared as cells.
+/// What the TLS stream and the guard share once embedded-tls owns the guard (so
+/// the stream cannot reach it): the guard's refusal, for the stream to name, and
+/// the stream's deadline mailbox, for the guard to pass on to the socket
+/// ([`Deadline`](crate::blocking::Deadline)). [`VERDICT_LEN`] bytes of the caller's
+/// write buffer, shared as cells.
 #[derive(Clone, Copy)]
 pub(super) struct Verdict<'b>(&'b [Cell<u8>]);
 
@@ -175,7 +183,7 @@ impl<'b> Verdict<'b> {
 
     /// The guard's refusal, if it refused anything.
     pub(super) fn get(&self) -> Option<RecordError> {
-        let mut b = [0u8; VERDICT_LEN];
+        let mut b = [0u8; REFUSAL_LEN];
         for (d, c) in b.iter_mut().zip(self.0) {
             *d = c.get();
         }
@@ -186,6 +194,37 @@ impl<'b> Verdict<'b> {
         for (c, v) in self.0.iter().zip(e.encode()) {
             c.set(v);
         }
+    }
+
+    fn mailbox(&self) -> &'b [Cell<u8>] {
+        self.0
+            .get(REFUSAL_LEN..REFUSAL_LEN + MAILBOX_LEN)
+            .unwrap_or(&[])
+    }
+
+    /// Posts a new wait of at most `limit` for the guard to start on the socket
+    /// before its next read or write.
+    pub(super) fn post_wait(&self, limit: Option<Duration>) {
+        let m = self.mailbox();
+        let millis = limit.map_or(0, |l| u64::try_from(l.as_millis()).unwrap_or(u64::MAX));
+        let mut bytes = [0u8; MAILBOX_LEN];
+        bytes[0] = m.first().map_or(0, |c| c.get()).wrapping_add(1);
+        bytes[1] = limit.is_some() as u8;
+        bytes[2..].copy_from_slice(&millis.to_le_bytes());
+        for (c, b) in m.iter().zip(bytes) {
+            c.set(b);
+        }
+    }
+
+    /// The posted wait: its sequence number and limit.
+    fn posted(&self) -> (u8, Option<Duration>) {
+        let mut bytes = [0u8; MAILBOX_LEN];
+        for (d, c) in bytes.iter_mut().zip(self.mailbox()) {
+            *d = c.get();
+        }
+        let [seq, has, m @ ..] = bytes;
+        let limit = (has != 0).then(|| Duration::from_millis(u64::from_le_bytes(m)));
+        (seq, limit)
     }
 }
 
@@ -381,6 +420,8 @@ pub(super) struct Guard<'b, T> {
     check: RecordCheck,
     verdict: Verdict<'b>,
     failed: bool,
+    /// The sequence number of the last wait passed on to the socket.
+    wait: u8,
 }
 
 impl<'b, T> Guard<'b, T> {
@@ -390,6 +431,20 @@ impl<'b, T> Guard<'b, T> {
             check: RecordCheck::new(read_buffer),
             verdict,
             failed: false,
+            wait: 0,
+        }
+    }
+
+    /// Passes a wait the stream posted on to the socket (blocking sockets only: the
+    /// async client bounds its waits with its timer).
+    fn deadline(&mut self)
+    where
+        T: crate::blocking::Deadline,
+    {
+        let (seq, limit) = self.verdict.posted();
+        if seq != self.wait {
+            self.wait = seq;
+            self.socket.start_wait(limit);
         }
     }
 
@@ -455,24 +510,27 @@ impl<T: embedded_io::ErrorType> embedded_io::ErrorType for Guard<'_, T> {
     type Error = GuardError<T::Error>;
 }
 
-impl<T: embedded_io::Read> embedded_io::Read for Guard<'_, T> {
+impl<T: embedded_io::Read + crate::blocking::Deadline> embedded_io::Read for Guard<'_, T> {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
         self.usable()?;
+        self.deadline();
         let r = self.socket.read(buf);
         let n = self.outcome(r)?;
         self.inbound(buf, n)
     }
 }
 
-impl<T: embedded_io::Write> embedded_io::Write for Guard<'_, T> {
+impl<T: embedded_io::Write + crate::blocking::Deadline> embedded_io::Write for Guard<'_, T> {
     fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
         self.usable()?;
+        self.deadline();
         let r = self.socket.write(buf);
         self.outcome(r)
     }
 
     fn flush(&mut self) -> Result<(), Self::Error> {
         self.usable()?;
+        self.deadline();
         let r = self.socket.flush();
         self.outcome(r)
     }
@@ -691,6 +749,13 @@ mod tests {
         let mut bytes = [0xffu8; VERDICT_LEN];
         let v = Verdict::new(&mut bytes);
         assert_eq!(v.get(), None);
+        assert_eq!(v.posted(), (0, None));
+        v.post_wait(Some(Duration::from_millis(300_000)));
+        assert_eq!(v.posted(), (1, Some(Duration::from_secs(300))));
+        v.post_wait(None);
+        assert_eq!(v.posted(), (2, None));
+        v.post_wait(Some(Duration::MAX));
+        assert_eq!(v.posted(), (3, Some(Duration::from_millis(u64::MAX))));
         for e in [
             RecordError::UnexpectedType {
                 content_type: 22,

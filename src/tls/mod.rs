@@ -35,7 +35,7 @@
 //! # Connecting
 //!
 //! ```no_run
-//! # fn demo<T: embedded_io::Read + embedded_io::Write>(
+//! # fn demo<T: embedded_io::Read + embedded_io::Write + embedded_smtp::blocking::Deadline>(
 //! #     socket: T, rng: impl embedded_tls::CryptoRngCore, root_der: &[u8], now: u64,
 //! # ) -> Result<(), embedded_smtp::Error<embedded_smtp::tls::StreamError<T::Error>>> {
 //! use embedded_smtp::blocking::Client;
@@ -96,7 +96,7 @@
 //!   `ConnectionClosed`, and a connection that ends without it fails with
 //!   `IoError`: both are end of stream (`Ok(0)`) here. SMTP frames its own data
 //!   (every reply ends in CRLF; the engine calls a close in the middle of a reply
-//!   [`Error::Closed`]), so an unauthenticated end of stream cannot truncate anything silently.
+//!   [`Error::Closed`](crate::Error::Closed)), so an unauthenticated end of stream cannot truncate anything silently.
 //! - A verification failure reaches embedded-tls only as `InvalidCertificate` and
 //!   sends no alert; the typed reason comes from [`Verifier::last_error`] as
 //!   [`TlsFailure::Verify`].
@@ -409,7 +409,8 @@ mod tests {
         // 776 bytes, 1 712 with `tls-rsa`; a stream of 1 408 over a TcpStream, of
         // which the record guard and its verdict are about 90).
         use crate::verify::Verifier as V;
-        type Socket = embedded_io_adapters::std::FromStd<std::net::TcpStream>;
+        type Socket =
+            crate::blocking::Untimed<embedded_io_adapters::std::FromStd<std::net::TcpStream>>;
         let connector = core::mem::size_of::<Connector<'static, rand_core::OsRng>>();
         assert!(
             connector <= core::mem::size_of::<V<'static>>() + 256,
@@ -434,7 +435,7 @@ mod tests {
         assert_eq!(MAX_TLS_WRITE_BUFFER, 16_517);
         assert_eq!(
             stream::write_len::<()>(c.fragment, 16_640, 4_096),
-            Ok(4_096 - 4)
+            Ok(4_096 - guard::VERDICT_LEN)
         );
         assert_eq!(
             stream::write_len::<()>(c.fragment, 700, 4_096),

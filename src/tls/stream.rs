@@ -219,6 +219,18 @@ impl<'b, T, Conn> State<'b, T, Conn> {
     }
 }
 
+impl<T: crate::blocking::Deadline, Conn> State<'_, T, Conn> {
+    /// A new wait of at most `limit`: started on the socket at once while it is
+    /// plain, else posted for the guard to start before its next read or write.
+    pub(super) fn start_wait(&mut self, limit: Option<core::time::Duration>) {
+        match self {
+            State::Plain { socket, .. } => socket.start_wait(limit),
+            State::Tls { verdict, .. } => verdict.post_wait(limit),
+            State::Failed(_) => {}
+        }
+    }
+}
+
 /// How much of a write buffer of `write` bytes embedded-tls may use, after
 /// checking both buffers' sizes (the last [`VERDICT_LEN`] bytes are the guard's).
 pub(super) fn write_len<E>(fragment: usize, read: usize, write: usize) -> Result<usize, Error<E>> {

@@ -8,6 +8,7 @@
 
 #![allow(dead_code)]
 
+#[cfg(feature = "std")]
 pub mod peer;
 
 use std::fmt::Write as _;
@@ -22,6 +23,9 @@ pub enum Step {
     Client(Vec<u8>),
     /// The server closes the connection.
     Close,
+    /// The transport fails: this read, and every later read and write, returns an
+    /// error (a reset connection).
+    Fail,
 }
 
 /// How reads and writes are cut.
@@ -46,7 +50,7 @@ pub const MODES: [Mode; 5] = [
 
 /// Parses a transcript: lines `S: text` and `C: text` get CRLF appended; `S! text`
 /// and `C! text` are sent without CRLF; `\xNN`, `\r`, `\n`, `\\` escapes are
-/// decoded; a line `CLOSE` closes the connection; blank lines and lines starting
+/// decoded; a line `CLOSE` closes the connection, `FAIL` breaks it (reads and writes fail); blank lines and lines starting
 /// with `#` are ignored. Consecutive lines of one side merge into one step.
 pub fn script(text: &str) -> Vec<Step> {
     let mut steps: Vec<Step> = Vec::new();
@@ -57,6 +61,10 @@ pub fn script(text: &str) -> Vec<Step> {
         }
         if line == "CLOSE" {
             steps.push(Step::Close);
+            continue;
+        }
+        if line == "FAIL" {
+            steps.push(Step::Fail);
             continue;
         }
         let (side, crlf) = match &line[..2] {
@@ -136,6 +144,8 @@ pub struct Scripted {
     pub reads: usize,
     /// Number of times the client turned from writing to reading (round trips).
     pub waits: usize,
+    /// Every deadline the blocking client started, in order.
+    pub deadlines: Vec<Option<core::time::Duration>>,
     last_was_write: bool,
 }
 
@@ -173,6 +183,7 @@ impl Scripted {
             written: Vec::new(),
             reads: 0,
             waits: 0,
+            deadlines: Vec::new(),
             last_was_write: false,
         }
     }
@@ -200,15 +211,19 @@ impl Scripted {
         self.step >= self.steps.len()
     }
 
-    /// Panics unless every step was played.
+    /// Panics unless every step was played, up to a last `Close` or `Fail` (which
+    /// never pass: the connection is over).
     pub fn assert_finished(&self) {
-        if !self.finished() {
+        let ended = matches!(self.steps.get(self.step), Some(Step::Close | Step::Fail))
+            && self.step + 1 == self.steps.len();
+        if !self.finished() && !ended {
             panic!(
                 "script not finished: stopped at step {} ({:?}); client wrote:\n{}",
                 self.step,
                 self.steps.get(self.step).map(|s| match s {
                     Step::Server(b) | Step::Client(b) => show(&b[self.offset..]),
                     Step::Close => "CLOSE".into(),
+                    Step::Fail => "FAIL".into(),
                 }),
                 show(&self.written)
             );
@@ -224,6 +239,12 @@ impl Scripted {
     }
 }
 
+impl embedded_smtp::blocking::Deadline for Scripted {
+    fn start_wait(&mut self, limit: Option<core::time::Duration>) {
+        self.deadlines.push(limit);
+    }
+}
+
 impl embedded_io::ErrorType for Scripted {
     type Error = Broken;
 }
@@ -236,6 +257,7 @@ impl embedded_io::Read for Scripted {
         }
         match self.steps.get(self.step).cloned() {
             None | Some(Step::Close) => Ok(0),
+            Some(Step::Fail) => Err(Broken),
             Some(Step::Client(expected)) => panic!(
                 "client reads, but the script expects it to send:\n{}\nclient wrote so far:\n{}",
                 show(&expected[self.offset..]),
@@ -264,7 +286,7 @@ impl embedded_io::Write for Scripted {
         self.last_was_write = true;
         match self.steps.get(self.step).cloned() {
             None => panic!("client sent after the end of the script:\n{}", show(buf)),
-            Some(Step::Close) => Err(Broken),
+            Some(Step::Close | Step::Fail) => Err(Broken),
             Some(Step::Server(bytes)) => panic!(
                 "client sent\n{}\nwhile the server was to send\n{}\nclient wrote so far:\n{}",
                 show(buf),
@@ -382,9 +404,13 @@ impl<'a> AnyClient<'a> {
                 AnyClient::Blocking(embedded_smtp::blocking::Client::new(stream, cfg, rx, tx)?)
             }
             #[cfg(feature = "async")]
-            Driver::Async => {
-                AnyClient::Async(embedded_smtp::asynch::Client::new(stream, cfg, rx, tx)?)
-            }
+            Driver::Async => AnyClient::Async(embedded_smtp::asynch::Client::new(
+                stream,
+                embedded_smtp::asynch::NoTimer,
+                cfg,
+                rx,
+                tx,
+            )?),
         })
     }
 

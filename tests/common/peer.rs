@@ -3,27 +3,12 @@
 //! See `tests/loopback/README.md` for its flags and output files.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use embedded_io_adapters::std::FromStd;
-
-/// Whether loopback tests run: `EMBEDDED_SMTP_LOOPBACK=1` (set by `.ci/run`, which
-/// also installs aiosmtpd). Otherwise the test says so and passes, so a plain
-/// `cargo test` needs no Python.
-pub fn enabled() -> bool {
-    if std::env::var("EMBEDDED_SMTP_LOOPBACK").as_deref() == Ok("1") {
-        true
-    } else {
-        eprintln!(
-            "loopback tests skipped: set EMBEDDED_SMTP_LOOPBACK=1 (needs python3 with aiosmtpd)"
-        );
-        false
-    }
-}
+use embedded_smtp::blocking::FromStdTcp;
 
 /// A running server; killed on drop, its folder removed.
 pub struct Server {
@@ -76,13 +61,16 @@ pub fn start(args: &[&str]) -> Server {
 
 /// A TCP connection to `port` on 127.0.0.1 as an `embedded_io` stream, with
 /// 20-second socket time-outs and Nagle off.
-pub fn connect(port: u16) -> FromStd<TcpStream> {
-    let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    tcp.set_write_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    tcp.set_nodelay(true).unwrap();
-    FromStd::new(tcp)
+/// The client's deadline for every wait comes from the session's configuration
+/// (tests use [`limited`] to keep them short).
+pub fn connect(port: u16) -> FromStdTcp {
+    FromStdTcp::connect(("127.0.0.1", port), Duration::from_secs(20)).unwrap()
+}
+
+/// A configuration whose waits are at most 20 s each, so that a test against a
+/// stuck peer fails instead of hanging for the RFC's minutes.
+pub fn limited(config: embedded_smtp::Config<'_>) -> embedded_smtp::Config<'_> {
+    config.with_timeout(Duration::from_secs(20))
 }
 
 /// Message `n` (from 1) as stored: the content and the envelope JSON.

@@ -333,7 +333,7 @@ async fn send_alert(
         &mut bufs.tx,
         &mut bufs.tls_read,
         &mut bufs.tls_write,
-        EmbassyTimer,
+        EmbassyTimer::new(),
     );
     let mut client = with_timeout(HANDSHAKE_LIMIT, handshake)
         .await

@@ -39,23 +39,25 @@ macro_rules! alert {
 pub fn blocking<S: embedded_io::Read + embedded_io::Write>(
     stream: S,
 ) -> Result<(usize, S), Error<S::Error>> {
-    use embedded_smtp::blocking::Client;
+    use embedded_smtp::blocking::{Client, Untimed};
     let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
-    let mut client: Client<'_, S> = Client::new(stream, config()?, &mut rx, &mut tx)?;
+    // The in-image peers answer at once: no clock to bound the waits with.
+    let mut client: Client<'_, Untimed<S>> =
+        Client::new(Untimed(stream), config()?, &mut rx, &mut tx)?;
     client.connect()?;
     alert!(message);
     let accepted = client.send(&mut message)?.accepted();
     client.quit()?;
-    Ok((accepted, client.into_inner()))
+    Ok((accepted, client.into_inner().into_inner()))
 }
 
 /// The same session with the async client.
 pub async fn asynch<S: embedded_io_async::Read + embedded_io_async::Write>(
     stream: S,
 ) -> Result<(usize, S), Error<S::Error>> {
-    use embedded_smtp::asynch::Client;
+    use embedded_smtp::asynch::{Client, NoTimer};
     let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
-    let mut client: Client<'_, S> = Client::new(stream, config()?, &mut rx, &mut tx)?;
+    let mut client: Client<'_, S> = Client::new(stream, NoTimer, config()?, &mut rx, &mut tx)?;
     client.connect().await?;
     alert!(message);
     let accepted = client.send(&mut message).await?.accepted();
@@ -112,12 +114,19 @@ pub fn tls_blocking<S: embedded_io::Read + embedded_io::Write>(
     tls_write: &mut [u8],
 ) -> Result<usize, Error<embedded_smtp::tls::StreamError<S::Error>>> {
     use embedded_smtp::Security;
+    use embedded_smtp::blocking::Untimed;
     use embedded_smtp::tls::{Connector, blocking::client};
     let connector = Connector::new("localhost", verifier, Seeded(SEED));
     let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
     let config = config()?.with_security(Security::Implicit);
     let mut client = client::<_, _, _, 4>(
-        socket, connector, config, &mut rx, &mut tx, tls_read, tls_write,
+        Untimed(socket),
+        connector,
+        config,
+        &mut rx,
+        &mut tx,
+        tls_read,
+        tls_write,
     )?;
     client.connect()?;
     alert!(message);

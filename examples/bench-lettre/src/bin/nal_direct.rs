@@ -32,7 +32,7 @@ use bench_lettre::{FROM, SUBJECT, TO, body};
 use embedded_nal::TcpClientStack;
 use embedded_smtp::blocking::Client;
 use embedded_smtp::message::{DateTime, Message};
-use embedded_smtp::nal::{self, Backoff, FromNal, Interest, TimedOut, Wait, Waiting};
+use embedded_smtp::nal::{self, Backoff, Interest, TimedOut, Wait, Waiting};
 use embedded_smtp::{Config, Domain, HeaderText, Mailbox, Security};
 
 const USAGE: &str = "usage: nal-direct HOST PORT COUNT SIZE [TX [backoff|spin[:MICROS]|poll]]";
@@ -195,9 +195,8 @@ fn run(args: &[String]) -> Result<(), String> {
     let (mut rx, mut tx) = (vec![0u8; 1024], vec![0u8; tx_len]);
     let config = Config::new(Domain::try_new("bench.example").map_err(|e| e.to_string())?)
         .with_security(Security::None);
-    let mut client: Client<'_, _> = Client::new(stream, config, &mut rx, &mut tx)
-        .map_err(|e| format!("{e:?}"))?
-        .with_timeout_hook(FromNal::set_timeout);
+    let mut client: Client<'_, _> =
+        Client::new(stream, config, &mut rx, &mut tx).map_err(|e| format!("{e:?}"))?;
     client.connect().map_err(|e| format!("{e:?}"))?;
 
     let start = Instant::now();
