@@ -864,6 +864,11 @@ impl embedded_io::ErrorType for Socket {
     type Error = ErrorKind;
 }
 
+/// The script decides when a wait ends (a fault), not a clock.
+impl embedded_smtp::blocking::Deadline for Socket {
+    fn start_wait(&mut self, _: Option<core::time::Duration>) {}
+}
+
 impl embedded_io::Read for Socket {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, ErrorKind> {
         match self.fault(false) {
@@ -951,11 +956,9 @@ impl embedded_io_async::Write for Socket {
 pub struct Impatient;
 
 impl Timer for Impatient {
-    async fn with_timeout<F: Future>(
-        &mut self,
-        _: core::time::Duration,
-        f: F,
-    ) -> Result<F::Output, TimedOut> {
+    fn start_wait(&mut self, _: Option<core::time::Duration>) {}
+
+    async fn with_timeout<F: Future>(&mut self, f: F) -> Result<F::Output, TimedOut> {
         let mut f = core::pin::pin!(f);
         core::future::poll_fn(|cx| match f.as_mut().poll(cx) {
             core::task::Poll::Ready(v) => core::task::Poll::Ready(Ok(v)),
@@ -1049,6 +1052,7 @@ fn connector() -> Connector<'static, Seeded> {
 pub trait Stream:
     embedded_io::Read
     + embedded_io::Write
+    + embedded_smtp::blocking::Deadline
     + embedded_io_async::Read
     + embedded_io_async::Write
     + embedded_io::ErrorType<Error = ErrorKind>
@@ -1058,6 +1062,7 @@ pub trait Stream:
 impl<S> Stream for S where
     S: embedded_io::Read
         + embedded_io::Write
+        + embedded_smtp::blocking::Deadline
         + embedded_io_async::Read
         + embedded_io_async::Write
         + embedded_io::ErrorType<Error = ErrorKind>
@@ -1206,10 +1211,7 @@ pub fn async_handshake(
         let mut stream = TlsStream::new(&mut *socket, &mut tls_read, &mut tls_write);
         let mut connector = connector();
         let result = match Impatient
-            .with_timeout(
-                core::time::Duration::from_secs(60),
-                stream.start_tls(&mut connector),
-            )
+            .with_timeout(stream.start_tls(&mut connector))
             .await
         {
             Ok(r) => r,

@@ -146,6 +146,11 @@ impl embedded_io::ErrorType for Live {
     type Error = ErrorKind;
 }
 
+/// In memory, every wait ends at once.
+impl embedded_smtp::blocking::Deadline for Live {
+    fn start_wait(&mut self, _: Option<core::time::Duration>) {}
+}
+
 impl embedded_io::Read for Live {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, ErrorKind> {
         let n = (self.out.len() - self.read).min(buf.len());
