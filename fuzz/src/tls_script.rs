@@ -1,5 +1,5 @@
 //! A scripted TLS 1.3 server: one implicit-TLS SMTP session recorded against
-//! rustls (`fuzz/data/tls_session.bin`, made by `tests/tls_guard.rs`), played back
+//! rustls (`fuzz/data/tls_session.bin`, made by `tests/common/tls_recorder.rs`), played back
 //! to the crate's clients with records added, split, corrupted or cut.
 //!
 //! The recording holds the server's records as they went over the wire and its two
@@ -36,7 +36,8 @@ use embedded_smtp::{Address, Config, Domain, Error, Security};
 use hkdf::Hkdf;
 use sha2::Sha256;
 
-/// The committed recording (see `tests/tls_guard.rs`, `recording_still_replays`).
+/// The committed recording (checked and made again by `recording_still_replays` in
+/// `tests/tls_guard.rs`).
 pub const RECORDING: &[u8] = include_bytes!("../data/tls_session.bin");
 
 /// The recording file, from the repository root.
