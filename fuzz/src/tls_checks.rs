@@ -58,6 +58,9 @@
 //! 5. After a failure the stream stays failed: no later read returns data; after
 //!    `Error::Io(e)` every later read, write, flush (and blocking close) fails with
 //!    `e`; after a time-out every later call fails with one and the same error.
+//!    When the implicit handshake fails, the client keeps no stream; the same
+//!    handshake is then run again on a bare `TlsStream`, which must fail the same
+//!    way and then fail every call with that failure.
 
 use embedded_io::ErrorKind;
 use embedded_smtp::Error;
@@ -386,4 +389,39 @@ pub fn tls_records(data: &[u8]) {
     let decoded = decode(data, session);
     let run = decoded.plan.run(session);
     check_run(&decoded, &run);
+    if let Some(
+        failure @ (Error::Tls(_)
+        | Error::TimedOut {
+            stage: Stage::TlsHandshake,
+        }),
+    ) = run.failure()
+    {
+        check_handshake(failure, &decoded.plan.handshake(session));
+    }
+}
+
+/// The handshake that failed with `failure` in the client, run again on a bare
+/// stream: the same failure, then every call fails with it (a time-out: with one
+/// and the same error).
+pub fn check_handshake(
+    failure: &SessionError,
+    (result, later): &(Result<(), SessionError>, Vec<Later>),
+) {
+    assert_eq!(
+        result.as_ref().err(),
+        Some(failure),
+        "the bare stream's handshake"
+    );
+    let expected = match failure {
+        Error::Tls(f) => Some(StreamError::Tls(*f)),
+        _ => later.first().and_then(Later::error),
+    };
+    assert!(expected.is_some(), "after {failure:?}: {later:?}");
+    for call in later {
+        assert_eq!(
+            call.error(),
+            expected,
+            "after {failure:?} the stream did not stay failed: {call:?}"
+        );
+    }
 }
