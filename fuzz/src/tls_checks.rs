@@ -56,7 +56,7 @@
 //!    `Error::Io(StreamError::Tls)`, `Error::Closed`, `Error::TimedOut`): the SMTP
 //!    bytes are the recording's, so never a reply or protocol error.
 //! 5. After a failure the stream stays failed: no later read returns data; after
-//!    `Error::Io(e)` every later read, write, flush (and blocking close) fails with
+//!    `Error::Io(e)` every later read, write, flush and close fails with
 //!    `e`; after a time-out every later call fails with one and the same error.
 //!    When the implicit handshake fails, the client keeps no stream; the same
 //!    handshake is then run again on a bare `TlsStream`, which must fail the same

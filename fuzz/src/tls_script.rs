@@ -689,7 +689,7 @@ impl Plan {
     }
 
     /// Runs only the TLS handshake, on a stream of the plan's driver, then (if it
-    /// failed) a read, a write and a flush (and, blocking, a close) on it.
+    /// failed) reads, writes and flushes on it, and a close.
     pub fn handshake(&self, session: &Session) -> (Result<(), SessionError>, Vec<Later>) {
         let mut socket = Socket::new(self, self.wire(session));
         match self.driver {
@@ -996,7 +996,7 @@ pub enum Later {
     Write(Result<usize, StreamError<ErrorKind>>),
     /// `flush`.
     Flush(Result<(), StreamError<ErrorKind>>),
-    /// `close` (blocking only).
+    /// `close`.
     Close(Result<(), embedded_smtp::tls::TlsFailure>),
 }
 
@@ -1019,7 +1019,7 @@ pub struct Run {
     /// `quit`, if the message was sent.
     pub quit: Option<Result<(), SessionError>>,
     /// After a failure of `connect`, `send_raw` or `quit`: two rounds of read,
-    /// write and flush on the client's stream (then close, blocking). Empty when
+    /// write and flush on the client's stream, then close. Empty when
     /// the implicit handshake failed (there is no stream) or nothing failed.
     pub later: Vec<Later>,
     /// What the socket saw.
@@ -1167,6 +1167,7 @@ pub fn async_session<S: Stream>(socket: &mut S, stalls: usize) -> Run {
                 later.push(Later::Write(stream.write(b"QUIT").await));
                 later.push(Later::Flush(stream.flush().await));
             }
+            later.push(Later::Close(c.into_inner().close().await));
         }
         Run {
             sent,
@@ -1227,6 +1228,7 @@ pub fn async_handshake(
                 later.push(Later::Write(stream.write(b"QUIT").await));
                 later.push(Later::Flush(stream.flush().await));
             }
+            later.push(Later::Close(stream.close().await));
         }
         (result, later)
     };
