@@ -6,6 +6,25 @@
 #[allow(dead_code)]
 mod checks;
 
+#[cfg(all(feature = "tls", feature = "async"))]
+#[path = "../fuzz/src/tls_script.rs"]
+#[allow(dead_code)]
+mod tls_script;
+
+#[cfg(all(feature = "tls", feature = "async"))]
+#[path = "../fuzz/src/tls_checks.rs"]
+#[allow(dead_code)]
+mod tls_checks;
+
+#[cfg(all(feature = "tls", feature = "async"))]
+#[path = "common/rustls_server.rs"]
+#[allow(dead_code)]
+mod rustls_server;
+
+#[cfg(all(feature = "tls", feature = "async"))]
+#[path = "common/tls_recorder.rs"]
+mod tls_recorder;
+
 use std::path::Path;
 
 fn replay(target: &str, check: fn(&[u8])) {
@@ -66,6 +85,15 @@ fn verify() {
     replay("verify", |data| {
         checks::verify(data);
     });
+}
+
+#[cfg(all(feature = "tls", feature = "async"))]
+#[test]
+fn tls_records() {
+    // The committed recording, or one made now for a build whose ClientHello
+    // differs from it (see `tls_recorder::session`).
+    tls_recorder::session();
+    replay("tls_records", tls_checks::tls_records);
 }
 
 /// The `verify` seeds reach both verdicts: the genuine chains with the genuine
