@@ -1,0 +1,483 @@
+//! The message writer: [`MessageWriter`] streams a [`Message`] piece by piece into
+//! any buffer size, holding a position and one attachment line, never the message.
+
+use super::builder::Message;
+use super::{BodySource, TextEncoding, base64, header, qp};
+use crate::limits::MAX_MESSAGE_LINE;
+
+/// The transfer encoding actually used for the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Cte {
+    SevenBit,
+    QuotedPrintable,
+    Base64,
+}
+
+impl Cte {
+    fn name(self) -> &'static [u8] {
+        match self {
+            Cte::SevenBit => b"7bit",
+            Cte::QuotedPrintable => b"quoted-printable",
+            Cte::Base64 => b"base64",
+        }
+    }
+}
+
+/// Start of every boundary delimiter line: base64 and quoted-printable output never
+/// holds `=_`, and 7bit text holding it is sent as quoted-printable.
+const BOUNDARY_MARK: &[u8] = b"--=_";
+/// The boundary when no Message-ID bytes were given.
+const FIXED_BOUNDARY: &[u8] = b"=_embedded-smtp_part_boundary";
+
+/// Whether `text` can go out as `7bit` (RFC 2045 §2.7): ASCII, no NUL, lines of at most
+/// 998 octets, and in a multipart body no line that could be a boundary.
+fn seven_bit_safe(text: &[u8], multipart: bool) -> bool {
+    let mut line = 0;
+    for &c in text {
+        match c {
+            0 | 0x80.. => return false,
+            b'\r' | b'\n' => line = 0,
+            _ => {
+                line += 1;
+                if line > MAX_MESSAGE_LINE {
+                    return false;
+                }
+            }
+        }
+    }
+    !(multipart
+        && text
+            .windows(BOUNDARY_MARK.len())
+            .any(|w| w == BOUNDARY_MARK))
+}
+
+pub(super) fn resolve(text: &[u8], enc: TextEncoding, multipart: bool) -> Cte {
+    match enc {
+        TextEncoding::QuotedPrintable => Cte::QuotedPrintable,
+        TextEncoding::Base64 => Cte::Base64,
+        _ if seven_bit_safe(text, multipart) => Cte::SevenBit,
+        TextEncoding::SevenBit => Cte::QuotedPrintable,
+        TextEncoding::Auto => {
+            let high = text.iter().filter(|&&c| c >= 0x80).count();
+            if high.saturating_mul(3) <= text.len() {
+                Cte::QuotedPrintable
+            } else {
+                Cte::Base64
+            }
+        }
+    }
+}
+
+/// Which address list a [`Step::List`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    From,
+    To,
+    Cc,
+}
+
+/// A piece of the message. Each is rendered by a pure function of the message and the
+/// step, so a piece that did not fit is rendered again and its first `skip` bytes
+/// dropped; no piece is longer than a few hundred bytes except header fields bounded
+/// by their validated parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Date,
+    /// Mailbox `i` of an address list, starting at column `col`.
+    List {
+        field: Field,
+        i: usize,
+        col: usize,
+    },
+    /// The `Subject` line starting at byte `pos` of the subject.
+    Subject {
+        pos: usize,
+    },
+    MessageId,
+    /// `MIME-Version` and the top-level content fields, and the blank line.
+    Mime,
+    /// Boundary and header of the text part.
+    TextHead,
+    /// The text line starting at `at`.
+    Text {
+        at: base64::Canon,
+    },
+    /// Boundary and header of attachment `k`.
+    AttHead {
+        k: usize,
+    },
+    /// The next base64 line of attachment `k`; `lines` once one was written.
+    AttBody {
+        k: usize,
+        lines: bool,
+    },
+    /// The close delimiter.
+    Close,
+    Done,
+}
+
+/// Output for one piece: drops the first `skip` bytes rendered (already sent), then
+/// copies into `out` until it is full.
+#[derive(Debug)]
+pub(crate) struct Sink<'o> {
+    out: &'o mut [u8],
+    skip: usize,
+    seen: usize,
+    len: usize,
+    overflow: bool,
+}
+
+impl<'o> Sink<'o> {
+    pub(crate) fn new(out: &'o mut [u8], skip: usize) -> Self {
+        Sink {
+            out,
+            skip,
+            seen: 0,
+            len: 0,
+            overflow: false,
+        }
+    }
+
+    pub(crate) fn put(&mut self, mut bytes: &[u8]) {
+        if self.seen < self.skip {
+            let d = (self.skip - self.seen).min(bytes.len());
+            self.seen += d;
+            bytes = bytes.get(d..).unwrap_or_default();
+        }
+        if bytes.is_empty() {
+            return;
+        }
+        self.seen += bytes.len();
+        let room = self.out.get_mut(self.len..).unwrap_or_default();
+        let n = room.len().min(bytes.len());
+        if let (Some(to), Some(from)) = (room.get_mut(..n), bytes.get(..n)) {
+            crate::bytes::copy(to, from);
+        }
+        self.len += n;
+        if n < bytes.len() {
+            self.overflow = true;
+        }
+    }
+
+    /// Bytes written into `out`.
+    pub(crate) fn written(&self) -> usize {
+        self.len
+    }
+
+    /// Whether some bytes did not fit.
+    pub(crate) fn overflowed(&self) -> bool {
+        self.overflow
+    }
+}
+
+/// Streams a [`Message`]: each [`fill`](BodySource::fill) writes the next bytes.
+///
+/// The output is the same byte for byte whatever the sizes of the buffers passed to
+/// `fill`, down to one byte at a time. The writer holds a position and one attachment
+/// line (57 bytes), never the message; a piece that did not fit is rendered again and
+/// the part already sent is skipped.
+///
+/// The output is not dot-stuffed (the engine's [`DotStuffer`](super::DotStuffer) does that).
+#[derive(Debug)]
+pub struct MessageWriter<'m, 'a, R> {
+    msg: &'m mut Message<'a, R>,
+    step: Step,
+    /// Bytes of the current piece already written.
+    skip: usize,
+    cte: Cte,
+    subject_plain: bool,
+    /// The attachment bytes of the current line.
+    chunk: [u8; base64::LINE_INPUT],
+    chunk_len: usize,
+    /// `chunk` holds the whole line (or the reader's last bytes).
+    loaded: bool,
+    /// The reader reported end of file.
+    eof: bool,
+}
+
+impl<'m, 'a, R: embedded_io::Read> MessageWriter<'m, 'a, R> {
+    pub(super) fn new(msg: &'m mut Message<'a, R>) -> Self {
+        let multipart = !msg.attachments.is_empty();
+        let cte = resolve(msg.text.as_bytes(), msg.encoding, multipart);
+        let subject_plain = header::subject_is_plain(msg.subject.as_str());
+        let step = if msg.date.is_some() {
+            Step::Date
+        } else {
+            Step::List {
+                field: Field::From,
+                i: 0,
+                col: 0,
+            }
+        };
+        MessageWriter {
+            msg,
+            step,
+            skip: 0,
+            cte,
+            subject_plain,
+            chunk: [0; base64::LINE_INPUT],
+            chunk_len: 0,
+            loaded: false,
+            eof: false,
+        }
+    }
+
+    /// Reads the next line's bytes of attachment `k` into `chunk`.
+    fn load(&mut self, k: usize) -> Result<(), embedded_io::ErrorKind> {
+        if let Some(att) = self.msg.attachments.get_mut(k) {
+            att.started = true;
+            while self.chunk_len < self.chunk.len() {
+                let buf = self.chunk.get_mut(self.chunk_len..).unwrap_or_default();
+                match att.reader.read(buf) {
+                    Ok(0) => {
+                        self.eof = true;
+                        break;
+                    }
+                    Ok(n) => self.chunk_len += n.min(buf.len()),
+                    Err(e) => return Err(embedded_io::Error::kind(&e)),
+                }
+            }
+        } else {
+            self.eof = true;
+        }
+        self.loaded = true;
+        Ok(())
+    }
+}
+
+impl<R> MessageWriter<'_, '_, R> {
+    fn boundary(&self, sink: &mut Sink<'_>) {
+        match self.msg.id {
+            Some(id) => {
+                sink.put(b"=_");
+                let mut rev = id;
+                rev.reverse();
+                header::put_hex(sink, &rev);
+            }
+            None => sink.put(FIXED_BOUNDARY),
+        }
+    }
+
+    fn after_lists(&self, field: Field) -> Step {
+        if field == Field::From && !self.msg.to.is_empty() {
+            return Step::List {
+                field: Field::To,
+                i: 0,
+                col: 0,
+            };
+        }
+        if field != Field::Cc && !self.msg.cc.is_empty() {
+            return Step::List {
+                field: Field::Cc,
+                i: 0,
+                col: 0,
+            };
+        }
+        Step::Subject { pos: 0 }
+    }
+
+    fn after_attachment(&self, k: usize) -> Step {
+        if k + 1 < self.msg.attachments.len() {
+            Step::AttHead { k: k + 1 }
+        } else {
+            Step::Close
+        }
+    }
+
+    fn text_part_header(&self, sink: &mut Sink<'_>) {
+        sink.put(b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: ");
+        sink.put(self.cte.name());
+        sink.put(b"\r\n\r\n");
+    }
+
+    /// Renders the current step into `sink`; returns the step that follows it.
+    // Not inlined: one copy, out of the driver's frame (smaller flash and stack on
+    // a Cortex-M; see README "On a microcontroller").
+    #[inline(never)]
+    fn render(&self, sink: &mut Sink<'_>) -> Step {
+        let msg = &*self.msg;
+        let multipart = !msg.attachments.is_empty();
+        match self.step {
+            Step::Date => {
+                if let Some(d) = msg.date {
+                    header::date(sink, d);
+                }
+                Step::List {
+                    field: Field::From,
+                    i: 0,
+                    col: 0,
+                }
+            }
+            Step::List { field, i, col } => {
+                let (name, list) = match field {
+                    Field::From => ("From", core::slice::from_ref(&msg.from)),
+                    Field::To => ("To", msg.to),
+                    Field::Cc => ("Cc", msg.cc),
+                };
+                let col = header::list_item(sink, name, list, i, col);
+                if i + 1 < list.len() {
+                    Step::List {
+                        field,
+                        i: i + 1,
+                        col,
+                    }
+                } else {
+                    self.after_lists(field)
+                }
+            }
+            Step::Subject { pos } => {
+                let text = msg.subject.as_str();
+                let next = header::subject_line(sink, text, self.subject_plain, pos);
+                if next < text.len() {
+                    Step::Subject { pos: next }
+                } else if msg.id.is_some() {
+                    Step::MessageId
+                } else {
+                    Step::Mime
+                }
+            }
+            Step::MessageId => {
+                if let Some(id) = msg.id {
+                    sink.put(b"Message-ID: <");
+                    header::put_hex(sink, &id);
+                    sink.put(b"@");
+                    sink.put(msg.from.address().domain().as_bytes());
+                    sink.put(b">\r\n");
+                }
+                Step::Mime
+            }
+            Step::Mime => {
+                sink.put(b"MIME-Version: 1.0\r\n");
+                if multipart {
+                    sink.put(b"Content-Type: multipart/mixed; boundary=\"");
+                    self.boundary(sink);
+                    sink.put(b"\"\r\n\r\n");
+                    Step::TextHead
+                } else {
+                    self.text_part_header(sink);
+                    Step::Text {
+                        at: base64::Canon::START,
+                    }
+                }
+            }
+            Step::TextHead => {
+                sink.put(b"--");
+                self.boundary(sink);
+                sink.put(b"\r\n");
+                self.text_part_header(sink);
+                Step::Text {
+                    at: base64::Canon::START,
+                }
+            }
+            Step::Text { at } => {
+                let text = msg.text.as_bytes();
+                let after = if multipart {
+                    Step::AttHead { k: 0 }
+                } else {
+                    Step::Done
+                };
+                if at.at_end(text) {
+                    // Only for an empty text: a part body of one empty line.
+                    if multipart {
+                        sink.put(b"\r\n");
+                    }
+                    return after;
+                }
+                let next = match self.cte {
+                    Cte::SevenBit => {
+                        let rest = text.get(at.pos..).unwrap_or_default();
+                        let len = rest
+                            .iter()
+                            .position(|&c| c == b'\r' || c == b'\n')
+                            .unwrap_or(rest.len());
+                        sink.put(rest.get(..len).unwrap_or_default());
+                        sink.put(b"\r\n");
+                        let brk = match rest.get(len..) {
+                            Some([b'\r', b'\n', ..]) => 2,
+                            Some([]) | None => 0,
+                            Some(_) => 1,
+                        };
+                        base64::Canon {
+                            pos: at.pos + len + brk,
+                            lf: false,
+                        }
+                    }
+                    Cte::QuotedPrintable => base64::Canon {
+                        pos: qp::line(sink, text, at.pos),
+                        lf: false,
+                    },
+                    Cte::Base64 => base64::text_line(sink, text, at),
+                };
+                if next.at_end(text) {
+                    after
+                } else {
+                    Step::Text { at: next }
+                }
+            }
+            Step::AttHead { k } => {
+                if let Some(att) = msg.attachments.get(k) {
+                    sink.put(b"--");
+                    self.boundary(sink);
+                    sink.put(b"\r\nContent-Type: ");
+                    sink.put(att.content_type.as_bytes());
+                    sink.put(b"\r\n");
+                    header::disposition(sink, att.filename);
+                    sink.put(b"Content-Transfer-Encoding: base64\r\n\r\n");
+                }
+                Step::AttBody { k, lines: false }
+            }
+            Step::AttBody { k, lines } => {
+                let chunk = self.chunk.get(..self.chunk_len).unwrap_or_default();
+                if !chunk.is_empty() {
+                    base64::put_line(sink, chunk);
+                } else if !lines {
+                    // An empty attachment: a part body of one empty line.
+                    sink.put(b"\r\n");
+                }
+                if self.eof {
+                    self.after_attachment(k)
+                } else {
+                    Step::AttBody { k, lines: true }
+                }
+            }
+            Step::Close => {
+                sink.put(b"--");
+                self.boundary(sink);
+                sink.put(b"--\r\n");
+                Step::Done
+            }
+            Step::Done => Step::Done,
+        }
+    }
+}
+
+impl<R: embedded_io::Read> BodySource for MessageWriter<'_, '_, R> {
+    #[inline(never)]
+    fn fill(&mut self, out: &mut [u8]) -> Result<usize, embedded_io::ErrorKind> {
+        let mut n = 0;
+        while n < out.len() && self.step != Step::Done {
+            if let Step::AttBody { k, .. } = self.step
+                && !self.loaded
+                && let Err(kind) = self.load(k)
+            {
+                // Hand over what this call produced; the error comes next time.
+                return if n > 0 { Ok(n) } else { Err(kind) };
+            }
+            let mut sink = Sink::new(out.get_mut(n..).unwrap_or_default(), self.skip);
+            let next = self.render(&mut sink);
+            n += sink.written();
+            if sink.overflowed() {
+                self.skip += sink.written();
+                break;
+            }
+            if let Step::AttBody { .. } = self.step {
+                self.chunk_len = 0;
+                self.loaded = false;
+                self.eof = false;
+            }
+            self.skip = 0;
+            self.step = next;
+        }
+        Ok(n)
+    }
+}
