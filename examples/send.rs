@@ -762,22 +762,7 @@ fn describe<E: Transport + Debug>(e: &Error<E>, o: &Opts) -> String {
                 _ => line.push_str("; --from must be the address of the account you log in as"),
             }
         }
-        Error::Tls(TlsFailure::Verify(VerifyError::UnsupportedSignatureAlgorithm))
-            if !cfg!(feature = "tls-rsa") || !cfg!(feature = "tls-p384") =>
-        {
-            line.push_str(
-                " (RSA certificates, which most providers use, need a build with \
-                 --features tls-rsa; P-384 keys need tls-p384)",
-            );
-        }
-        // Without `tls-rsa` RSA-PSS is not offered, so a server with an RSA key can
-        // only give up on the handshake.
-        Error::Tls(TlsFailure::Closed | TlsFailure::Alert(40)) if !cfg!(feature = "tls-rsa") => {
-            line.push_str(
-                " (if the server's key is RSA, as with most providers: this build offers no \
-                 RSA signatures; build with --features tls-rsa)",
-            );
-        }
+        // `VerifyError::AlgorithmNotBuilt` names the feature itself.
         Error::Tls(TlsFailure::Verify(VerifyError::UnknownIssuer)) if o.ca_files.is_empty() => {
             line.push_str(" (for a private CA give --ca-file, or pin the key with --pin)");
         }

@@ -47,11 +47,13 @@ fn check_domain(s: &str, utf8: bool) -> Result<(), InputError> {
     if b.len() > MAX_DOMAIN {
         return Err(InputError::TooLong { max: MAX_DOMAIN });
     }
-    if b[0] == b'[' {
+    if b.first() == Some(&b'[') {
         // Address literal, RFC 5321 §4.1.3: dcontent is %d33-90 / %d94-126.
-        let inner = match b.strip_suffix(b"]") {
-            Some(x) => &x[1..],
-            None => return Err(InputError::InvalidDomain),
+        let inner = b
+            .get(1..b.len() - 1)
+            .filter(|_| b.len() >= 2 && b.ends_with(b"]"));
+        let Some(inner) = inner else {
+            return Err(InputError::InvalidDomain);
         };
         if inner.is_empty()
             || inner
@@ -62,9 +64,10 @@ fn check_domain(s: &str, utf8: bool) -> Result<(), InputError> {
         }
         return Ok(());
     }
-    for label in s.split('.') {
-        let lb = label.as_bytes();
-        if lb.is_empty() || lb.len() > 63 || lb[0] == b'-' || lb[lb.len() - 1] == b'-' {
+    // Bytes, not `str::split`: the same slice splitter as the local part, and no
+    // `str` pattern searcher in the image.
+    for lb in b.split(|&c| c == b'.') {
+        if lb.is_empty() || lb.len() > 63 || lb.first() == Some(&b'-') || lb.last() == Some(&b'-') {
             return Err(InputError::InvalidDomain);
         }
         for &c in lb {
@@ -250,20 +253,25 @@ impl<'a> Mailbox<'a> {
     pub fn parse(s: &'a str) -> Result<Self, InputError> {
         check_controls(s.as_bytes())?;
         let s = s.trim_ascii();
-        match s.find('<') {
+        // Byte searches rather than `str` patterns (smaller code on a
+        // microcontroller); every byte looked for is ASCII, so each cut is on a
+        // character boundary.
+        match s.bytes().position(|c| c == b'<') {
             None => Ok(Mailbox::new(Address::try_new(s)?)),
             Some(lt) => {
                 let rest = s
                     .get(lt + 1..)
-                    .and_then(|r| r.strip_suffix('>'))
+                    .filter(|r| r.ends_with('>'))
+                    .and_then(|r| r.get(..r.len() - 1))
                     .ok_or(InputError::InvalidMailbox)?;
-                if rest.contains(['<', '>']) {
+                if rest.bytes().any(|c| c == b'<' || c == b'>') {
                     return Err(InputError::InvalidMailbox);
                 }
                 let address = Address::try_new(rest)?;
                 let mut name = s.get(..lt).unwrap_or("").trim_ascii();
-                if let Some(inner) = name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
-                    if inner.contains(['"', '\\']) {
+                if name.len() >= 2 && name.starts_with('"') && name.ends_with('"') {
+                    let inner = name.get(1..name.len() - 1).unwrap_or("");
+                    if inner.bytes().any(|c| c == b'"' || c == b'\\') {
                         return Err(InputError::InvalidMailbox);
                     }
                     name = inner;

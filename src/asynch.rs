@@ -141,6 +141,20 @@ impl Timer for EmbassyTimer {
     }
 }
 
+#[cfg(feature = "embassy-time")]
+impl crate::retry::AsyncPause for EmbassyTimer {
+    fn now(&mut self) -> Duration {
+        Duration::from_micros(embassy_time::Instant::now().as_micros())
+    }
+
+    async fn sleep(&mut self, d: Duration) {
+        embassy_time::Timer::after(embassy_time::Duration::from_micros(
+            u64::try_from(d.as_micros()).unwrap_or(u64::MAX),
+        ))
+        .await;
+    }
+}
+
 /// [`Timer`] on `tokio::time::timeout_at` (feature `tokio`): for the async client
 /// on a tokio runtime (with its time driver enabled).
 #[cfg(feature = "tokio")]
@@ -148,13 +162,18 @@ impl Timer for EmbassyTimer {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TokioTimer {
     deadline: Option<tokio::time::Instant>,
+    /// What [`AsyncPause::now`](crate::retry::AsyncPause::now) counts from.
+    origin: Option<tokio::time::Instant>,
 }
 
 #[cfg(feature = "tokio")]
 impl TokioTimer {
     /// A timer with no wait started.
     pub fn new() -> Self {
-        TokioTimer { deadline: None }
+        TokioTimer {
+            deadline: None,
+            origin: None,
+        }
     }
 }
 
@@ -168,6 +187,60 @@ impl Timer for TokioTimer {
         match self.deadline {
             Some(d) => tokio::time::timeout_at(d, f).await.map_err(|_| TimedOut),
             None => Ok(f.await),
+        }
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl crate::retry::AsyncPause for TokioTimer {
+    fn now(&mut self) -> Duration {
+        let now = tokio::time::Instant::now();
+        now.duration_since(*self.origin.get_or_insert(now))
+    }
+
+    async fn sleep(&mut self, d: Duration) {
+        tokio::time::sleep(d).await;
+    }
+}
+
+/// Delivers `message` by the [`retry`](crate::retry) policy; the async twin of
+/// [`blocking::deliver`](crate::blocking::deliver): each attempt makes a new
+/// connection with `connect` (an async closure that gets the client's buffers and
+/// returns a client ready for [`connect`](Client::connect)), then runs `connect`
+/// and `send_and_quit`; transient failures are tried again after a pause from
+/// `pause`, with jitter from `random`.
+pub async fn deliver<S, U, T, R, const N: usize>(
+    policy: crate::retry::Policy,
+    message: &mut Message<'_, R>,
+    rx: &mut [u8],
+    tx: &mut [u8],
+    mut connect: impl for<'b> AsyncFnMut(
+        &'b mut [u8],
+        &'b mut [u8],
+    ) -> Result<Client<'b, S, N, U, T>, Error<S::Error>>,
+    pause: &mut impl crate::retry::AsyncPause,
+    mut random: impl FnMut() -> u32,
+) -> crate::retry::Delivery<Report<N>, Error<S::Error>>
+where
+    S: Read + Write,
+    U: Upgrade<S>,
+    T: Timer,
+    R: embedded_io::Read,
+{
+    use crate::retry::{Next, Retry};
+    let mut schedule = Retry::new(policy);
+    loop {
+        schedule.begin(pause.now());
+        let result = match connect(rx, tx).await {
+            Ok(mut client) => match client.connect().await {
+                Ok(()) => client.send_and_quit(message).await,
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        match schedule.after(result, pause.now(), random()) {
+            Next::Retry(d) => pause.sleep(d).await,
+            Next::Done(delivery) => return delivery,
         }
     }
 }
@@ -215,10 +288,10 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
         rx: &'a mut [u8],
         tx: &'a mut [u8],
     ) -> Result<Self, Error<S::Error>> {
-        let engine = Engine::new(config, rx, tx).map_err(Error::widen)?;
+        Engine::<N>::check_buffers(&config, rx, tx).map_err(Error::widen)?;
         Ok(Client {
             stream,
-            engine,
+            engine: Engine::build(config, rx, tx),
             upgrade,
             timer,
             armed: 0,
@@ -231,7 +304,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
     /// # Errors
     /// Any [`Error`]; after one the connection should be dropped.
     pub async fn connect(&mut self) -> Result<(), Error<S::Error>> {
-        self.run(None::<&mut RawMessage<'_>>).await.map(|_| ())
+        self.run(None).await.map(|_| ())
     }
 
     /// Sends a message built with [`Message`]; see
@@ -267,6 +340,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
         I: IntoIterator<Item = Address<'r>>,
         I::IntoIter: Clone,
     {
+        message.rewind();
         let params = MailParams {
             body_8bit: message.is_8bit(),
             ..MailParams::default()
@@ -294,8 +368,9 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
         self.engine
             .begin_transaction(from, recipients, params)
             .map_err(Error::widen)?;
-        match self.run(Some(body)).await? {
-            Outcome::Sent => Ok(self.engine.report().clone()),
+        let mut body = body;
+        match self.run(Some(&mut body)).await? {
+            Outcome::Sent => Ok(self.engine.report_copy()),
             _ => Err(Error::Protocol(ProtocolError::InvalidState)),
         }
     }
@@ -316,7 +391,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
             .map_err(Error::widen)?;
         self.engine.quit_after_transaction().map_err(Error::widen)?;
         match self.run(Some(&mut message.writer())).await? {
-            Outcome::Closed => Ok(self.engine.report().clone()),
+            Outcome::Closed => Ok(self.engine.report_copy()),
             _ => Err(Error::Protocol(ProtocolError::InvalidState)),
         }
     }
@@ -328,15 +403,15 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
     /// session is not idle.
     pub async fn quit(&mut self) -> Result<(), Error<S::Error>> {
         self.engine.quit().map_err(Error::widen)?;
-        self.run(None::<&mut RawMessage<'_>>).await.map(|_| ())
+        self.run(None).await.map(|_| ())
     }
 
     crate::driver::client_accessors!();
 
     /// The driver loop: carries out actions until the engine is done or fails.
-    async fn run<B: BodySource + ?Sized>(
+    async fn run(
         &mut self,
-        mut body: Option<&mut B>,
+        mut body: Option<&mut dyn BodySource>,
     ) -> Result<Outcome, Error<S::Error>> {
         loop {
             let stage = self.engine.stage();

@@ -146,8 +146,8 @@ pub(crate) fn login_prompt(challenge: &[u8]) -> Result<Prompt, ()> {
     // Only the start matters; decode at most 48 characters.
     let mut buf = [0u8; 36];
     let take = challenge.len().min(48);
-    let n = crate::b64::decode(&challenge[..take], &mut buf).ok_or(())?;
-    let text = &buf[..n];
+    let n = crate::b64::decode(challenge.get(..take).unwrap_or_default(), &mut buf).ok_or(())?;
+    let text = buf.get(..n).unwrap_or_default();
     let has = |needle: &[u8]| {
         text.windows(needle.len())
             .any(|w| w.eq_ignore_ascii_case(needle))
@@ -168,8 +168,8 @@ pub(crate) fn is_base64(b: &[u8]) -> bool {
     }
     let pad = b.iter().rev().take_while(|&&c| c == b'=').count();
     pad <= 2
-        && b[..b.len() - pad]
-            .iter()
+        && b.iter()
+            .take(b.len() - pad)
             .all(|&c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/')
 }
 
@@ -182,7 +182,7 @@ fn trim(b: &[u8]) -> &[u8] {
         .iter()
         .rposition(|c| !c.is_ascii_whitespace())
         .map_or(start, |e| e + 1);
-    &b[start..end]
+    b.get(start..end).unwrap_or_default()
 }
 
 #[cfg(test)]

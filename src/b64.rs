@@ -26,18 +26,21 @@ pub(crate) fn encode(input: &[u8], out: &mut [u8]) -> usize {
         chars[2] = ALPHABET[(v >> 6) as usize & 63];
         chars[3] = ALPHABET[v as usize & 63];
     }
-    let rest = &input[full * 3..];
-    if !rest.is_empty() {
-        let chars = &mut out[full * 4..];
-        let v = u32::from(rest[0]) << 16 | u32::from(*rest.get(1).unwrap_or(&0)) << 8;
-        chars[0] = ALPHABET[(v >> 18) as usize & 63];
-        chars[1] = ALPHABET[(v >> 12) as usize & 63];
-        chars[2] = if rest.len() == 2 {
+    let rest = input.get(full * 3..).unwrap_or_default();
+    if let (Some(&first), Some(chars)) = (rest.first(), out.get_mut(full * 4..full * 4 + 4)) {
+        let v = u32::from(first) << 16 | u32::from(*rest.get(1).unwrap_or(&0)) << 8;
+        let third = if rest.len() == 2 {
             ALPHABET[(v >> 6) as usize & 63]
         } else {
             b'='
         };
-        chars[3] = b'=';
+        let quad = [
+            ALPHABET[(v >> 18) as usize & 63],
+            ALPHABET[(v >> 12) as usize & 63],
+            third,
+            b'=',
+        ];
+        crate::bytes::copy(chars, &quad);
     }
     need
 }
@@ -63,13 +66,13 @@ pub(crate) fn decode(input: &[u8], out: &mut [u8]) -> Option<usize> {
     }
     let groups = input.len() / 4;
     let mut n = 0;
-    for (g, chars) in input.chunks(4).enumerate() {
+    for (g, chars) in input.chunks_exact(4).enumerate() {
         let pad = chars.iter().rev().take_while(|&&c| c == b'=').count();
         if pad > 2 || (pad > 0 && g + 1 != groups) {
             return None;
         }
         let mut v = 0u32;
-        for (i, &c) in chars[..4 - pad].iter().enumerate() {
+        for (i, &c) in chars.iter().take(4 - pad).enumerate() {
             v |= value(c)? << (18 - 6 * i);
         }
         for i in 0..3 - pad {

@@ -37,6 +37,7 @@ use crate::engine::{Action, Config, Engine, MailParams, Outcome, Report, Stage};
 use crate::error::{Error, Failure, ProtocolError, Unsupported};
 use crate::message::{BodySource, Message, RawMessage};
 use crate::reply::Capabilities;
+use crate::retry::{Delivery, Next, Pause, Policy, Retry};
 
 /// A blocking transport that bounds its own waits. Before each wait the client
 /// calls [`start_wait`](Deadline::start_wait) with that wait's limit (RFC 5321
@@ -105,6 +106,70 @@ impl<S: Write> Write for Untimed<S> {
 #[cfg(feature = "std")]
 pub use crate::std_tcp::FromStdTcp;
 
+/// Delivers `message` by the [`retry`](crate::retry) policy: each attempt makes a
+/// new connection with `connect` (which gets the client's buffers `rx` and `tx`
+/// and returns a client ready for [`connect`](Client::connect)), then runs
+/// `connect` and [`send_and_quit`](Client::send_and_quit). Transient failures are
+/// tried again after a pause from `pause`, with jitter from `random` (the
+/// caller's RNG); see the [`retry`](crate::retry) module for what "at least once"
+/// means here.
+///
+/// ```no_run
+/// # #[cfg(feature = "std")]
+/// # fn demo(message: &mut embedded_smtp::message::Message<'_>) -> Result<(), Box<dyn std::error::Error>> {
+/// use core::time::Duration;
+/// use embedded_smtp::blocking::{self, Client, FromStdTcp};
+/// use embedded_smtp::retry::{Delivery, Policy, StdPause};
+/// use embedded_smtp::{Config, Domain};
+///
+/// let config = Config::new(Domain::try_new("sensor-7.local")?);
+/// let (mut rx, mut tx) = ([0u8; 512], [0u8; 1024]);
+/// let policy = Policy::new(5).with_total(Duration::from_secs(600));
+/// let mut seed = 0x2545_f491u32;
+/// let delivery = blocking::deliver(
+///     policy, message, &mut rx, &mut tx,
+///     |rx, tx| {
+///         let tcp = FromStdTcp::connect("127.0.0.1:2525", Duration::from_secs(30))
+///             .map_err(embedded_smtp::Error::Io)?;
+///         Client::<'_, _>::new(tcp, config, rx, tx)
+///     },
+///     &mut StdPause::default(),
+///     || { seed ^= seed << 13; seed ^= seed >> 17; seed ^= seed << 5; seed },
+/// );
+/// assert!(matches!(delivery, Delivery::Delivered { .. }));
+/// # Ok(()) }
+/// ```
+pub fn deliver<S, U, R, const N: usize>(
+    policy: Policy,
+    message: &mut Message<'_, R>,
+    rx: &mut [u8],
+    tx: &mut [u8],
+    mut connect: impl for<'b> FnMut(
+        &'b mut [u8],
+        &'b mut [u8],
+    ) -> Result<Client<'b, S, N, U>, Error<S::Error>>,
+    pause: &mut impl Pause,
+    mut random: impl FnMut() -> u32,
+) -> Delivery<Report<N>, Error<S::Error>>
+where
+    S: Read + Write + Deadline,
+    U: Upgrade<S>,
+    R: Read,
+{
+    let mut schedule = Retry::new(policy);
+    loop {
+        schedule.begin(pause.now());
+        let result = connect(rx, tx).and_then(|mut client| {
+            client.connect()?;
+            client.send_and_quit(message)
+        });
+        match schedule.after(result, pause.now(), random()) {
+            Next::Retry(d) => pause.sleep(d),
+            Next::Done(delivery) => return delivery,
+        }
+    }
+}
+
 /// Switches a stream to TLS in place when the server has accepted `STARTTLS`
 /// ([`Action::StartTls`]). The `tls` feature provides one; [`NoTls`] refuses.
 pub trait Upgrade<S: ErrorType> {
@@ -163,10 +228,10 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
         rx: &'a mut [u8],
         tx: &'a mut [u8],
     ) -> Result<Self, Error<S::Error>> {
-        let engine = Engine::new(config, rx, tx).map_err(Error::widen)?;
+        Engine::<N>::check_buffers(&config, rx, tx).map_err(Error::widen)?;
         Ok(Client {
             stream,
-            engine,
+            engine: Engine::build(config, rx, tx),
             upgrade,
             armed: 0,
             dirty: false,
@@ -178,7 +243,7 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
     /// # Errors
     /// Any [`Error`]; after one the connection should be dropped.
     pub fn connect(&mut self) -> Result<(), Error<S::Error>> {
-        self.run(None::<&mut RawMessage<'_>>).map(|_| ())
+        self.run(None).map(|_| ())
     }
 
     /// Sends a message built with [`Message`]: its From address is the envelope
@@ -186,21 +251,25 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
     ///
     /// Returns the per-recipient report once the server accepted the message.
     ///
+    /// The same message can be sent again (a retry on a new connection): its
+    /// attachments start again from their first byte, so the server gets the same
+    /// bytes, Message-ID included.
+    ///
     /// # Errors
     /// [`Error::NoRecipients`] when every recipient was refused (the transaction was
     /// reset and the connection can send again), [`Error::Rejected`] for a refused
-    /// `MAIL`, `DATA` or end of data, and any other [`Error`].
+    /// `MAIL`, `DATA` or end of data,
+    /// [`InputError::AttachmentSpent`](crate::InputError::AttachmentSpent) before
+    /// `MAIL` when an attachment read by an earlier send cannot start again, and
+    /// any other [`Error`].
     pub fn send<R: Read>(
         &mut self,
         message: &mut Message<'_, R>,
     ) -> Result<Report<N>, Error<S::Error>> {
-        let env = Envelope::<N>::of(message)?;
-        self.send_with(
-            Some(env.from),
-            env.recipients(),
-            env.params,
-            &mut message.writer(),
-        )
+        match self.transact(message, false)? {
+            Outcome::Sent => Ok(self.engine.report_copy()),
+            _ => Err(Error::Protocol(ProtocolError::InvalidState)),
+        }
     }
 
     /// Sends a message the caller already formatted as RFC 5322 text.
@@ -217,6 +286,7 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
         I: IntoIterator<Item = Address<'r>>,
         I::IntoIter: Clone,
     {
+        message.rewind();
         let params = MailParams {
             body_8bit: message.is_8bit(),
             ..MailParams::default()
@@ -243,8 +313,9 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
         self.engine
             .begin_transaction(from, recipients, params)
             .map_err(Error::widen)?;
-        match self.run(Some(body))? {
-            Outcome::Sent => Ok(self.engine.report().clone()),
+        let mut body = body;
+        match self.run(Some(&mut body))? {
+            Outcome::Sent => Ok(self.engine.report_copy()),
             _ => Err(Error::Protocol(ProtocolError::InvalidState)),
         }
     }
@@ -260,15 +331,29 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
         &mut self,
         message: &mut Message<'_, R>,
     ) -> Result<Report<N>, Error<S::Error>> {
+        match self.transact(message, true)? {
+            Outcome::Closed => Ok(self.engine.report_copy()),
+            _ => Err(Error::Protocol(ProtocolError::InvalidState)),
+        }
+    }
+
+    /// The transaction of [`send`](Self::send) and [`send_and_quit`](Self::send_and_quit),
+    /// out of line: the envelope and the writer live in this frame only while the
+    /// message goes out, not in the caller's (a smaller stack on a microcontroller).
+    #[inline(never)]
+    fn transact<R: Read>(
+        &mut self,
+        message: &mut Message<'_, R>,
+        quit: bool,
+    ) -> Result<Outcome, Error<S::Error>> {
         let env = Envelope::<N>::of(message)?;
         self.engine
             .begin_transaction(Some(env.from), env.recipients(), env.params)
             .map_err(Error::widen)?;
-        self.engine.quit_after_transaction().map_err(Error::widen)?;
-        match self.run(Some(&mut message.writer()))? {
-            Outcome::Closed => Ok(self.engine.report().clone()),
-            _ => Err(Error::Protocol(ProtocolError::InvalidState)),
+        if quit {
+            self.engine.quit_after_transaction().map_err(Error::widen)?;
         }
+        self.run(Some(&mut message.writer()))
     }
 
     /// Sends `QUIT` and waits for its reply (or for the server to close).
@@ -278,16 +363,13 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
     /// session is not idle (after an error, just drop the connection).
     pub fn quit(&mut self) -> Result<(), Error<S::Error>> {
         self.engine.quit().map_err(Error::widen)?;
-        self.run(None::<&mut RawMessage<'_>>).map(|_| ())
+        self.run(None).map(|_| ())
     }
 
     crate::driver::client_accessors!();
 
     /// The driver loop: carries out actions until the engine is done or fails.
-    fn run<B: BodySource + ?Sized>(
-        &mut self,
-        mut body: Option<&mut B>,
-    ) -> Result<Outcome, Error<S::Error>> {
+    fn run(&mut self, mut body: Option<&mut dyn BodySource>) -> Result<Outcome, Error<S::Error>> {
         loop {
             self.arm();
             let stage = self.engine.stage();

@@ -79,9 +79,13 @@ pub enum Command<'a> {
 impl Command<'_> {
     /// The exact number of bytes [`emit`](Self::emit) writes, CRLF included.
     pub fn len(&self) -> usize {
-        let mut c = Counter(0);
+        // A writer with no room only counts.
+        let mut c = Writer {
+            out: &mut [],
+            pos: 0,
+        };
         self.write(&mut c);
-        c.0
+        c.pos
     }
 
     /// Always false: every command has at least its CRLF.
@@ -103,7 +107,7 @@ impl Command<'_> {
         Ok(w.pos)
     }
 
-    fn write(&self, s: &mut impl Sink) {
+    fn write(&self, s: &mut Writer<'_>) {
         match self {
             Command::Ehlo(d) => {
                 s.put(b"EHLO ");
@@ -171,59 +175,52 @@ impl Command<'_> {
     }
 }
 
-trait Sink {
-    fn put(&mut self, b: &[u8]);
-}
-
-struct Counter(usize);
-
-impl Sink for Counter {
-    fn put(&mut self, b: &[u8]) {
-        self.0 += b.len();
-    }
-}
-
+/// Writes a command line into `out`, or, for bytes that do not fit, only counts
+/// them. One type for [`Command::len`] (an empty `out`) and [`Command::emit`]
+/// (which checks the length first), so the command code exists once.
 struct Writer<'o> {
     out: &'o mut [u8],
     pos: usize,
 }
 
-impl Sink for Writer<'_> {
+impl Writer<'_> {
     fn put(&mut self, b: &[u8]) {
-        // `emit` checked the length first, so this never cuts.
-        let end = (self.pos + b.len()).min(self.out.len());
-        self.out[self.pos..end].copy_from_slice(&b[..end - self.pos]);
-        self.pos = end;
+        if let Some(dst) = self.out.get_mut(self.pos..self.pos + b.len()) {
+            crate::bytes::copy(dst, b);
+        }
+        self.pos += b.len();
     }
 }
 
-fn put_u64(s: &mut impl Sink, n: u64) {
+fn put_u64(s: &mut Writer<'_>, n: u64) {
     let mut digits = [0u8; 20];
     let at = crate::num::decimal(&mut digits, n, 1);
-    s.put(&digits[at..]);
+    s.put(digits.get(at..).unwrap_or_default());
 }
 
-/// Base64 of the concatenated pieces, 48 input bytes at a time through a small stack
-/// buffer that is zeroed afterwards (it may hold a secret).
-fn put_base64(s: &mut impl Sink, pieces: &[&[u8]]) {
-    let mut chunk = [0u8; 48];
-    let mut enc = [0u8; 64];
+/// Base64 of the concatenated pieces, one 3-byte group at a time through 7 bytes
+/// of stack that are zeroed afterwards (they may hold a secret).
+fn put_base64(s: &mut Writer<'_>, pieces: &[&[u8]]) {
+    let mut group = [0u8; 3];
+    let mut chars = [0u8; 4];
     let mut n = 0;
     for &b in pieces.iter().flat_map(|p| p.iter()) {
-        chunk[n] = b;
+        if let Some(slot) = group.get_mut(n) {
+            *slot = b;
+        }
         n += 1;
-        if n == chunk.len() {
-            let m = crate::b64::encode(&chunk[..n], &mut enc);
-            s.put(&enc[..m]);
+        if n == group.len() {
+            let m = crate::b64::encode(&group, &mut chars);
+            s.put(chars.get(..m).unwrap_or_default());
             n = 0;
         }
     }
-    if n > 0 {
-        let m = crate::b64::encode(&chunk[..n], &mut enc);
-        s.put(&enc[..m]);
+    if let Some(rest) = group.get(..n).filter(|r| !r.is_empty()) {
+        let m = crate::b64::encode(rest, &mut chars);
+        s.put(chars.get(..m).unwrap_or_default());
     }
-    chunk.fill(0);
-    enc.fill(0);
+    group.fill(0);
+    chars.fill(0);
 }
 
 #[cfg(test)]

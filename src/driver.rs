@@ -43,7 +43,12 @@ pub(crate) struct Envelope<'m, const N: usize> {
 }
 
 impl<'m, const N: usize> Envelope<'m, N> {
-    pub(crate) fn of<R, E>(message: &Message<'m, R>) -> Result<Self, Error<E>> {
+    /// The envelope, once the message is ready to be written (again): its
+    /// attachments back at their first byte ([`Message::rewind`]).
+    pub(crate) fn of<R: embedded_io::Read, E>(
+        message: &mut Message<'m, R>,
+    ) -> Result<Self, Error<E>> {
+        message.rewind()?;
         let mut recipients = heapless::Vec::new();
         for a in message.recipients() {
             recipients

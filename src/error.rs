@@ -35,12 +35,10 @@ impl Text {
     /// Copies at most [`MAX_TEXT`] bytes of `b`, and no CR or LF.
     pub fn new(b: &[u8]) -> Text {
         let mut t = Text::EMPTY;
-        for &c in b
-            .iter()
-            .take_while(|&&c| c != b'\r' && c != b'\n')
-            .take(MAX_TEXT)
-        {
-            t.bytes[t.len as usize] = c;
+        // The zip stops at MAX_TEXT bytes.
+        let line = b.iter().take_while(|&&c| c != b'\r' && c != b'\n');
+        for (slot, &c) in t.bytes.iter_mut().zip(line) {
+            *slot = c;
             t.len += 1;
         }
         t
@@ -48,7 +46,7 @@ impl Text {
 
     /// The bytes kept.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.len as usize]
+        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
     }
 
     /// The text, with any invalid UTF-8 (or a character cut at the end) left out.
@@ -488,6 +486,13 @@ pub enum InputError {
     },
     /// A transaction needs at least one recipient.
     NoRecipients,
+    /// Attachment `index` (from 0) was read by an earlier send and its reader
+    /// cannot start again: the message would go out shorter. Make it with
+    /// `Attachment::rewindable` or `Attachment::from_bytes` to send it again.
+    AttachmentSpent {
+        /// Which attachment.
+        index: usize,
+    },
 }
 
 impl fmt::Display for InputError {
@@ -509,6 +514,10 @@ impl fmt::Display for InputError {
             InputError::InvalidContentType => f.write_str("content type is not 'type/subtype'"),
             InputError::TooManyRecipients { max } => write!(f, "more than {max} recipients"),
             InputError::NoRecipients => f.write_str("no recipients"),
+            InputError::AttachmentSpent { index } => write!(
+                f,
+                "attachment {index} was read by an earlier send and cannot be read again (use a rewindable source)"
+            ),
         }
     }
 }

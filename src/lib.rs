@@ -38,6 +38,7 @@ pub mod asynch;
 pub mod auth;
 mod b64;
 pub mod blocking;
+mod bytes;
 pub mod command;
 mod driver;
 pub mod engine;
@@ -48,6 +49,7 @@ pub mod message;
 pub mod nal;
 mod num;
 pub mod reply;
+pub mod retry;
 #[cfg(feature = "std")]
 mod std_tcp;
 #[cfg(feature = "tls")]

@@ -4,26 +4,35 @@
 
 /// `(x / d, x % d)` for a divisor below 2¹⁶, by long division in 16-bit digits.
 pub(crate) fn div_rem_small(x: u64, d: u16) -> (u64, u32) {
-    let d = u32::from(d.max(1));
-    let (mut q, mut r) = (0u64, 0u32);
-    for shift in [48, 32, 16, 0] {
-        // r < d < 2^16, so this fits a u32.
-        let cur = (r << 16) | ((x >> shift) as u32 & 0xFFFF);
-        q |= u64::from(cur / d) << shift;
-        r = cur % d;
-    }
-    (q, r)
+    // Divisions by a `NonZeroU32` have no division-by-zero panic path.
+    let d = core::num::NonZeroU32::new(u32::from(d)).unwrap_or(core::num::NonZeroU32::MIN);
+    // r < d < 2^16, so `cur` fits a u32 and each quotient digit is below 2^16.
+    let step = |r: u32, digit: u32| {
+        let cur = (r << 16) | digit;
+        (cur / d, cur % d)
+    };
+    // Shifts by constants only: a variable 64-bit shift is a library call
+    // (`__aeabi_llsr`, `__aeabi_llsl`) on a 32-bit core.
+    let (hi, lo) = ((x >> 32) as u32, x as u32);
+    let (q3, r) = step(0, hi >> 16);
+    let (q2, r) = step(r, hi & 0xFFFF);
+    let (q1, r) = step(r, lo >> 16);
+    let (q0, r) = step(r, lo & 0xFFFF);
+    (u64::from(q3 << 16 | q2) << 32 | u64::from(q1 << 16 | q0), r)
 }
 
 /// The decimal digits of `v`, zero-padded to at least `width` (at most 20), into
 /// `buf`; returns where they start.
 pub(crate) fn decimal(buf: &mut [u8; 20], mut v: u64, width: usize) -> usize {
-    buf.fill(b'0');
+    // Every position gets a digit (the leading ones '0'), rather than a `fill`
+    // first: no `memset` in the image for it.
     let mut i = buf.len();
-    while v > 0 {
+    for (at, slot) in buf.iter_mut().enumerate().rev() {
+        if v > 0 {
+            i = at;
+        }
         let (q, r) = div_rem_small(v, 10);
-        i -= 1;
-        buf[i] = b'0' + r as u8;
+        *slot = b'0' + r as u8;
         v = q;
     }
     i.min(buf.len().saturating_sub(width.max(1)))

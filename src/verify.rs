@@ -40,12 +40,22 @@
 //! |---|---|---|
 //! | `tls` | ECDSA P-256 with SHA-256 (SHA-384 in certificates too) | no alloc |
 //! | `tls-p384` | ECDSA P-384 | about 115 KB flash |
-//! | `tls-rsa` | RSA 2048-8192 bits: PKCS#1 v1.5 (certificates) and PSS (SHA-256/384/512) | needs a global allocator |
+//! | `tls-rsa` | RSA 2048-4096 bits: PKCS#1 v1.5 (certificates) and PSS (SHA-256/384/512), [`RSA_PKCS1_SHA256`] and the others | no alloc; about 5 KB flash |
 //! | `tls-ed25519` | Ed25519 | |
 //! | `webpki-roots` | Mozilla's roots, [`Verifier::with_webpki_roots`] | about 200 KB, for desktops |
 //!
-//! A server whose leaf key this build cannot verify is refused at its Certificate
-//! message with [`VerifyError::UnsupportedSignatureAlgorithm`].
+//! A server whose leaf key, or a chain whose signatures, need an algorithm this build
+//! leaves out is refused at its Certificate message with
+//! [`VerifyError::AlgorithmNotBuilt`], which names the feature to enable; one this
+//! crate cannot verify at all, with [`VerifyError::UnsupportedSignatureAlgorithm`].
+//!
+//! RSA is verified without a heap (RFC 8017 §8.1.2 RSASSA-PSS-VERIFY, §8.2.2
+//! RSASSA-PKCS1-V1_5-VERIFY) on crypto-bigint limbs, for moduli of 2048 to 4096
+//! bits and public exponents from 3 to 2^33 - 1; PSS with MGF1 over the same hash
+//! and a salt as long as the hash (RFC 8446 §4.2.3). What is refused, and why, is
+//! listed in `src/verify/rsa.rs`. Cost on a Cortex-M4F (QEMU, `tests/firmware`):
+//! about 2.2 million instructions for an RSA-2048 signature, 8.9 million for
+//! RSA-4096.
 //!
 //! # Using it with embedded-tls
 //!
@@ -81,9 +91,9 @@
 //! Buffers for embedded-tls, beside this crate's own: the record read buffer must
 //! hold a whole TLS record, 16 640 bytes; the write buffer 4 096 bytes is enough for
 //! SMTP and must never exceed 16 517 bytes (peers reject records built in a larger
-//! one). The verifier itself is about 560 bytes on x86-64 (1.5 KB with `tls-rsa`,
-//! which keeps room for an 8192-bit key); the chain is checked where it lies, in the
-//! read buffer.
+//! one). The verifier itself is 560 bytes on x86-64 (960 with `tls-rsa`, which
+//! keeps room for a 4096-bit key); the chain is checked where it lies, in the read
+//! buffer.
 //!
 //! # embedded-tls behaviours this module works around
 //!
@@ -99,12 +109,15 @@
 //!   [`TlsConfig::with_server_name`]; without it the name is unknown and, with anchors,
 //!   the certificate is refused ([`VerifyError::NoServerName`]).
 //! - The signature schemes offered to the server live in [`TlsConfig`], not in the
-//!   verifier: [`tls_config`] adds the RSA ones when `tls-rsa` is on. embedded-tls
-//!   always offers P-384 and Ed25519 as well, so a server may pick a key this build
-//!   cannot verify; that ends in [`VerifyError::UnsupportedSignatureAlgorithm`].
+//!   verifier: [`tls_config`] adds the RSA ones in every build. embedded-tls always
+//!   offers P-384 and Ed25519 as well, so a server may pick a key this build cannot
+//!   verify; that ends in [`VerifyError::AlgorithmNotBuilt`], a permanent error that
+//!   names the feature (an aborted handshake would look like a lost connection).
 
 mod algs;
 mod der;
+#[cfg(feature = "tls-rsa")]
+mod rsa;
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -120,17 +133,20 @@ use webpki::{EndEntityCert, KeyUsage};
 
 use self::algs::{CHAIN_ALGORITHMS, KeyKind, SchemeUse};
 
+#[cfg(feature = "tls-rsa")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls-rsa")))]
+pub use self::algs::{
+    RSA_PKCS1_SHA256, RSA_PKCS1_SHA384, RSA_PKCS1_SHA512, RSA_PSS_SHA256, RSA_PSS_SHA384,
+    RSA_PSS_SHA512,
+};
 /// The rustls-pki-types crate (the `TrustAnchor` and `Der` types), re-exported.
 pub use rustls_pki_types as pki_types;
 pub use rustls_pki_types::TrustAnchor;
 
 /// Largest leaf SubjectPublicKeyInfo kept for the CertificateVerify check, in
-/// bytes: room for an 8192-bit RSA key with `tls-rsa`, for a P-521 key without.
-pub const MAX_SPKI_LEN: usize = if cfg!(feature = "tls-rsa") {
-    1_100
-} else {
-    160
-};
+/// bytes: room for a 4096-bit RSA key (550 bytes with a 33-bit exponent) with
+/// `tls-rsa`, for a P-521 key without.
+pub const MAX_SPKI_LEN: usize = if cfg!(feature = "tls-rsa") { 560 } else { 160 };
 
 /// Longest server name kept: a DNS name is at most 253 characters (RFC 1035 §2.3.4
 /// with the dots written out).
@@ -166,6 +182,32 @@ impl From<Option<u64>> for TimeSource {
     /// `Some(seconds)` is [`TimeSource::Now`], `None` is [`TimeSource::Unknown`].
     fn from(t: Option<u64>) -> Self {
         t.map_or(TimeSource::Unknown, TimeSource::Now)
+    }
+}
+
+/// A server key and signature algorithm that a feature brings in
+/// ([`VerifyError::AlgorithmNotBuilt`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Algorithm {
+    /// RSA keys, PKCS#1 v1.5 certificate signatures and RSA-PSS (RFC 8017):
+    /// feature `tls-rsa`.
+    Rsa,
+    /// ECDSA over P-384 (RFC 5480): feature `tls-p384`.
+    EcdsaP384,
+    /// Ed25519 (RFC 8410): feature `tls-ed25519`.
+    Ed25519,
+}
+
+impl Algorithm {
+    /// The Cargo feature of this crate that brings the algorithm in.
+    pub fn feature(self) -> &'static str {
+        match self {
+            Algorithm::Rsa => "tls-rsa",
+            Algorithm::EcdsaP384 => "tls-p384",
+            Algorithm::Ed25519 => "tls-ed25519",
+        }
     }
 }
 
@@ -211,9 +253,14 @@ pub enum VerifyError {
     ConstraintViolated,
     /// Path building gave up (too deep, or too many signatures to try).
     ChainTooComplex,
-    /// A signature algorithm or key this build cannot verify (see the features), or
-    /// one TLS 1.3 forbids in CertificateVerify (RSA PKCS#1 v1.5).
+    /// A signature algorithm or key this crate cannot verify in any build, or one
+    /// TLS 1.3 forbids in CertificateVerify (RSA PKCS#1 v1.5, RFC 8446 §4.4.3).
     UnsupportedSignatureAlgorithm,
+    /// The server's key, or a signature on its certificate chain, needs an
+    /// algorithm this build leaves out: [`Algorithm::feature`] names the feature
+    /// that brings it in. Like every `VerifyError`, permanent: retrying the same
+    /// build against the same server fails the same way.
+    AlgorithmNotBuilt(Algorithm),
     /// The CertificateVerify signature scheme is for another kind of key than the
     /// certificate's (e.g. RSA-PSS with an ECDSA certificate).
     SignatureSchemeMismatch,
@@ -257,7 +304,16 @@ impl VerifyError {
             VerifyError::ConstraintViolated => "a CA's path length or name constraint is violated",
             VerifyError::ChainTooComplex => "the certificate chain is too long or complex",
             VerifyError::UnsupportedSignatureAlgorithm => {
-                "a signature algorithm or key type this build cannot verify"
+                "a signature algorithm or key type this crate cannot verify"
+            }
+            VerifyError::AlgorithmNotBuilt(Algorithm::Rsa) => {
+                "the server uses RSA, which this build leaves out: enable the `tls-rsa` feature"
+            }
+            VerifyError::AlgorithmNotBuilt(Algorithm::EcdsaP384) => {
+                "the server uses ECDSA P-384, which this build leaves out: enable the `tls-p384` feature"
+            }
+            VerifyError::AlgorithmNotBuilt(Algorithm::Ed25519) => {
+                "the server uses Ed25519, which this build leaves out: enable the `tls-ed25519` feature"
             }
             VerifyError::SignatureSchemeMismatch => {
                 "the CertificateVerify signature scheme does not fit the certificate's key"
@@ -315,9 +371,9 @@ impl From<VerifyError> for TlsError {
     fn from(e: VerifyError) -> TlsError {
         match e {
             VerifyError::BadSignature => TlsError::InvalidSignature,
-            VerifyError::UnsupportedSignatureAlgorithm | VerifyError::SignatureSchemeMismatch => {
-                TlsError::InvalidSignatureScheme
-            }
+            VerifyError::UnsupportedSignatureAlgorithm
+            | VerifyError::AlgorithmNotBuilt(_)
+            | VerifyError::SignatureSchemeMismatch => TlsError::InvalidSignatureScheme,
             VerifyError::UnexpectedCertificateVerify | VerifyError::NoCertificateVerify => {
                 TlsError::InvalidHandshake
             }
@@ -369,16 +425,22 @@ pub fn spki_sha256(certificate_der: &[u8]) -> Result<[u8; 32], VerifyError> {
 }
 
 /// The TLS configuration this verifier expects: `server_name` is sent as SNI and is
-/// the name the certificate is checked against; RSA signature schemes are offered
-/// only when `tls-rsa` can verify them.
+/// the name the certificate is checked against.
+///
+/// The RSA signature schemes (RFC 8446 §4.2.3) are offered in every build, with or
+/// without `tls-rsa`: a server with an RSA certificate then sends it, and a build
+/// without RSA refuses it with [`VerifyError::AlgorithmNotBuilt`], which names the
+/// feature. Not offering them would make such a server abort the handshake, which
+/// reaches the caller as a closed connection, indistinguishable from a network
+/// failure (and retried as one). Offering them costs 12 bytes of flash (footprint
+/// row (d), Cortex-M4F, opt-level z).
 ///
 /// embedded-tls sends the name as SNI even when it is an IP address, which RFC 6066
 /// §3 does not allow; servers seen so far (rustls) ignore it.
 pub fn tls_config(server_name: &str) -> TlsConfig<'_> {
-    let config = TlsConfig::new().with_server_name(server_name);
-    #[cfg(feature = "tls-rsa")]
-    let config = config.enable_rsa_signatures();
-    config
+    TlsConfig::new()
+        .with_server_name(server_name)
+        .enable_rsa_signatures()
 }
 
 /// How the server is authenticated.
@@ -567,6 +629,14 @@ impl<'a> Verifier<'a> {
             VerifyError::BadCertificate
         })?;
         let spki = der::certificate_spki(leaf).ok_or(VerifyError::BadCertificate)?;
+        // The leaf's key first: a key this build cannot use for CertificateVerify
+        // ends the handshake whatever the chain.
+        let (algorithm, _) = der::split_spki(spki).ok_or(VerifyError::BadCertificate)?;
+        match KeyKind::of_spki_algorithm(algorithm) {
+            Some(kind) if kind.is_supported() => {}
+            Some(kind) => return Err(kind.not_built()),
+            None => return Err(VerifyError::UnsupportedSignatureAlgorithm),
+        }
 
         match self.policy {
             Policy::DangerNoVerify => {}
@@ -591,14 +661,15 @@ impl<'a> Verifier<'a> {
                 end_entity
                     .verify_is_valid_for_subject_name(&name)
                     .map_err(|e| VerifyError::from_webpki(&e))?;
-                check_chain(&end_entity, &certificate.entries[1..], anchors, time)?;
+                let intermediates = certificate.entries.get(1..).unwrap_or(&[]);
+                check_chain(&end_entity, intermediates, anchors, time).map_err(|e| {
+                    if e == VerifyError::UnsupportedSignatureAlgorithm {
+                        missing_algorithm(leaf, intermediates, anchors).unwrap_or(e)
+                    } else {
+                        e
+                    }
+                })?;
             }
-        }
-
-        let (algorithm, _) = der::split_spki(spki).ok_or(VerifyError::BadCertificate)?;
-        match KeyKind::of_spki_algorithm(algorithm) {
-            Some(kind) if kind.is_supported() => {}
-            _ => return Err(VerifyError::UnsupportedSignatureAlgorithm),
         }
         let kept = self
             .spki
@@ -628,6 +699,9 @@ impl<'a> Verifier<'a> {
                 return Err(VerifyError::SignatureSchemeMismatch);
             }
             SchemeUse::Supported(_, algorithm) => algorithm,
+            SchemeUse::Unsupported(kind) if !kind.is_supported() => {
+                return Err(kind.not_built());
+            }
             SchemeUse::Unsupported(_) | SchemeUse::Unknown => {
                 return Err(VerifyError::UnsupportedSignatureAlgorithm);
             }
@@ -646,6 +720,44 @@ impl<'a> Verifier<'a> {
             .verify_signature(key, &message[..end], signature)
             .map_err(|_| VerifyError::BadSignature)
     }
+}
+
+/// After rustls-webpki found a signature it cannot check on every candidate path:
+/// the algorithm this build leaves out that the chain needs, if one can be named.
+/// The signature algorithms of the leaf and the intermediates are looked at first
+/// (RSA and Ed25519 are named there), then the keys of the intermediates and of the
+/// anchors (an `ecdsa-with-SHA384` signature does not say the curve; the issuer's
+/// key does). `None` leaves the generic
+/// [`VerifyError::UnsupportedSignatureAlgorithm`].
+fn missing_algorithm(
+    leaf: &[u8],
+    intermediates: &[CertificateEntryRef<'_>],
+    anchors: &[TrustAnchor<'_>],
+) -> Option<VerifyError> {
+    let ders = || {
+        core::iter::once(leaf).chain(intermediates.iter().filter_map(|e| match e {
+            CertificateEntryRef::X509(der) => Some(*der),
+            CertificateEntryRef::RawPublicKey(_) => None,
+        }))
+    };
+    let signed_with = ders()
+        .filter_map(der::certificate_signature_algorithm)
+        .filter_map(KeyKind::of_signature_algorithm);
+    let keys = ders()
+        .skip(1)
+        .filter_map(der::certificate_spki)
+        .chain(anchors.iter().map(|a| a.subject_public_key_info.as_ref()))
+        .filter_map(|spki| {
+            // Anchors keep the SPKI's contents, certificates the whole TLV.
+            der::split_spki(spki)
+                .map(|(alg, _)| alg)
+                .or_else(|| der::split_spki_contents(spki).map(|(alg, _)| alg))
+        })
+        .filter_map(KeyKind::of_spki_algorithm);
+    signed_with
+        .chain(keys)
+        .find(|kind| !kind.is_supported())
+        .map(KeyKind::not_built)
 }
 
 /// Builds and checks the path from `leaf` through `intermediates` to `anchors`.
@@ -810,6 +922,9 @@ mod tests {
             VerifyError::ConstraintViolated,
             VerifyError::ChainTooComplex,
             VerifyError::UnsupportedSignatureAlgorithm,
+            VerifyError::AlgorithmNotBuilt(Algorithm::Rsa),
+            VerifyError::AlgorithmNotBuilt(Algorithm::EcdsaP384),
+            VerifyError::AlgorithmNotBuilt(Algorithm::Ed25519),
             VerifyError::SignatureSchemeMismatch,
             VerifyError::BadSignature,
             VerifyError::PinMismatch,

@@ -63,8 +63,7 @@ const CSV: &[u8] = b"time,celsius\n15:00,74.9\n15:01,78.2\n15:02,81.5\n";
 
 /// A small SMTP server over implicit TLS: one reply per command line, message
 /// data swallowed up to the final dot. Returns how many messages it accepted.
-fn server() -> (u16, thread::JoinHandle<usize>) {
-    let config = rustls_server::ecdsa_server();
+fn server(config: std::sync::Arc<rustls::ServerConfig>) -> (u16, thread::JoinHandle<usize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let handle = thread::spawn(move || {
@@ -113,7 +112,20 @@ fn server() -> (u16, thread::JoinHandle<usize>) {
 
 #[test]
 fn implicit_tls_session_makes_no_allocation() {
-    let (port, server) = server();
+    session_makes_no_allocation(rustls_server::ecdsa_server());
+}
+
+/// The same against an RSA server (RSA-2048 leaf, RSA-4096 intermediate): the
+/// heapless RSA of `tls-rsa` verifies the chain and the RSA-PSS CertificateVerify
+/// without allocating.
+#[test]
+#[cfg(feature = "tls-rsa")]
+fn rsa_server_session_makes_no_allocation() {
+    session_makes_no_allocation(rustls_server::rsa_server());
+}
+
+fn session_makes_no_allocation(server_config: std::sync::Arc<rustls::ServerConfig>) {
+    let (port, server) = server(server_config);
     // Everything that may allocate (the socket, test values) happens before counting.
     let tcp = TcpStream::connect(("127.0.0.1", port)).unwrap();
     tcp.set_read_timeout(Some(LIMIT)).unwrap();

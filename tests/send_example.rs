@@ -63,6 +63,12 @@ fn start(args: &[&str]) -> Server {
 /// A server in `mode`; the TLS modes present `leaf-ecdsa` (for `localhost` and
 /// 127.0.0.1) with the intermediate, under the test root `root-ca`.
 fn start_mode(mode: &str, args: &[&str]) -> Server {
+    start_with_chain(mode, &["leaf-ecdsa", "intermediate-ca"], args)
+}
+
+/// A server in `mode` presenting `chain` (names in tests/data/certs, leaf first,
+/// the leaf's key beside it).
+fn start_with_chain(mode: &str, chain_names: &[&str], args: &[&str]) -> Server {
     let dir = scratch("mail");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut cmd = Command::new("python3");
@@ -74,13 +80,15 @@ fn start_mode(mode: &str, args: &[&str]) -> Server {
         .args(["--idle-timeout", "60"]);
     if mode != "plain" {
         let chain = scratch("chain").join("chain.pem");
-        let mut pem = std::fs::read(certs().join("leaf-ecdsa.pem")).unwrap();
-        pem.extend(std::fs::read(certs().join("intermediate-ca.pem")).unwrap());
+        let mut pem = Vec::new();
+        for name in chain_names {
+            pem.extend(std::fs::read(certs().join(format!("{name}.pem"))).unwrap());
+        }
         std::fs::write(&chain, pem).unwrap();
         cmd.arg("--cert")
             .arg(&chain)
             .arg("--key")
-            .arg(certs().join("leaf-ecdsa.key.pem"));
+            .arg(certs().join(format!("{}.key.pem", chain_names[0])));
     }
     let mut child = cmd
         .stdin(Stdio::piped())
@@ -743,6 +751,42 @@ fn implicit_tls_with_a_der_ca_file_and_with_a_pin() {
     }
     assert_eq!(count(&server), 3);
     assert_stored_hello(&server, 3);
+}
+
+#[test]
+#[cfg(feature = "tls-rsa")]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
+fn implicit_tls_to_an_rsa_server_under_an_rsa_4096_intermediate() {
+    // The big providers' shape, verified by the heapless RSA of `tls-rsa`: the
+    // leaf's RSA-2048 key signs the CertificateVerify (RSA-PSS), the RSA-4096
+    // intermediate signed the leaf (PKCS#1 v1.5).
+    let server = start_with_chain("implicit", &["leaf-rsa-by-rsa4096", "rsa4096-ca"], &[]);
+    let root = cert("root-ca.pem");
+    let out = send(
+        &server,
+        Some("s3cret-code-16ch"),
+        &[
+            &[
+                "--tls",
+                "implicit",
+                "--ca-file",
+                &root,
+                "--user",
+                "alice",
+                "-v",
+            ],
+            HELLO,
+        ]
+        .concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("-- TLS 1.3 established with 127.0.0.1 (certificate verified)\n"),
+        "{}",
+        stderr(&out)
+    );
+    assert_stored_hello(&server, 1);
 }
 
 #[test]

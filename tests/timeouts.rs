@@ -6,6 +6,7 @@
 
 mod common;
 
+#[cfg(any(feature = "async", feature = "tls"))]
 use std::cell::RefCell;
 use std::time::Duration;
 

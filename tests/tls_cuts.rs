@@ -79,7 +79,10 @@ struct Live {
 
 impl Live {
     fn new(implicit: bool) -> Self {
-        let config = rustls_server::ecdsa_server();
+        Self::with_config(implicit, rustls_server::ecdsa_server())
+    }
+
+    fn with_config(implicit: bool, config: Arc<rustls::ServerConfig>) -> Self {
         let mut live = Live {
             implicit,
             tls: None,
@@ -587,10 +590,9 @@ fn starttls_cut_at_every_byte_async() {
 
 // ------------------------------------------------ the firmware's recording --
 //
-// Only with the firmware's TLS features: the optional signature algorithms
-// (`tls-p384`, `tls-rsa`, `tls-ed25519`) are advertised in the ClientHello, so they
-// change it. `tests/firmware/ci` runs these with those features off.
-#[cfg(not(any(feature = "tls-p384", feature = "tls-rsa", feature = "tls-ed25519")))]
+// The ClientHello is the same in every build (every signature scheme is offered,
+// see `verify::tls_config`), so these run with any features: `tests/firmware/ci`
+// runs them with the firmware's (`tls` only), `cargo test --all-features` with RSA.
 mod firmware_recording {
     use super::*;
 
@@ -628,9 +630,16 @@ mod firmware_recording {
         rec
     }
 
+    /// Where the firmware finds its recorded RSA server (RSA-2048 leaf under an
+    /// RSA-4096 intermediate, `rustls_server::rsa_server`).
+    const FIRMWARE_RSA_RECORDING: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/firmware/data/implicit-tls-rsa.bin"
+    );
+
     /// The firmware's TLS session against the in-memory rustls server, recorded.
-    fn record_firmware_session() -> Recording {
-        let mut wire = Wire::Live(Box::new(Live::new(true)));
+    fn record_firmware_session(config: Arc<rustls::ServerConfig>) -> Recording {
+        let mut wire = Wire::Live(Box::new(Live::with_config(true, config)));
         let (mut tls_read, mut tls_write) =
             (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
         let accepted = fw::tls_blocking(
@@ -656,8 +665,10 @@ mod firmware_recording {
     #[test]
     fn firmware_recording_still_replays() {
         if std::env::var_os("EMBEDDED_SMTP_RECORD").is_some() {
-            let rec = record_firmware_session();
+            let rec = record_firmware_session(rustls_server::ecdsa_server());
             std::fs::write(FIRMWARE_RECORDING, encode(&rec)).unwrap();
+            let rec = record_firmware_session(rustls_server::rsa_server());
+            std::fs::write(FIRMWARE_RSA_RECORDING, encode(&rec)).unwrap();
         }
         let bytes = std::fs::read(FIRMWARE_RECORDING).unwrap();
         let rec = decode(&bytes);
@@ -685,6 +696,7 @@ mod firmware_recording {
                 "the firmware's TLS recording no longer fits the client: make it again (see this test's docs)"
             );
         }
+        check_rsa_recording();
         // A byte flipped in the server's first flight (its Finished) makes it fail.
         let mut broken = rec.clone();
         let chunk = &mut broken.chunks[0].1;
@@ -702,5 +714,46 @@ mod firmware_recording {
             )
             .is_err()
         );
+    }
+
+    /// The RSA recording replays with the chain verified when the build has
+    /// `tls-rsa` (as the firmware's `fp-tls-rsa` does), and ends in the error that
+    /// names the feature when it has not (as the firmware's `tls`-only session test
+    /// checks); without verification it replays in every build.
+    fn check_rsa_recording() {
+        let bytes = std::fs::read(FIRMWARE_RSA_RECORDING).unwrap();
+        let rec = decode(&bytes);
+        assert_eq!(encode(&rec), bytes);
+        let root =
+            [
+                embedded_smtp::verify::anchor_from_der(include_bytes!("data/certs/root-ca.der"))
+                    .unwrap(),
+            ];
+        let run = |verifier| {
+            let mut wire = Wire::Replay(Replay::new(&rec, usize::MAX, usize::MAX));
+            let (mut tls_read, mut tls_write) =
+                (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
+            fw::tls_blocking(&mut wire, verifier, &mut tls_read, &mut tls_write)
+        };
+        assert_eq!(run(Verifier::danger_no_verify()), Ok(2));
+        let verified = run(Verifier::with_anchors(
+            &root,
+            embedded_smtp::verify::TimeSource::Now(fw::RECORDING_TIME),
+        ));
+        if cfg!(feature = "tls-rsa") {
+            assert_eq!(
+                verified,
+                Ok(2),
+                "the firmware's RSA recording no longer fits the client: make it again (see firmware_recording_still_replays)"
+            );
+        } else {
+            use embedded_smtp::verify::{Algorithm, VerifyError};
+            let Err(embedded_smtp::Error::Tls(embedded_smtp::tls::TlsFailure::Verify(e))) =
+                verified
+            else {
+                panic!("{verified:?}");
+            };
+            assert_eq!(e, VerifyError::AlgorithmNotBuilt(Algorithm::Rsa));
+        }
     }
 }

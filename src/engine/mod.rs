@@ -319,9 +319,12 @@ pub struct Engine<'a, const N: usize> {
     encrypted: bool,
     assembler: Assembler,
     head: Option<Head>,
+    /// The error to report with the next [`poll_action`](Engine::poll_action) when
+    /// `report_error` is set; otherwise a failed transaction's error, kept until
+    /// `RSET` (or `QUIT`) is answered. One slot for both: an error to report ends
+    /// the transaction, so they are never needed at once.
     error: Option<Error>,
-    /// A failed transaction's error, reported once `RSET` is answered.
-    txn_error: Option<Error>,
+    report_error: bool,
     /// Where and how the session broke, first: what every later call names.
     broken: Option<(Stage, Failure)>,
     /// Counts the waits begun: see [`Engine::wait_id`].
@@ -338,20 +341,42 @@ pub struct Engine<'a, const N: usize> {
 }
 
 /// Moves `buf[src..src + n]` to `buf[dst..]`, for `dst <= src`, in pieces that do
-/// not overlap: `copy_from_slice` (a `memcpy`, which every image has) instead of
+/// not overlap: [`crate::bytes::copy`] (a `memcpy`, which every image has) instead of
 /// `copy_within`, whose `memmove` costs about 1.6 KB of flash on a Cortex-M.
 fn move_left(buf: &mut [u8], src: usize, dst: usize, n: usize) {
-    let gap = src - dst;
+    let gap = src.saturating_sub(dst);
     if gap == 0 {
         return;
     }
     let mut done = 0;
     while done < n {
         let k = gap.min(n - done);
-        let (head, tail) = buf.split_at_mut(src + done);
-        head[dst + done..dst + done + k].copy_from_slice(&tail[..k]);
+        let Some((head, tail)) = buf.split_at_mut_checked(src + done) else {
+            return;
+        };
+        if let (Some(to), Some(from)) = (head.get_mut(dst + done..dst + done + k), tail.get(..k)) {
+            crate::bytes::copy(to, from);
+        }
         done += k;
     }
+}
+
+// The engine keeps its indices within its buffers; these accessors say so without
+// a panic path (a bounds-check failure and its location) at every use.
+
+/// `buf[from..to]`, empty if out of bounds.
+fn part(buf: &[u8], from: usize, to: usize) -> &[u8] {
+    buf.get(from..to).unwrap_or_default()
+}
+
+/// `buf[from..to]`, empty if out of bounds.
+fn part_mut(buf: &mut [u8], from: usize, to: usize) -> &mut [u8] {
+    buf.get_mut(from..to).unwrap_or_default()
+}
+
+/// `buf[from..]`, empty if out of bounds.
+fn tail_mut(buf: &mut [u8], from: usize) -> &mut [u8] {
+    buf.get_mut(from..).unwrap_or_default()
 }
 
 impl<'a, const N: usize> Engine<'a, N> {
@@ -364,6 +389,12 @@ impl<'a, const N: usize> Engine<'a, N> {
     /// # Errors
     /// [`Error::Capacity`] when a buffer is too small.
     pub fn new(config: Config<'a>, rx: &'a mut [u8], tx: &'a mut [u8]) -> Result<Self, Error> {
+        Self::check_buffers(&config, rx, tx)?;
+        Ok(Self::build(config, rx, tx))
+    }
+
+    /// The size checks of [`new`](Self::new).
+    pub(crate) fn check_buffers(config: &Config<'a>, rx: &[u8], tx: &[u8]) -> Result<(), Error> {
         let rx_min = limits::MIN_RX_BUFFER.max(config.parser.max_line_len);
         if rx.len() < rx_min {
             return Err(Error::Capacity { required: rx_min });
@@ -373,7 +404,15 @@ impl<'a, const N: usize> Engine<'a, N> {
                 required: limits::MIN_TX_BUFFER,
             });
         }
-        Ok(Engine {
+        Ok(())
+    }
+
+    /// [`new`](Self::new) after [`check_buffers`](Self::check_buffers). Out of
+    /// line and infallible, so that the compiler builds the engine straight into
+    /// its place in the client (no engine-sized temporary in the caller's frame).
+    #[inline(never)]
+    pub(crate) fn build(config: Config<'a>, rx: &'a mut [u8], tx: &'a mut [u8]) -> Self {
+        Engine {
             encrypted: config.security == Security::Implicit,
             assembler: Assembler::new(config.parser),
             config,
@@ -388,7 +427,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             caps: Capabilities::new(),
             head: None,
             error: None,
-            txn_error: None,
+            report_error: false,
             broken: None,
             waits: 1,
             auth: None,
@@ -400,22 +439,25 @@ impl<'a, const N: usize> Engine<'a, N> {
             raw_start: 0,
             raw_end: 0,
             body_done: false,
-        })
+        }
     }
 
     /// The next step. Call it again after reporting the result of the last one.
     pub fn poll_action(&mut self) -> Action<'_> {
-        if let Some(e) = self.error.take() {
-            return Action::Failed(e);
+        if self.report_error {
+            self.report_error = false;
+            if let Some(e) = self.error.take() {
+                return Action::Failed(e);
+            }
         }
         if let Some(e) = self.unusable() {
             return Action::Failed(e);
         }
         if self.tx_sent < self.tx_flush {
-            return Action::Send(&self.tx[self.tx_sent..self.tx_flush]);
+            return Action::Send(part(self.tx, self.tx_sent, self.tx_flush));
         }
         match self.state {
-            s if s.awaits_reply() => Action::Recv(&mut self.rx[self.rx_len..]),
+            s if s.awaits_reply() => Action::Recv(tail_mut(self.rx, self.rx_len)),
             State::Handshake => Action::StartTls,
             State::Body => Action::Body,
             State::Ready => Action::Done(Outcome::Ready),
@@ -431,7 +473,7 @@ impl<'a, const N: usize> Engine<'a, N> {
         if self.tx_sent == self.tx_flush {
             self.waits = self.waits.wrapping_add(1);
             if self.tx_secret {
-                self.tx[..self.tx_flush].fill(0);
+                part_mut(self.tx, 0, self.tx_flush).fill(0);
                 self.tx_secret = false;
             }
             if self.tx_flush == self.tx_len {
@@ -458,6 +500,7 @@ impl<'a, const N: usize> Engine<'a, N> {
     /// failure. The caller MUST drop the connection.
     pub fn handle_failure(&mut self, failure: Failure) {
         self.error = None;
+        self.report_error = false;
         self.break_with(failure);
     }
 
@@ -477,7 +520,7 @@ impl<'a, const N: usize> Engine<'a, N> {
     /// The engine forgets what it learnt before TLS and sends EHLO again (RFC 3207 §4.2).
     pub fn handle_tls_ready(&mut self) {
         if self.state != State::Handshake {
-            self.fail(Error::Protocol(ProtocolError::InvalidState));
+            self.fail(ProtocolError::InvalidState);
             return;
         }
         self.encrypted = true;
@@ -494,14 +537,21 @@ impl<'a, const N: usize> Engine<'a, N> {
     /// If `body` fails, the message is not terminated (so the server cannot deliver
     /// a truncated message) and the connection is unusable: the next action is
     /// [`Action::Failed`] with [`Error::Source`].
-    pub fn handle_body<B: BodySource + ?Sized>(&mut self, body: &mut B) {
+    pub fn handle_body<B: BodySource + ?Sized>(&mut self, mut body: &mut B) {
+        self.pull_body(&mut body);
+    }
+
+    /// [`handle_body`](Self::handle_body) for any source: one copy of the code
+    /// whatever the source's type (the sources' `fill` is called through the vtable).
+    #[inline(never)]
+    fn pull_body(&mut self, body: &mut dyn BodySource) {
         // The queue is empty, or (pipelined BDAT) holds the unsent envelope.
         let envelope_waits = self.txn.bdat && self.txn.chunks == 0 && self.tx_flush == 0;
         if self.state != State::Body
             || self.tx_sent != self.tx_flush
             || (self.tx_len != 0 && !envelope_waits)
         {
-            self.fail(Error::Protocol(ProtocolError::InvalidState));
+            self.fail(ProtocolError::InvalidState);
             return;
         }
         let bdat = self.txn.bdat;
@@ -524,7 +574,7 @@ impl<'a, const N: usize> Engine<'a, N> {
                     break;
                 }
                 let at = cap - stage;
-                match body.fill(&mut self.tx[at..]) {
+                match body.fill(tail_mut(self.tx, at)) {
                     Ok(0) => self.body_done = true,
                     Ok(n) => {
                         self.raw_start = at;
@@ -540,10 +590,13 @@ impl<'a, const N: usize> Engine<'a, N> {
                 break;
             }
             let end = self.raw_start.min(limit);
-            let (head, raw) = self.tx.split_at_mut(self.raw_start);
-            let (used, made) = self
-                .stuffer
-                .encode(&raw[..self.raw_end - self.raw_start], &mut head[out..end]);
+            let Some((head, raw)) = self.tx.split_at_mut_checked(self.raw_start) else {
+                break;
+            };
+            let (used, made) = self.stuffer.encode(
+                part(raw, 0, self.raw_end - self.raw_start),
+                part_mut(head, out, end),
+            );
             self.raw_start += used;
             out += made;
             if used == 0 {
@@ -558,25 +611,28 @@ impl<'a, const N: usize> Engine<'a, N> {
                 return;
             }
             if done {
-                out += self.stuffer.finish_lines(&mut self.tx[out..]).unwrap_or(0);
+                out += self
+                    .stuffer
+                    .finish_lines(tail_mut(self.tx, out))
+                    .unwrap_or(0);
             }
             let header = Command::Bdat {
                 size: (out - start) as u64,
                 last: done,
             };
             let at = self.tx_len;
-            let h = header.emit(&mut self.tx[at..start]).unwrap_or(0);
+            let h = header.emit(part_mut(self.tx, at, start)).unwrap_or(0);
             move_left(self.tx, start, at + h, out - start);
             out = at + h + (out - start);
             self.txn.chunks += 1;
             self.txn.last = done;
         } else if done {
-            out += self.stuffer.finish(&mut self.tx[out..]).unwrap_or(0);
+            out += self.stuffer.finish(tail_mut(self.tx, out)).unwrap_or(0);
             self.txn.last = true;
         }
         if self.txn.last && self.txn.quit && self.txn.pipelined {
             // RFC 2920 §3.1: QUIT may close the group that ends the message.
-            out += Command::Quit.emit(&mut self.tx[out..]).unwrap_or(0);
+            out += Command::Quit.emit(tail_mut(self.tx, out)).unwrap_or(0);
             self.txn.quit_sent = true;
         }
         self.set_tx(out, false);
@@ -655,9 +711,9 @@ impl<'a, const N: usize> Engine<'a, N> {
             return Err(Error::Capacity { required });
         }
         let mut at = 0;
-        at += mail.emit(&mut self.tx[at..]).unwrap_or(0);
+        at += mail.emit(tail_mut(self.tx, at)).unwrap_or(0);
         for cmd in rcpts.map(Command::Rcpt).chain(data) {
-            at += cmd.emit(&mut self.tx[at..]).unwrap_or(0);
+            at += cmd.emit(tail_mut(self.tx, at)).unwrap_or(0);
         }
         let pipelined = self.config.pipelining && self.caps.has(Extensions::PIPELINING);
         debug!(
@@ -665,7 +721,9 @@ impl<'a, const N: usize> Engine<'a, N> {
             count, pipelined
         );
         self.report = Report::new();
-        self.txn_error = None;
+        if !self.report_error {
+            self.error = None;
+        }
         self.txn = Txn {
             rcpts: count as u16,
             pipelined,
@@ -824,6 +882,13 @@ impl<'a, const N: usize> Engine<'a, N> {
         &self.report
     }
 
+    /// A copy of [`report`](Self::report), out of line: the compiler then writes it
+    /// straight into the caller's result (no report-sized temporary in its frame).
+    #[inline(never)]
+    pub(crate) fn report_copy(&self) -> Report<N> {
+        self.report.clone()
+    }
+
     /// Whether the bytes of the current [`Action::Send`] carry a secret (an AUTH
     /// response). Transcript loggers must redact them.
     pub fn is_sending_secret(&self) -> bool {
@@ -832,7 +897,12 @@ impl<'a, const N: usize> Engine<'a, N> {
 
     // ----- internals -----
 
-    fn fail(&mut self, e: Error) {
+    /// Ends the session with `e`. Generic and out of line, so that callers pass the
+    /// small error kinds and the 80-byte [`Error`] is built in this frame only, not
+    /// in each caller's (the reply handling's frames are on the deepest stack path).
+    #[inline(never)]
+    fn fail(&mut self, e: impl Into<Error>) {
+        let e = e.into();
         let failure = match e {
             Error::Closed { .. } => Failure::Closed,
             Error::Source(_) => Failure::Source,
@@ -840,6 +910,7 @@ impl<'a, const N: usize> Engine<'a, N> {
         };
         self.break_with(failure);
         self.error = Some(e);
+        self.report_error = true;
     }
 
     /// [`Error::Unusable`] once the session broke.
@@ -887,7 +958,7 @@ impl<'a, const N: usize> Engine<'a, N> {
 
     /// End of the next command line at or after `tx_sent`.
     fn next_line_end(&self) -> usize {
-        self.tx[self.tx_sent..self.tx_len]
+        part(self.tx, self.tx_sent, self.tx_len)
             .iter()
             .position(|&b| b == b'\n')
             .map_or(self.tx_len, |i| self.tx_sent + i + 1)
@@ -896,17 +967,17 @@ impl<'a, const N: usize> Engine<'a, N> {
     /// Parses buffered reply lines while a reply is awaited and nothing is left to send.
     fn process(&mut self) {
         let mut pos = 0;
-        while self.state.awaits_reply() && self.tx_sent == self.tx_flush && self.error.is_none() {
-            let line = match parse_line(&self.rx[pos..self.rx_len], &self.config.parser) {
+        while self.state.awaits_reply() && self.tx_sent == self.tx_flush && !self.report_error {
+            let line = match parse_line(part(self.rx, pos, self.rx_len), &self.config.parser) {
                 Ok(Status::Complete(l)) => l,
                 Ok(Status::Partial) => {
                     if self.rx_len == self.rx.len() && pos == 0 {
-                        self.fail(crate::reply::ReplyError::LineTooLong.into());
+                        self.fail(crate::reply::ReplyError::LineTooLong);
                     }
                     break;
                 }
                 Err(e) => {
-                    self.fail(e.into());
+                    self.fail(e);
                     break;
                 }
             };
@@ -915,7 +986,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             let last = match self.assembler.push(&line) {
                 Ok(last) => last,
                 Err(e) => {
-                    self.fail(e.into());
+                    self.fail(e);
                     break;
                 }
             };
@@ -969,7 +1040,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             // a failed transaction, the transaction's own error is the one to report.
             let stage = self.stage();
             let e = self
-                .txn_error
+                .error
                 .take()
                 .unwrap_or(Error::Rejected { stage, response: r });
             self.fail(e);
@@ -1007,7 +1078,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             State::StartTls => {
                 if code == ReplyCode::SERVICE_READY {
                     if residue {
-                        self.fail(ProtocolError::StartTlsInjection.into());
+                        self.fail(ProtocolError::StartTlsInjection);
                     } else {
                         self.state = State::Handshake;
                     }
@@ -1023,7 +1094,7 @@ impl<'a, const N: usize> Engine<'a, N> {
                     self.finish_txn();
                 } else {
                     // The transaction is over either way (RFC 5321 §4.1.1.4).
-                    self.txn_error = Some(Error::Rejected {
+                    self.error = Some(Error::Rejected {
                         stage: Stage::EndOfData,
                         response: r,
                     });
@@ -1032,10 +1103,11 @@ impl<'a, const N: usize> Engine<'a, N> {
             }
             State::DrainEmpty => self.end_failed_txn(),
             State::Rset => {
-                let e = self.txn_error.take();
+                let e = self.error.take();
                 if code.is_positive() {
                     self.state = State::Ready;
                     self.error = e;
+                    self.report_error = self.error.is_some();
                 } else {
                     self.fail(e.unwrap_or(Error::Rejected {
                         stage: Stage::Rset,
@@ -1046,9 +1118,9 @@ impl<'a, const N: usize> Engine<'a, N> {
             State::Quit => {
                 self.state = State::Closed;
                 // A transaction that ended with QUIT reports its failure now.
-                self.error = self.txn_error.take();
+                self.report_error = self.error.is_some();
             }
-            _ => self.fail(ProtocolError::UnsolicitedData.into()),
+            _ => self.fail(ProtocolError::UnsolicitedData),
         }
     }
 
@@ -1059,7 +1131,7 @@ impl<'a, const N: usize> Engine<'a, N> {
                 self.queue(Command::StartTls, false);
                 self.state = State::StartTls;
             } else {
-                self.fail(Unsupported::StartTls.into());
+                self.fail(Unsupported::StartTls);
             }
             return;
         }
@@ -1068,11 +1140,11 @@ impl<'a, const N: usize> Engine<'a, N> {
             return;
         };
         if !self.encrypted && !self.config.allow_plaintext_auth {
-            self.fail(Unsupported::PlaintextAuth.into());
+            self.fail(Unsupported::PlaintextAuth);
             return;
         }
         let Some(chosen) = auth::choose(cred.mechanism(), self.caps.auth) else {
-            self.fail(Unsupported::AuthMechanism.into());
+            self.fail(Unsupported::AuthMechanism);
             return;
         };
         debug!("AUTH {}", chosen.name());
@@ -1124,11 +1196,11 @@ impl<'a, const N: usize> Engine<'a, N> {
         }
         self.challenges += 1;
         if self.challenges > limits::MAX_AUTH_CHALLENGES {
-            self.fail(ProtocolError::TooManyChallenges.into());
+            self.fail(ProtocolError::TooManyChallenges);
             return;
         }
         let Some(cred) = self.config.credentials else {
-            self.fail(ProtocolError::InvalidState.into());
+            self.fail(ProtocolError::InvalidState);
             return;
         };
         match self.auth {
@@ -1136,7 +1208,7 @@ impl<'a, const N: usize> Engine<'a, N> {
                 let prompt = match head.prompt {
                     Ok(p) => p,
                     Err(()) => {
-                        self.fail(ProtocolError::InvalidChallenge.into());
+                        self.fail(ProtocolError::InvalidChallenge);
                         return;
                     }
                 };
@@ -1147,13 +1219,10 @@ impl<'a, const N: usize> Engine<'a, N> {
                 };
                 if !want_user && self.login_step == 0 || self.login_step >= 2 {
                     // A password prompt before the user name, or a third prompt.
-                    self.fail(
-                        ProtocolError::UnexpectedReply {
-                            stage: Stage::Auth,
-                            code: r.code,
-                        }
-                        .into(),
-                    );
+                    self.fail(ProtocolError::UnexpectedReply {
+                        stage: Stage::Auth,
+                        code: r.code,
+                    });
                     return;
                 }
                 self.login_step += 1;
@@ -1167,13 +1236,10 @@ impl<'a, const N: usize> Engine<'a, N> {
             // expects an empty response before its final 5yz.
             Some(Chosen::XOAuth2) => self.queue(Command::AuthResponse(&[]), false),
             // PLAIN sent everything in the initial response: a challenge is unexpected.
-            _ => self.fail(
-                ProtocolError::UnexpectedReply {
-                    stage: Stage::Auth,
-                    code: r.code,
-                }
-                .into(),
-            ),
+            _ => self.fail(ProtocolError::UnexpectedReply {
+                stage: Stage::Auth,
+                code: r.code,
+            }),
         }
     }
 
@@ -1185,7 +1251,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             Stage::Mail => {
                 self.txn.mail_ok = ok;
                 if !ok {
-                    self.txn_error = Some(Error::Rejected { stage, response: r });
+                    self.error = Some(Error::Rejected { stage, response: r });
                     if !self.txn.pipelined {
                         return self.abort_txn();
                     }
@@ -1198,7 +1264,7 @@ impl<'a, const N: usize> Engine<'a, N> {
                 }
                 if !self.txn.pipelined && self.txn.replies > self.txn.rcpts {
                     if self.txn.accepted == 0 {
-                        self.txn_error = Some(self.no_recipients());
+                        self.error = Some(self.no_recipients());
                         return self.abort_txn();
                     }
                     if self.txn.bdat {
@@ -1210,15 +1276,15 @@ impl<'a, const N: usize> Engine<'a, N> {
             _ if !self.txn.bdat => return self.on_data_reply(r),
             _ => {
                 // The reply to a BDAT chunk; the LAST one is the server's acceptance.
-                if !ok && self.txn_error.is_none() {
-                    self.txn_error = Some(if self.txn.accepted == 0 {
+                if !ok && self.error.is_none() {
+                    self.error = Some(if self.txn.accepted == 0 {
                         self.no_recipients()
                     } else {
                         Error::Rejected { stage, response: r }
                     });
                 }
                 if self.txn.replies == self.txn.expected() {
-                    if self.txn_error.is_some() {
+                    if self.error.is_some() {
                         self.abort_txn();
                     } else if self.txn.last {
                         self.report.reply = Some(r);
@@ -1243,8 +1309,8 @@ impl<'a, const N: usize> Engine<'a, N> {
             self.state = State::Body;
             return;
         }
-        if self.txn_error.is_none() {
-            self.txn_error = Some(if self.txn.accepted == 0 {
+        if self.error.is_none() {
+            self.error = Some(if self.txn.accepted == 0 {
                 self.no_recipients()
             } else {
                 Error::Rejected {
@@ -1279,7 +1345,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             self.go_quit();
         } else {
             self.state = State::Ready;
-            self.error = self.txn_error.take();
+            self.report_error = self.error.is_some();
         }
     }
 

@@ -14,15 +14,19 @@ pub(crate) const LINE_INPUT: usize = 57;
 /// Writes the base64 of `input` (no line breaks) to `sink`.
 pub(crate) fn put(sink: &mut Sink<'_>, input: &[u8]) {
     let mut buf = [0u8; encoded_len(LINE_INPUT)];
-    for chunk in input.chunks(LINE_INPUT) {
+    let mut rest = input;
+    while !rest.is_empty() {
+        let (chunk, tail) = rest.split_at_checked(LINE_INPUT).unwrap_or((rest, &[]));
         // Cannot fail: `buf` holds the encoding of a full chunk.
         let n = crate::b64::encode(chunk, &mut buf);
-        sink.put(&buf[..n]);
+        sink.put(buf.get(..n).unwrap_or_default());
+        rest = tail;
     }
 }
 
 /// Writes one body line: the base64 of `input` (at most [`LINE_INPUT`] bytes for a
 /// 76-column line) and CRLF.
+#[inline(never)]
 pub(crate) fn put_line(sink: &mut Sink<'_>, input: &[u8]) {
     put(sink, input);
     sink.put(b"\r\n");
@@ -83,10 +87,11 @@ impl Canon {
 
 /// Writes the next body line of a base64 text part, reading from `at`; returns the
 /// position after it. Call only while `!at.at_end(text)`.
+#[inline(never)]
 pub(crate) fn text_line(sink: &mut Sink<'_>, text: &[u8], mut at: Canon) -> Canon {
     let mut raw = [0u8; LINE_INPUT];
     let n = at.read(text, &mut raw);
-    put_line(sink, &raw[..n]);
+    put_line(sink, raw.get(..n).unwrap_or_default());
     at
 }
 

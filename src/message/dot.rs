@@ -89,9 +89,8 @@ impl DotStuffer {
             let Some(dst) = out.get_mut(n..n + need) else {
                 break;
             };
-            dst[0] = first;
-            if let Some(s) = second {
-                dst[1] = s;
+            for (d, c) in dst.iter_mut().zip([first, second.unwrap_or(first)]) {
+                *d = c;
             }
             n += need;
             used += 1;
@@ -113,7 +112,9 @@ impl DotStuffer {
         const FULL: &[u8; 5] = b"\r\n.\r\n";
         let tail: &[u8] = if self.line_start { &FULL[2..] } else { FULL };
         let dst = out.get_mut(..FULL.len())?;
-        dst[..tail.len()].copy_from_slice(tail);
+        if let Some(d) = dst.get_mut(..tail.len()) {
+            crate::bytes::copy(d, tail);
+        }
         *self = Self {
             stuff: self.stuff,
             ..Self::new()
@@ -129,7 +130,7 @@ impl DotStuffer {
         let n = if self.line_start {
             0
         } else {
-            dst.copy_from_slice(b"\r\n");
+            crate::bytes::copy(dst, b"\r\n");
             2
         };
         *self = Self {

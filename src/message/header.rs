@@ -32,7 +32,7 @@ const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 pub(crate) fn put_dec(sink: &mut Sink<'_>, v: u64, width: usize) {
     let mut buf = [0u8; 20];
     let at = crate::num::decimal(&mut buf, v, width);
-    sink.put(&buf[at..]);
+    sink.put(buf.get(at..).unwrap_or_default());
 }
 
 /// Writes `bytes` as lowercase hex.
@@ -78,12 +78,12 @@ const MAX_OFFSET: i16 = 99 * 60 + 59;
 /// Writes `Date: Sat, 28 Nov 2026 15:16:23 +0800` CRLF (RFC 5322 §3.3), the local time
 /// at the given offset. Offsets beyond ±99:59 are clamped to it, timestamps after
 /// the year 9999 to its last second.
+#[inline(never)]
 pub(crate) fn date(sink: &mut Sink<'_>, dt: DateTime) {
-    const DAYS: [&[u8]; 7] = [b"Sun", b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat"];
-    const MONTHS: [&[u8]; 12] = [
-        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
-        b"Dec",
-    ];
+    // Three letters per name in one string each: no table of 19 slices in flash.
+    const DAYS: &[u8] = b"SunMonTueWedThuFriSat";
+    const MONTHS: &[u8] = b"JanFebMarAprMayJunJulAugSepOctNovDec";
+    let name = |table: &'static [u8], i: usize| table.get(i * 3..i * 3 + 3).unwrap_or_default();
     let offset = dt.offset_minutes.clamp(-MAX_OFFSET, MAX_OFFSET);
     // Seconds since 1570-01-01 (one 400-year cycle before the epoch), so that a
     // negative offset at the epoch stays positive; below 2^39, no overflow.
@@ -96,11 +96,11 @@ pub(crate) fn date(sink: &mut Sink<'_>, dt: DateTime) {
     let (year, month, day) = civil_from_days(days);
     sink.put(b"Date: ");
     // The cycle is a whole number of weeks; 1970-01-01 was a Thursday.
-    sink.put(DAYS[((days + 4) % 7) as usize]);
+    sink.put(name(DAYS, ((days + 4) % 7) as usize));
     sink.put(b", ");
     put_dec(sink, u64::from(day), 1);
     sink.put(b" ");
-    sink.put(MONTHS[(month + 11) % 12]);
+    sink.put(name(MONTHS, (month + 11) % 12));
     sink.put(b" ");
     put_dec(sink, u64::from(year), 4);
     sink.put(b" ");
@@ -222,6 +222,7 @@ fn keep_whole(name: usize, addr: usize) -> usize {
 /// Lines are folded (CRLF SP) between tokens so that they stay within 76 characters
 /// where a token allows; no token is longer than a 254-octet address plus brackets, so
 /// no line comes near 998.
+#[inline(never)]
 pub(crate) fn list_item(
     sink: &mut Sink<'_>,
     field: &str,
@@ -282,7 +283,8 @@ pub(crate) fn list_item(
                         }
                         let end = word_end(name, p, max);
                         sink.put(b" ");
-                        line.col += 1 + encoded_word(sink, &name.as_bytes()[p..end]);
+                        line.col +=
+                            1 + encoded_word(sink, name.as_bytes().get(p..end).unwrap_or_default());
                         line.fresh = false;
                         p = end;
                     }
@@ -316,7 +318,7 @@ fn is_wsp(c: u8) -> bool {
 /// A place to fold plain text: a space or tab followed by a non-blank character, so
 /// that no folded line is blank (RFC 5322 §3.2.2).
 fn is_fold_point(b: &[u8], j: usize) -> bool {
-    j > 0 && is_wsp(b[j]) && b.get(j + 1).is_some_and(|&c| !is_wsp(c))
+    j > 0 && b.get(j).is_some_and(|&c| is_wsp(c)) && b.get(j + 1).is_some_and(|&c| !is_wsp(c))
 }
 
 /// Whether the subject can be written as plain folded text: ASCII, nothing that would
@@ -346,6 +348,7 @@ pub(crate) fn subject_is_plain(text: &str) -> bool {
 /// Plain text is folded before a blank so lines stay within 78 characters where the
 /// words allow (unfolding gives the text back exactly). Other text is written as
 /// RFC 2047 `B` encoded words of whole UTF-8 characters, one word per line.
+#[inline(never)]
 pub(crate) fn subject_line(sink: &mut Sink<'_>, text: &str, plain: bool, pos: usize) -> usize {
     let b = text.as_bytes();
     let mut col = 0;
@@ -378,12 +381,12 @@ pub(crate) fn subject_line(sink: &mut Sink<'_>, text: &str, plain: bool, pos: us
             }
             end = best.unwrap_or(b.len());
         }
-        sink.put(&b[pos..end]);
+        sink.put(b.get(pos..end).unwrap_or_default());
         end
     } else {
         let end = word_end(text, pos, payload_at(col + 1));
         sink.put(b" ");
-        encoded_word(sink, &b[pos..end]);
+        encoded_word(sink, b.get(pos..end).unwrap_or_default());
         end
     };
     sink.put(b"\r\n");
@@ -417,7 +420,11 @@ pub(crate) fn check_content_type(s: &str) -> Result<(), InputError> {
             max: MAX_CONTENT_TYPE,
         });
     }
-    let Some((ty, sub)) = s.split_once('/') else {
+    let slash = b.iter().position(|&c| c == b'/');
+    let Some((ty, sub)) = slash
+        .and_then(|i| b.split_at_checked(i))
+        .map(|(t, s)| (t, s.get(1..).unwrap_or_default()))
+    else {
         return Err(if b.is_empty() {
             InputError::Empty
         } else {
@@ -427,7 +434,7 @@ pub(crate) fn check_content_type(s: &str) -> Result<(), InputError> {
     if ty.is_empty() || sub.is_empty() {
         return Err(InputError::Empty);
     }
-    if !ty.bytes().chain(sub.bytes()).all(is_token_char) {
+    if !ty.iter().chain(sub).all(|&c| is_token_char(c)) {
         return Err(InputError::InvalidContentType);
     }
     Ok(())
@@ -483,6 +490,7 @@ const EXT_PARAM: &[u8] = b" filename*=UTF-8''";
 /// (`filename*=UTF-8''%E6%8A%A5.csv`), split into numbered sections
 /// (`filename*0*=`, `filename*1*=`, …) of whole characters when it does not fit one
 /// line, so every line stays within 78 characters.
+#[inline(never)]
 pub(crate) fn disposition(sink: &mut Sink<'_>, name: &str) {
     let b = name.as_bytes();
     sink.put(DISPOSITION);
@@ -520,14 +528,14 @@ pub(crate) fn disposition(sink: &mut Sink<'_>, name: &str) {
             // Whole characters while the line (with its `;`) stays within SOFT.
             while p < b.len() {
                 let end = word_end(name, p, 1);
-                let len = pct_len(&b[p..end]);
+                let len = pct_len(b.get(p..end).unwrap_or_default());
                 if p > start && col + len + 1 > SOFT {
                     break;
                 }
                 col += len;
                 p = end;
             }
-            put_pct(sink, &b[start..p]);
+            put_pct(sink, b.get(start..p).unwrap_or_default());
             if p < b.len() {
                 sink.put(b";");
             }

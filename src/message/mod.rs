@@ -109,6 +109,12 @@ impl<'a> RawMessage<'a> {
         RawMessage { bytes, pos: 0 }
     }
 
+    /// Starts again from the first byte, so the same message can be sent again
+    /// (the clients' `send_raw` does this before `MAIL`).
+    pub fn rewind(&mut self) {
+        self.pos = 0;
+    }
+
     /// Whether any byte is 0x80 or above; such a message needs `8BITMIME` (RFC 6152)
     /// or `SMTPUTF8` (RFC 6531) from the server.
     pub fn is_8bit(&self) -> bool {
@@ -120,7 +126,9 @@ impl BodySource for RawMessage<'_> {
     fn fill(&mut self, out: &mut [u8]) -> Result<usize, embedded_io::ErrorKind> {
         let rest = self.bytes.get(self.pos..).unwrap_or_default();
         let n = rest.len().min(out.len());
-        out[..n].copy_from_slice(&rest[..n]);
+        if let (Some(to), Some(from)) = (out.get_mut(..n), rest.get(..n)) {
+            crate::bytes::copy(to, from);
+        }
         self.pos += n;
         Ok(n)
     }
@@ -173,11 +181,82 @@ pub enum TextEncoding {
 /// printable ASCII without `"`, `\` and `=?`, or that is too long for one line, is
 /// written in RFC 2231 extended notation instead (`filename*=UTF-8''%E6%8A%A5.csv`,
 /// split into numbered sections when long), which current mail readers decode.
-#[derive(Debug)]
+///
+/// **Sending again.** A message can be sent again (a retry after a lost
+/// connection) only with the same bytes: an attachment already read is read again
+/// from its first byte, which [`Attachment::rewindable`] (any
+/// `embedded_io::Read + Seek`) and [`Attachment::from_bytes`] (bytes in memory)
+/// can do. One made with [`Attachment::new`] reads a plain reader once: sending the
+/// message again then fails with [`InputError::AttachmentSpent`] before `MAIL`,
+/// never with a shorter message.
 pub struct Attachment<'a, R> {
     filename: &'a str,
     content_type: &'a str,
     reader: R,
+    /// Bytes were read from `reader` since it was last at its start.
+    started: bool,
+    /// Puts `reader` back at its first byte (`false`: it could not).
+    rewind: Option<fn(&mut R) -> bool>,
+}
+
+impl<R> core::fmt::Debug for Attachment<'_, R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Attachment")
+            .field("filename", &self.filename)
+            .field("content_type", &self.content_type)
+            .field("started", &self.started)
+            .field("rewindable", &self.rewind.is_some())
+            .finish()
+    }
+}
+
+/// Bytes in memory as an attachment's source that can start again: a message with
+/// it can be sent again ([`Attachment::from_bytes`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bytes<'a> {
+    data: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Bytes<'a> {
+    /// A source reading `data` from its start.
+    pub fn new(data: &'a [u8]) -> Self {
+        Bytes { data, at: 0 }
+    }
+}
+
+impl embedded_io::ErrorType for Bytes<'_> {
+    type Error = core::convert::Infallible;
+}
+
+impl embedded_io::Read for Bytes<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        let rest = self.data.get(self.at..).unwrap_or(&[]);
+        let n = rest.len().min(buf.len());
+        if let (Some(d), Some(s)) = (buf.get_mut(..n), rest.get(..n)) {
+            d.copy_from_slice(s);
+        }
+        self.at += n;
+        Ok(n)
+    }
+}
+
+impl embedded_io::Seek for Bytes<'_> {
+    fn seek(&mut self, pos: embedded_io::SeekFrom) -> Result<u64, Self::Error> {
+        let len = self.data.len() as i64;
+        let to = match pos {
+            embedded_io::SeekFrom::Start(n) => n.min(len as u64) as i64,
+            embedded_io::SeekFrom::End(d) => len.saturating_add(d),
+            embedded_io::SeekFrom::Current(d) => (self.at as i64).saturating_add(d),
+        };
+        self.at = to.clamp(0, len) as usize;
+        Ok(self.at as u64)
+    }
+}
+
+/// Seeks `r` to its first byte.
+fn seek_start<R: embedded_io::Seek>(r: &mut R) -> bool {
+    matches!(r.seek(embedded_io::SeekFrom::Start(0)), Ok(0))
 }
 
 impl<'a, R: embedded_io::Read> Attachment<'a, R> {
@@ -195,6 +274,9 @@ impl<'a, R: embedded_io::Read> Attachment<'a, R> {
     /// - [`InputError::InvalidContentType`] for a content type that is not
     ///   `token/token` (RFC 2045 §5.1): no `/`, more than one, a space, a `tspecial`
     ///   such as `;`, or a non-ASCII character.
+    ///
+    /// The reader is read once: a message with this attachment cannot be sent a
+    /// second time ([`InputError::AttachmentSpent`]); see [`Attachment::rewindable`].
     pub fn new(filename: &'a str, content_type: &'a str, reader: R) -> Result<Self, InputError> {
         header::check_filename(filename)?;
         header::check_content_type(content_type)?;
@@ -202,7 +284,41 @@ impl<'a, R: embedded_io::Read> Attachment<'a, R> {
             filename,
             content_type,
             reader,
+            started: false,
+            rewind: None,
         })
+    }
+}
+
+impl<'a, R: embedded_io::Read + embedded_io::Seek> Attachment<'a, R> {
+    /// An attachment whose reader can seek: each time the message is sent, the
+    /// reader starts again from its first byte (`SeekFrom::Start(0)`), so a message
+    /// sent again (after a lost connection) carries the same bytes.
+    ///
+    /// # Errors
+    /// As [`Attachment::new`].
+    pub fn rewindable(
+        filename: &'a str,
+        content_type: &'a str,
+        reader: R,
+    ) -> Result<Self, InputError> {
+        let mut a = Attachment::new(filename, content_type, reader)?;
+        a.rewind = Some(seek_start::<R>);
+        Ok(a)
+    }
+}
+
+impl<'a> Attachment<'a, Bytes<'a>> {
+    /// An attachment of bytes in memory, which can be sent any number of times.
+    ///
+    /// # Errors
+    /// As [`Attachment::new`].
+    pub fn from_bytes(
+        filename: &'a str,
+        content_type: &'a str,
+        data: &'a [u8],
+    ) -> Result<Self, InputError> {
+        Attachment::rewindable(filename, content_type, Bytes::new(data))
     }
 }
 
@@ -317,9 +433,9 @@ impl<'a, R: embedded_io::Read> Message<'a, R> {
     /// Sets the attachments; when there is at least one the message becomes
     /// `multipart/mixed` with the text as its first part.
     ///
-    /// The attachments' reader type becomes the message's `R`. The readers are
-    /// consumed by [`writer`](Self::writer), so a message with attachments is written
-    /// once.
+    /// The attachments' reader type becomes the message's `R`. Each send reads
+    /// them; to send the message again they must be able to start again (see
+    /// [`Attachment`], "Sending again").
     pub fn attachments<S: embedded_io::Read>(
         self,
         attachments: &'a mut [Attachment<'a, S>],
@@ -338,8 +454,28 @@ impl<'a, R: embedded_io::Read> Message<'a, R> {
         }
     }
 
+    /// Makes the message ready to be written again: every attachment that was read
+    /// is put back at its first byte. The clients call it before `MAIL`.
+    ///
+    /// # Errors
+    /// [`InputError::AttachmentSpent`] when an attachment was read and its reader
+    /// cannot start again (made with [`Attachment::new`]): sending would send a
+    /// shorter message.
+    pub fn rewind(&mut self) -> Result<(), InputError> {
+        for (index, att) in self.attachments.iter_mut().enumerate() {
+            if att.started {
+                match att.rewind {
+                    Some(rewind) if rewind(&mut att.reader) => att.started = false,
+                    _ => return Err(InputError::AttachmentSpent { index }),
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// A writer that streams the whole message. It borrows the message mutably because
-    /// attachment readers are consumed.
+    /// attachment readers are read; call [`rewind`](Self::rewind) before writing a
+    /// message a second time.
     pub fn writer(&mut self) -> MessageWriter<'_, 'a, R> {
         let multipart = !self.attachments.is_empty();
         let cte = resolve(self.text.as_bytes(), self.encoding, multipart);
@@ -533,7 +669,7 @@ impl<'o> Sink<'o> {
         if self.seen < self.skip {
             let d = (self.skip - self.seen).min(bytes.len());
             self.seen += d;
-            bytes = &bytes[d..];
+            bytes = bytes.get(d..).unwrap_or_default();
         }
         if bytes.is_empty() {
             return;
@@ -541,7 +677,9 @@ impl<'o> Sink<'o> {
         self.seen += bytes.len();
         let room = self.out.get_mut(self.len..).unwrap_or_default();
         let n = room.len().min(bytes.len());
-        room[..n].copy_from_slice(&bytes[..n]);
+        if let (Some(to), Some(from)) = (room.get_mut(..n), bytes.get(..n)) {
+            crate::bytes::copy(to, from);
+        }
         self.len += n;
         if n < bytes.len() {
             self.overflow = true;
@@ -588,8 +726,9 @@ impl<R: embedded_io::Read> MessageWriter<'_, '_, R> {
     /// Reads the next line's bytes of attachment `k` into `chunk`.
     fn load(&mut self, k: usize) -> Result<(), embedded_io::ErrorKind> {
         if let Some(att) = self.msg.attachments.get_mut(k) {
+            att.started = true;
             while self.chunk_len < self.chunk.len() {
-                let buf = &mut self.chunk[self.chunk_len..];
+                let buf = self.chunk.get_mut(self.chunk_len..).unwrap_or_default();
                 match att.reader.read(buf) {
                     Ok(0) => {
                         self.eof = true;
@@ -653,6 +792,9 @@ impl<R> MessageWriter<'_, '_, R> {
     }
 
     /// Renders the current step into `sink`; returns the step that follows it.
+    // Not inlined: one copy, out of the driver's frame (smaller flash and stack on
+    // a Cortex-M; see README "On a microcontroller").
+    #[inline(never)]
     fn render(&self, sink: &mut Sink<'_>) -> Step {
         let msg = &*self.msg;
         let multipart = !msg.attachments.is_empty();
@@ -749,7 +891,7 @@ impl<R> MessageWriter<'_, '_, R> {
                             .iter()
                             .position(|&c| c == b'\r' || c == b'\n')
                             .unwrap_or(rest.len());
-                        sink.put(&rest[..len]);
+                        sink.put(rest.get(..len).unwrap_or_default());
                         sink.put(b"\r\n");
                         let brk = match rest.get(len..) {
                             Some([b'\r', b'\n', ..]) => 2,
@@ -786,7 +928,7 @@ impl<R> MessageWriter<'_, '_, R> {
                 Step::AttBody { k, lines: false }
             }
             Step::AttBody { k, lines } => {
-                let chunk = &self.chunk[..self.chunk_len];
+                let chunk = self.chunk.get(..self.chunk_len).unwrap_or_default();
                 if !chunk.is_empty() {
                     base64::put_line(sink, chunk);
                 } else if !lines {
@@ -811,6 +953,7 @@ impl<R> MessageWriter<'_, '_, R> {
 }
 
 impl<R: embedded_io::Read> BodySource for MessageWriter<'_, '_, R> {
+    #[inline(never)]
     fn fill(&mut self, out: &mut [u8]) -> Result<usize, embedded_io::ErrorKind> {
         let mut n = 0;
         while n < out.len() && self.step != Step::Done {
@@ -821,7 +964,7 @@ impl<R: embedded_io::Read> BodySource for MessageWriter<'_, '_, R> {
                 // Hand over what this call produced; the error comes next time.
                 return if n > 0 { Ok(n) } else { Err(kind) };
             }
-            let mut sink = Sink::new(&mut out[n..], self.skip);
+            let mut sink = Sink::new(out.get_mut(n..).unwrap_or_default(), self.skip);
             let next = self.render(&mut sink);
             n += sink.written();
             if sink.overflowed() {

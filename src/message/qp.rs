@@ -21,6 +21,7 @@ fn is_break(b: u8) -> bool {
 /// Writes the encoded line that starts at `pos` in `text`, ending with a hard or soft
 /// line break, and returns the offset where the next line starts (`text.len()` when
 /// the text is done). Call only while `pos < text.len()`.
+#[inline(never)]
 pub(crate) fn line(sink: &mut Sink<'_>, text: &[u8], pos: usize) -> usize {
     let mut col = 0;
     let mut i = pos;

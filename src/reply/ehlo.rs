@@ -37,19 +37,10 @@ impl Extensions {
     /// `BINARYMIME`: binary message bodies with `BDAT` (RFC 3030).
     pub const BINARYMIME: Extensions = Extensions(1 << 9);
 
-    /// The keyword of each extension, as sent by servers.
-    const KEYWORDS: [(&'static [u8], Extensions); 10] = [
-        (b"PIPELINING", Extensions::PIPELINING),
-        (b"SIZE", Extensions::SIZE),
-        (b"8BITMIME", Extensions::EIGHTBITMIME),
-        (b"SMTPUTF8", Extensions::SMTPUTF8),
-        (b"STARTTLS", Extensions::STARTTLS),
-        (b"ENHANCEDSTATUSCODES", Extensions::ENHANCEDSTATUSCODES),
-        (b"CHUNKING", Extensions::CHUNKING),
-        (b"DSN", Extensions::DSN),
-        (b"AUTH", Extensions::AUTH),
-        (b"BINARYMIME", Extensions::BINARYMIME),
-    ];
+    /// The keyword of each extension, as sent by servers, in the order of their
+    /// bits (keyword `i` is bit `i`): one string rather than a table of slices.
+    const KEYWORDS: &'static [u8] =
+        b"PIPELINING SIZE 8BITMIME SMTPUTF8 STARTTLS ENHANCEDSTATUSCODES CHUNKING DSN AUTH BINARYMIME";
 
     /// No extension.
     pub const fn empty() -> Self {
@@ -78,10 +69,7 @@ impl Extensions {
 
     /// The extension named by an EHLO keyword, ignoring case.
     fn from_keyword(keyword: &[u8]) -> Option<Extensions> {
-        Extensions::KEYWORDS
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(keyword))
-            .map(|&(_, ext)| ext)
+        bit_of(Extensions::KEYWORDS, keyword).map(|i| Extensions(1 << i))
     }
 }
 
@@ -117,14 +105,8 @@ impl AuthMechanisms {
     /// `OAUTHBEARER` (RFC 7628).
     pub const OAUTHBEARER: AuthMechanisms = AuthMechanisms(1 << 4);
 
-    /// The name of each mechanism, as sent by servers.
-    const NAMES: [(&'static [u8], AuthMechanisms); 5] = [
-        (b"PLAIN", AuthMechanisms::PLAIN),
-        (b"LOGIN", AuthMechanisms::LOGIN),
-        (b"XOAUTH2", AuthMechanisms::XOAUTH2),
-        (b"CRAM-MD5", AuthMechanisms::CRAM_MD5),
-        (b"OAUTHBEARER", AuthMechanisms::OAUTHBEARER),
-    ];
+    /// The name of each mechanism, as sent by servers, in the order of their bits.
+    const NAMES: &'static [u8] = b"PLAIN LOGIN XOAUTH2 CRAM-MD5 OAUTHBEARER";
 
     /// No mechanism.
     pub const fn empty() -> Self {
@@ -153,10 +135,7 @@ impl AuthMechanisms {
 
     /// The mechanism with this SASL name, ignoring case.
     fn from_name(name: &[u8]) -> Option<AuthMechanisms> {
-        AuthMechanisms::NAMES
-            .iter()
-            .find(|(known, _)| known.eq_ignore_ascii_case(name))
-            .map(|&(_, mech)| mech)
+        bit_of(AuthMechanisms::NAMES, name).map(|i| AuthMechanisms(1 << i))
     }
 }
 
@@ -245,6 +224,13 @@ impl Capabilities {
     pub fn has(&self, ext: Extensions) -> bool {
         self.extensions.contains(ext)
     }
+}
+
+/// The position of `name` (ignoring case) in the space-separated `names`.
+fn bit_of(names: &[u8], name: &[u8]) -> Option<usize> {
+    names
+        .split(|&c| c == b' ')
+        .position(|known| known.eq_ignore_ascii_case(name))
 }
 
 /// The space-separated parameters of an EHLO line (`ehlo-param`, RFC 5321 §4.1.1.1);
@@ -369,19 +355,44 @@ mod tests {
     }
 
     #[test]
-    fn every_flag_is_distinct() {
+    fn every_name_gives_its_flag() {
+        // The name lists are in bit order: keyword `i` is bit `i`.
+        let extensions = [
+            (&b"pipelining"[..], Extensions::PIPELINING),
+            (b"SIZE", Extensions::SIZE),
+            (b"8BITMIME", Extensions::EIGHTBITMIME),
+            (b"SMTPUTF8", Extensions::SMTPUTF8),
+            (b"STARTTLS", Extensions::STARTTLS),
+            (b"ENHANCEDSTATUSCODES", Extensions::ENHANCEDSTATUSCODES),
+            (b"CHUNKING", Extensions::CHUNKING),
+            (b"DSN", Extensions::DSN),
+            (b"AUTH", Extensions::AUTH),
+            (b"BINARYMIME", Extensions::BINARYMIME),
+        ];
         let mut seen = 0u16;
-        for (_, ext) in Extensions::KEYWORDS {
+        for (name, ext) in extensions {
+            assert_eq!(Extensions::from_keyword(name), Some(ext));
             assert_eq!(ext.0.count_ones(), 1);
             assert_eq!(seen & ext.0, 0);
             seen |= ext.0;
         }
+        assert_eq!(Extensions::from_keyword(b""), None);
+        assert_eq!(Extensions::from_keyword(b"SIZ"), None);
+        let mechanisms = [
+            (&b"PLAIN"[..], AuthMechanisms::PLAIN),
+            (b"login", AuthMechanisms::LOGIN),
+            (b"XOAUTH2", AuthMechanisms::XOAUTH2),
+            (b"CRAM-MD5", AuthMechanisms::CRAM_MD5),
+            (b"OAUTHBEARER", AuthMechanisms::OAUTHBEARER),
+        ];
         let mut seen = 0u8;
-        for (_, mech) in AuthMechanisms::NAMES {
+        for (name, mech) in mechanisms {
+            assert_eq!(AuthMechanisms::from_name(name), Some(mech));
             assert_eq!(mech.0.count_ones(), 1);
             assert_eq!(seen & mech.0, 0);
             seen |= mech.0;
         }
+        assert_eq!(AuthMechanisms::from_name(b""), None);
     }
 
     #[test]

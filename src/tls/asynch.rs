@@ -11,7 +11,7 @@ use embedded_io_async::{ErrorType, Read, Write};
 use embedded_tls::{Aes128GcmSha256, CryptoRngCore, TlsCipherSuite, TlsConnection, TlsContext};
 
 use super::guard::Guard;
-use super::stream::{Handshake, State};
+use super::stream::State;
 use super::{Connector, SessionError, StreamError, TlsFailure};
 use crate::asynch::{Client, NoTimer, TimedOut, Timer, Upgrade};
 use crate::engine::{Config, Security, Stage};
@@ -69,18 +69,23 @@ impl<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static> TlsStream<'b, T, C> 
         &mut self,
         connector: &mut Connector<'_, Rng, C>,
     ) -> Result<(), SessionError<T::Error>> {
-        let Handshake {
-            socket,
-            read,
-            write,
-            verdict,
-        } = self.state.begin_handshake(connector)?;
-        let mut connection: Connection<'b, T, C> = TlsConnection::new(socket, read, write);
-        let opened = connection
-            .open(TlsContext::new(&connector.config, &mut connector.provider))
-            .await;
-        self.state
-            .end_handshake(connection, verdict, opened, connector)
+        let h = self.state.begin_handshake(connector)?;
+        // Built where it stays (never copied), busy until the handshake ends.
+        self.state = State::Tls {
+            connection: TlsConnection::new(h.socket, h.read, h.write),
+            verdict: h.verdict,
+            eof: false,
+            busy: true,
+        };
+        let opened = match self.state.connection() {
+            Some(connection) => {
+                connection
+                    .open(TlsContext::new(&connector.config, &mut connector.provider))
+                    .await
+            }
+            None => return Err(crate::Error::Protocol(crate::ProtocolError::InvalidState)),
+        };
+        self.state.end_handshake(opened, connector)
     }
 
     /// Whether TLS is up.

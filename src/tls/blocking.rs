@@ -6,7 +6,7 @@ use embedded_tls::blocking::{TlsConnection, TlsContext};
 use embedded_tls::{Aes128GcmSha256, CryptoRngCore, TlsCipherSuite};
 
 use super::guard::Guard;
-use super::stream::{Handshake, State};
+use super::stream::State;
 use super::{Connector, SessionError, StreamError, TlsFailure};
 use crate::blocking::{Client, Deadline, Upgrade};
 use crate::engine::{Config, Security};
@@ -84,16 +84,21 @@ impl<'b, T: Read + Write + Deadline + 'b, C: TlsCipherSuite + 'static> TlsStream
         &mut self,
         connector: &mut Connector<'_, Rng, C>,
     ) -> Result<(), SessionError<T::Error>> {
-        let Handshake {
-            socket,
-            read,
-            write,
-            verdict,
-        } = self.state.begin_handshake(connector)?;
-        let mut connection: Connection<'b, T, C> = TlsConnection::new(socket, read, write);
-        let opened = connection.open(TlsContext::new(&connector.config, &mut connector.provider));
-        self.state
-            .end_handshake(connection, verdict, opened, connector)
+        let h = self.state.begin_handshake(connector)?;
+        // Built where it stays (never copied), busy until the handshake ends.
+        self.state = State::Tls {
+            connection: TlsConnection::new(h.socket, h.read, h.write),
+            verdict: h.verdict,
+            eof: false,
+            busy: true,
+        };
+        let opened = match self.state.connection() {
+            Some(connection) => {
+                connection.open(TlsContext::new(&connector.config, &mut connector.provider))
+            }
+            None => return Err(crate::Error::Protocol(crate::ProtocolError::InvalidState)),
+        };
+        self.state.end_handshake(opened, connector)
     }
 
     /// Whether the handshake has completed (and the server was authenticated).

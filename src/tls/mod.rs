@@ -76,7 +76,7 @@
 //! embedded-tls build records with more than 2^14 bytes of data, which servers
 //! reject (`record_overflow`); this module only ever gives embedded-tls the first
 //! 16 517 bytes of it. [`Connector`] is its [`Verifier`] plus about 220 bytes
-//! (776 bytes on x86-64, 1 712 with `tls-rsa`); [`blocking::TlsStream`] about
+//! (776 bytes on x86-64, 1 176 with `tls-rsa`); [`blocking::TlsStream`] about
 //! 1.4 KB plus the socket (the record guard included).
 //!
 //! **Max fragment length** (RFC 6066) is an opt-in saving:
@@ -406,7 +406,7 @@ mod tests {
     #[test]
     fn sizes_stay_small() {
         // The module docs and the README give these figures (x86-64: a connector of
-        // 776 bytes, 1 712 with `tls-rsa`; a stream of 1 408 over a TcpStream, of
+        // 776 bytes, 1 176 with `tls-rsa`; a stream of 1 408 over a TcpStream, of
         // which the record guard and its verdict are about 90).
         use crate::verify::Verifier as V;
         type Socket =

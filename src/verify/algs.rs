@@ -5,7 +5,7 @@
 //!
 //! Which ones exist depends on the features: ECDSA P-256 always (with SHA-256, and
 //! with SHA-384 for CAs that sign that way), P-384 with `tls-p384`, RSA PKCS#1 v1.5 and
-//! RSA-PSS (SHA-256/384/512, keys of 2048 to 8192 bits) with `tls-rsa`, Ed25519 with
+//! RSA-PSS (SHA-256/384/512, keys of 2048 to 4096 bits, no heap: [`super::rsa`]) with `tls-rsa`, Ed25519 with
 //! `tls-ed25519`.
 
 use rustls_pki_types::{
@@ -15,10 +15,22 @@ use rustls_pki_types::{
 /// The hash an algorithm applies to the message before signing.
 #[derive(Debug, Clone, Copy)]
 #[allow(dead_code)] // Sha512 is only used by RSA
-enum Hash {
+pub(crate) enum Hash {
     Sha256,
     Sha384,
     Sha512,
+}
+
+impl Hash {
+    /// The output length in bytes.
+    #[allow(dead_code)] // only used by RSA
+    pub(crate) fn len(self) -> usize {
+        match self {
+            Hash::Sha256 => 32,
+            Hash::Sha384 => 48,
+            Hash::Sha512 => 64,
+        }
+    }
 }
 
 /// ECDSA over P-256 (RFC 5480 `id-ecPublicKey` + `secp256r1`); DER-encoded
@@ -102,31 +114,6 @@ impl SignatureVerificationAlgorithm for EcdsaP384 {
     }
 }
 
-/// Smallest RSA modulus accepted, in bits (as rustls-webpki's own RSA algorithms).
-#[cfg(feature = "tls-rsa")]
-const RSA_MIN_BITS: usize = 2048;
-/// Largest RSA modulus accepted, in bits.
-#[cfg(feature = "tls-rsa")]
-const RSA_MAX_BITS: usize = 8192;
-
-/// Parses an RFC 8017 `RSAPublicKey` (the `subjectPublicKey` of an `rsaEncryption`
-/// SPKI) and checks its size.
-#[cfg(feature = "tls-rsa")]
-fn rsa_key(public_key: &[u8]) -> Result<rsa::RsaPublicKey, InvalidSignature> {
-    use rsa::pkcs1::der::Decode as _;
-    use rsa::traits::PublicKeyParts as _;
-
-    let parsed = rsa::pkcs1::RsaPublicKey::from_der(public_key).map_err(|_| InvalidSignature)?;
-    let n = rsa::BigUint::from_bytes_be(parsed.modulus.as_bytes());
-    let e = rsa::BigUint::from_bytes_be(parsed.public_exponent.as_bytes());
-    let key =
-        rsa::RsaPublicKey::new_with_max_size(n, e, RSA_MAX_BITS).map_err(|_| InvalidSignature)?;
-    if key.n().bits() < RSA_MIN_BITS {
-        return Err(InvalidSignature);
-    }
-    Ok(key)
-}
-
 /// RSASSA-PKCS1-v1_5 (certificate signatures only: TLS 1.3 forbids it in
 /// CertificateVerify, RFC 8446 §4.4.3).
 #[cfg(feature = "tls-rsa")]
@@ -141,17 +128,7 @@ impl SignatureVerificationAlgorithm for RsaPkcs1 {
         message: &[u8],
         signature: &[u8],
     ) -> Result<(), InvalidSignature> {
-        use rsa::pkcs1v15::{Signature, VerifyingKey};
-        use rsa::signature::Verifier as _;
-
-        let key = rsa_key(public_key)?;
-        let sig = Signature::try_from(signature).map_err(|_| InvalidSignature)?;
-        match self.0 {
-            Hash::Sha256 => VerifyingKey::<sha2::Sha256>::new(key).verify(message, &sig),
-            Hash::Sha384 => VerifyingKey::<sha2::Sha384>::new(key).verify(message, &sig),
-            Hash::Sha512 => VerifyingKey::<sha2::Sha512>::new(key).verify(message, &sig),
-        }
-        .map_err(|_| InvalidSignature)
+        super::rsa::verify_pkcs1(self.0, public_key, message, signature)
     }
 
     fn public_key_alg_id(&self) -> AlgorithmIdentifier {
@@ -182,19 +159,9 @@ impl SignatureVerificationAlgorithm for RsaPss {
         message: &[u8],
         signature: &[u8],
     ) -> Result<(), InvalidSignature> {
-        use rsa::pss::{Signature, VerifyingKey};
-        use rsa::signature::Verifier as _;
-
-        let key = rsa_key(public_key)?;
-        let sig = Signature::try_from(signature).map_err(|_| InvalidSignature)?;
-        // `new` sets the salt length to the hash length, which TLS 1.3 requires
-        // (RFC 8446 §4.2.3) and the fixed certificate parameters encode.
-        match self.0 {
-            Hash::Sha256 => VerifyingKey::<sha2::Sha256>::new(key).verify(message, &sig),
-            Hash::Sha384 => VerifyingKey::<sha2::Sha384>::new(key).verify(message, &sig),
-            Hash::Sha512 => VerifyingKey::<sha2::Sha512>::new(key).verify(message, &sig),
-        }
-        .map_err(|_| InvalidSignature)
+        // The salt is as long as the hash, which TLS 1.3 requires (RFC 8446
+        // §4.2.3) and the fixed certificate parameters encode.
+        super::rsa::verify_pss(self.0, public_key, message, signature)
     }
 
     fn public_key_alg_id(&self) -> AlgorithmIdentifier {
@@ -245,18 +212,27 @@ static ECDSA_P256_SHA384: EcdsaP256 = EcdsaP256(Hash::Sha384);
 static ECDSA_P384_SHA384: EcdsaP384 = EcdsaP384(Hash::Sha384);
 #[cfg(feature = "tls-p384")]
 static ECDSA_P384_SHA256: EcdsaP384 = EcdsaP384(Hash::Sha256);
+/// RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8017 §8.2), for certificate signatures;
+/// `rsaEncryption` keys of 2048 to 4096 bits given as a DER `RSAPublicKey`.
 #[cfg(feature = "tls-rsa")]
-static RSA_PKCS1_SHA256: RsaPkcs1 = RsaPkcs1(Hash::Sha256);
+pub static RSA_PKCS1_SHA256: &dyn SignatureVerificationAlgorithm = &RsaPkcs1(Hash::Sha256);
+/// RSASSA-PKCS1-v1_5 with SHA-384 (RFC 8017 §8.2), as [`RSA_PKCS1_SHA256`].
 #[cfg(feature = "tls-rsa")]
-static RSA_PKCS1_SHA384: RsaPkcs1 = RsaPkcs1(Hash::Sha384);
+pub static RSA_PKCS1_SHA384: &dyn SignatureVerificationAlgorithm = &RsaPkcs1(Hash::Sha384);
+/// RSASSA-PKCS1-v1_5 with SHA-512 (RFC 8017 §8.2), as [`RSA_PKCS1_SHA256`].
 #[cfg(feature = "tls-rsa")]
-static RSA_PKCS1_SHA512: RsaPkcs1 = RsaPkcs1(Hash::Sha512);
+pub static RSA_PKCS1_SHA512: &dyn SignatureVerificationAlgorithm = &RsaPkcs1(Hash::Sha512);
+/// RSASSA-PSS with SHA-256, MGF1-SHA-256 and a 32-byte salt (RFC 8017 §8.1): TLS
+/// 1.3's `rsa_pss_rsae_sha256` (RFC 8446 §4.2.3) and the RFC 4055 §3.1 certificate
+/// signature; `rsaEncryption` keys of 2048 to 4096 bits as a DER `RSAPublicKey`.
 #[cfg(feature = "tls-rsa")]
-static RSA_PSS_SHA256: RsaPss = RsaPss(Hash::Sha256);
+pub static RSA_PSS_SHA256: &dyn SignatureVerificationAlgorithm = &RsaPss(Hash::Sha256);
+/// RSASSA-PSS with SHA-384, MGF1-SHA-384 and a 48-byte salt, as [`RSA_PSS_SHA256`].
 #[cfg(feature = "tls-rsa")]
-static RSA_PSS_SHA384: RsaPss = RsaPss(Hash::Sha384);
+pub static RSA_PSS_SHA384: &dyn SignatureVerificationAlgorithm = &RsaPss(Hash::Sha384);
+/// RSASSA-PSS with SHA-512, MGF1-SHA-512 and a 64-byte salt, as [`RSA_PSS_SHA256`].
 #[cfg(feature = "tls-rsa")]
-static RSA_PSS_SHA512: RsaPss = RsaPss(Hash::Sha512);
+pub static RSA_PSS_SHA512: &dyn SignatureVerificationAlgorithm = &RsaPss(Hash::Sha512);
 #[cfg(feature = "tls-ed25519")]
 static ED25519: Ed25519 = Ed25519;
 
@@ -271,17 +247,17 @@ pub(crate) static CHAIN_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[
     #[cfg(feature = "tls-p384")]
     &ECDSA_P384_SHA256,
     #[cfg(feature = "tls-rsa")]
-    &RSA_PKCS1_SHA256,
+    RSA_PKCS1_SHA256,
     #[cfg(feature = "tls-rsa")]
-    &RSA_PKCS1_SHA384,
+    RSA_PKCS1_SHA384,
     #[cfg(feature = "tls-rsa")]
-    &RSA_PKCS1_SHA512,
+    RSA_PKCS1_SHA512,
     #[cfg(feature = "tls-rsa")]
-    &RSA_PSS_SHA256,
+    RSA_PSS_SHA256,
     #[cfg(feature = "tls-rsa")]
-    &RSA_PSS_SHA384,
+    RSA_PSS_SHA384,
     #[cfg(feature = "tls-rsa")]
-    &RSA_PSS_SHA512,
+    RSA_PSS_SHA512,
     #[cfg(feature = "tls-ed25519")]
     &ED25519,
 ];
@@ -308,6 +284,43 @@ impl KeyKind {
         .into_iter()
         .find(|(known, _)| known.as_ref() == id)
         .map(|(_, kind)| kind)
+    }
+
+    /// The key kind of a certificate's `signatureAlgorithm` (its contents), where
+    /// the signature algorithm alone says it: RSA and Ed25519 (an ECDSA signature
+    /// does not say the curve).
+    pub(crate) fn of_signature_algorithm(id: &[u8]) -> Option<KeyKind> {
+        [
+            alg_id::RSA_PKCS1_SHA256,
+            alg_id::RSA_PKCS1_SHA384,
+            alg_id::RSA_PKCS1_SHA512,
+            alg_id::RSA_PSS_SHA256,
+            alg_id::RSA_PSS_SHA384,
+            alg_id::RSA_PSS_SHA512,
+        ]
+        .iter()
+        .any(|known| known.as_ref() == id)
+        .then_some(KeyKind::Rsa)
+        .or_else(|| (alg_id::ED25519.as_ref() == id).then_some(KeyKind::Ed25519))
+    }
+
+    /// The public [`super::Algorithm`] of this key kind, `None` for P-256 (always
+    /// built in).
+    pub(crate) fn algorithm(self) -> Option<super::Algorithm> {
+        match self {
+            KeyKind::P256 => None,
+            KeyKind::Rsa => Some(super::Algorithm::Rsa),
+            KeyKind::P384 => Some(super::Algorithm::EcdsaP384),
+            KeyKind::Ed25519 => Some(super::Algorithm::Ed25519),
+        }
+    }
+
+    /// The error for a key kind this build leaves out.
+    pub(crate) fn not_built(self) -> super::VerifyError {
+        self.algorithm()
+            .map_or(super::VerifyError::UnsupportedSignatureAlgorithm, |a| {
+                super::VerifyError::AlgorithmNotBuilt(a)
+            })
     }
 
     /// Whether this build can check a CertificateVerify made with such a key.
@@ -341,11 +354,11 @@ pub(crate) fn for_scheme(code: u16) -> SchemeUse {
         #[cfg(not(feature = "tls-p384"))]
         0x0503 => SchemeUse::Unsupported(KeyKind::P384),
         #[cfg(feature = "tls-rsa")]
-        0x0804 => SchemeUse::Supported(KeyKind::Rsa, &RSA_PSS_SHA256),
+        0x0804 => SchemeUse::Supported(KeyKind::Rsa, RSA_PSS_SHA256),
         #[cfg(feature = "tls-rsa")]
-        0x0805 => SchemeUse::Supported(KeyKind::Rsa, &RSA_PSS_SHA384),
+        0x0805 => SchemeUse::Supported(KeyKind::Rsa, RSA_PSS_SHA384),
         #[cfg(feature = "tls-rsa")]
-        0x0806 => SchemeUse::Supported(KeyKind::Rsa, &RSA_PSS_SHA512),
+        0x0806 => SchemeUse::Supported(KeyKind::Rsa, RSA_PSS_SHA512),
         #[cfg(not(feature = "tls-rsa"))]
         0x0804..=0x0806 => SchemeUse::Unsupported(KeyKind::Rsa),
         // rsa_pkcs1_*: not allowed in a TLS 1.3 CertificateVerify (RFC 8446 §4.4.3).

@@ -74,15 +74,18 @@ pub(crate) fn certificate_spki(cert: &[u8]) -> Option<&[u8]> {
     Some(spki)
 }
 
-/// Splits a whole `SubjectPublicKeyInfo` TLV into the contents of its
-/// `AlgorithmIdentifier` (as `SignatureVerificationAlgorithm::public_key_alg_id`
-/// holds them) and the key bits (the BIT STRING without its unused-bits octet,
-/// which must be 0).
-pub(crate) fn split_spki(spki: &[u8]) -> Option<(&[u8], &[u8])> {
-    let (inner, _, trailing) = expect(spki, SEQUENCE)?;
-    if !trailing.is_empty() {
-        return None;
-    }
+/// The contents of an X.509 certificate's `signatureAlgorithm` (RFC 5280 §4.1.1.2),
+/// as `SignatureVerificationAlgorithm::signature_alg_id` holds them.
+pub(crate) fn certificate_signature_algorithm(cert: &[u8]) -> Option<&[u8]> {
+    let (cert, _, _) = expect(cert, SEQUENCE)?;
+    let (_, _, rest) = expect(cert, SEQUENCE)?; // tbsCertificate
+    let (algorithm, _, _) = expect(rest, SEQUENCE)?;
+    Some(algorithm)
+}
+
+/// [`split_spki`] for the contents of a `SubjectPublicKeyInfo` without its outer
+/// SEQUENCE, as a `TrustAnchor` keeps them.
+pub(crate) fn split_spki_contents(inner: &[u8]) -> Option<(&[u8], &[u8])> {
     let (algorithm, _, rest) = expect(inner, SEQUENCE)?;
     let (bits, _, rest) = expect(rest, BIT_STRING)?;
     if !rest.is_empty() {
@@ -92,6 +95,18 @@ pub(crate) fn split_spki(spki: &[u8]) -> Option<(&[u8], &[u8])> {
         (0, key) => Some((algorithm, key)),
         _ => None,
     }
+}
+
+/// Splits a whole `SubjectPublicKeyInfo` TLV into the contents of its
+/// `AlgorithmIdentifier` (as `SignatureVerificationAlgorithm::public_key_alg_id`
+/// holds them) and the key bits (the BIT STRING without its unused-bits octet,
+/// which must be 0).
+pub(crate) fn split_spki(spki: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (inner, _, trailing) = expect(spki, SEQUENCE)?;
+    if !trailing.is_empty() {
+        return None;
+    }
+    split_spki_contents(inner)
 }
 
 #[cfg(test)]
@@ -142,6 +157,35 @@ mod tests {
         unused_bits[9] = 1;
         assert_eq!(split_spki(&unused_bits), None);
         assert_eq!(split_spki(&spki[..11]), None);
+    }
+
+    #[test]
+    fn signature_algorithm_of_test_certificates() {
+        use super::super::algs::KeyKind;
+        let cases: [(&[u8], Option<KeyKind>); 4] = [
+            (
+                include_bytes!("../../tests/data/certs/leaf-rsa-pkcs1.der"),
+                Some(KeyKind::Rsa),
+            ),
+            (
+                include_bytes!("../../tests/data/certs/leaf-rsa-pss.der"),
+                Some(KeyKind::Rsa),
+            ),
+            (
+                include_bytes!("../../tests/data/certs/leaf-rsa-by-rsa4096.der"),
+                Some(KeyKind::Rsa),
+            ),
+            // ECDSA signatures do not say the curve.
+            (
+                include_bytes!("../../tests/data/certs/leaf-ecdsa.der"),
+                None,
+            ),
+        ];
+        for (cert, kind) in cases {
+            let alg = certificate_signature_algorithm(cert).unwrap();
+            assert_eq!(KeyKind::of_signature_algorithm(alg), kind);
+        }
+        assert_eq!(certificate_signature_algorithm(&[0x30, 0x00]), None);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 #[cfg(feature = "std")]
 pub mod peer;
+pub mod responder;
 
 use std::fmt::Write as _;
 use std::vec::Vec;

@@ -32,3 +32,15 @@ pub fn ecdsa_server() -> Arc<rustls::ServerConfig> {
         include_bytes!("../data/certs/leaf-ecdsa.key.der"),
     )
 }
+
+/// An RSA server in the big providers' shape: leaf-rsa-by-rsa4096 (RSA-2048,
+/// localhost) under rsa4096-ca (RSA-4096), which root-ca signed.
+pub fn rsa_server() -> Arc<rustls::ServerConfig> {
+    server_config(
+        &[
+            include_bytes!("../data/certs/leaf-rsa-by-rsa4096.der"),
+            include_bytes!("../data/certs/rsa4096-ca.der"),
+        ],
+        include_bytes!("../data/certs/leaf-rsa-by-rsa4096.key.der"),
+    )
+}

@@ -31,6 +31,7 @@ use embassy_time::{Duration, Timer, with_timeout};
 use embedded_smtp::asynch::EmbassyTimer;
 use embedded_smtp::message::Message;
 use embedded_smtp::nal::{self, ConnectError};
+use embedded_smtp::retry::{Delivery, Next, Policy, Retry, Transient};
 use embedded_smtp::tls::{self, Connector, SessionError, TLS_READ_BUFFER, TLS_WRITE_BUFFER};
 use embedded_smtp::verify::Verifier;
 use embedded_smtp::{Config, Credentials, Domain, Error, HeaderText, Mailbox, Security};
@@ -92,8 +93,14 @@ const CONNECT_LIMIT: Duration = Duration::from_secs(30);
 const HANDSHAKE_LIMIT: Duration = Duration::from_secs(30);
 /// Waiting for the Ethernet link and a DHCP lease.
 const DHCP_LIMIT: Duration = Duration::from_secs(60);
-/// Tries for one alert, with these pauses between them.
-const RETRY_PAUSES: [Duration; 2] = [Duration::from_secs(10), Duration::from_secs(60)];
+/// Tries for one alert: three at most, the pauses from 10 s doubling up to a
+/// minute (with jitter from the RNG), all within ten minutes.
+const RETRY: Policy = Policy::new(3)
+    .with_backoff(
+        core::time::Duration::from_secs(10),
+        core::time::Duration::from_secs(60),
+    )
+    .with_total(core::time::Duration::from_secs(600));
 
 // ---------------------------------------------------------------- hardware --
 
@@ -206,7 +213,7 @@ enum AlertError {
     Session(SessionError<embassy_net::tcp::Error>),
 }
 
-impl AlertError {
+impl Transient for AlertError {
     fn is_transient(&self) -> bool {
         match self {
             AlertError::Config(_) => false,
@@ -215,8 +222,10 @@ impl AlertError {
             AlertError::Session(e) => e.is_transient(),
         }
     }
+}
 
-    fn log(&self, attempt: usize) {
+impl AlertError {
+    fn log(&self, attempt: u32) {
         let transient = self.is_transient();
         match self {
             AlertError::Config(what) => {
@@ -275,6 +284,7 @@ async fn send_alert(
     pins: &[[u8; 32]],
     bufs: &mut Buffers,
     reading: Reading,
+    message_id: [u8; 16],
 ) -> Result<usize, AlertError> {
     // Everything that can be refused before a byte is sent.
     let config = Config::new(Domain::try_new(HELO)?)
@@ -301,8 +311,6 @@ async fn send_alert(
     if text.is_err() {
         return Err(AlertError::Config("the alert text does not fit its buffer"));
     }
-    let mut message_id = [0u8; 16];
-    rng.fill_bytes(&mut message_id);
     let mut message: Message<'_> = Message::new(from, HeaderText::try_new(&subject)?)
         .to(&to)
         .message_id(message_id)
@@ -422,37 +430,52 @@ async fn main(spawner: Spawner) -> ! {
     let bufs = BUFFERS.take();
     let tcp_state = TCP.take();
     let reading = read_sensor();
-    for attempt in 1..=RETRY_PAUSES.len() + 1 {
-        match send_alert(
+    // One Message-ID for every attempt: if a lost `250` makes a retry deliver the
+    // alert twice, the copies carry the same ID.
+    let mut message_id = [0u8; 16];
+    rng.fill_bytes(&mut message_id);
+    let mut retry = Retry::new(RETRY);
+    let mut attempt = 0;
+    let delivery = loop {
+        attempt += 1;
+        retry.begin(uptime());
+        let result = send_alert(
             stack,
             tcp_state,
             &mut rng,
             &pins[..pin_count],
             bufs,
             reading,
+            message_id,
         )
-        .await
-        {
-            Ok(accepted) => {
-                info!("alert sent: {} recipient(s) accepted", accepted);
-                break;
-            }
-            Err(e) => {
-                e.log(attempt);
-                match RETRY_PAUSES.get(attempt - 1) {
-                    Some(pause) if e.is_transient() => {
-                        info!("trying again in {} s", pause.as_secs());
-                        Timer::after(*pause).await;
-                    }
-                    _ => {
-                        error!("giving up on this alert");
-                        break;
-                    }
-                }
-            }
+        .await;
+        if let Err(e) = &result {
+            e.log(attempt);
         }
+        match retry.after(result, uptime(), rng.next_u32()) {
+            Next::Retry(pause) => {
+                info!("trying again in {} s", pause.as_secs());
+                Timer::after(Duration::from_millis(pause.as_millis() as u64)).await;
+            }
+            Next::Done(delivery) => break delivery,
+        }
+    };
+    match delivery {
+        Delivery::Delivered { attempts, report } => info!(
+            "alert sent after {} attempt(s): {} recipient(s) accepted",
+            attempts, report
+        ),
+        Delivery::Refused { attempts, .. } => {
+            error!("refused for good after {} attempt(s)", attempts)
+        }
+        _ => error!("giving up on this alert after {} attempts", attempt),
     }
     park().await
+}
+
+/// Time since boot, for the retry policy's clock.
+fn uptime() -> core::time::Duration {
+    core::time::Duration::from_micros(embassy_time::Instant::now().as_micros())
 }
 
 /// Nothing more to do: the network task keeps the DHCP lease.

@@ -101,6 +101,7 @@ key() {
     p256) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$OUT/$1.key.pem" ;;
     p384) openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out "$OUT/$1.key.pem" ;;
     rsa2048) openssl genpkey -quiet -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$OUT/$1.key.pem" ;;
+    rsa4096) openssl genpkey -quiet -algorithm RSA -pkeyopt rsa_keygen_bits:4096 -out "$OUT/$1.key.pem" ;;
     ed25519) openssl genpkey -algorithm ED25519 -out "$OUT/$1.key.pem" ;;
     esac
     openssl pkcs8 -topk8 -nocrypt -in "$OUT/$1.key.pem" -outform DER -out "$OUT/$1.key.der"
@@ -146,6 +147,13 @@ cert leaf-rsa-pkcs1 localhost rsa-ca server $START $END
 key leaf-rsa-pss p256
 cert leaf-rsa-pss localhost rsa-ca server $START $END \
     -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:digest -sigopt rsa_mgf1_md:sha256
+
+# The shape of the big providers' chains: an RSA-2048 leaf under an RSA-4096
+# intermediate (PKCS#1 v1.5 SHA-256), as the firmware's RSA session replays it.
+key rsa4096-ca rsa4096
+cert rsa4096-ca "embedded-smtp test RSA-4096 intermediate CA" root-ca intermediate $CA_START $CA_END
+key leaf-rsa-by-rsa4096 rsa2048
+cert leaf-rsa-by-rsa4096 localhost rsa4096-ca server $START $END
 
 # Negative material.
 key other-root-ca p256

@@ -106,6 +106,13 @@ impl rand_core::CryptoRng for Seeded {}
 
 /// The session over implicit TLS to "localhost" with the blocking client: the
 /// TLS record buffers are the caller's. Returns the number of accepted recipients.
+///
+/// Written for a small stack: the handshake runs from this frame, which holds only
+/// the connector and the stream (`TlsStream::open`), and the client is built
+/// afterwards in [`tls_session`]'s frame (`Client::with_upgrade`, what
+/// `tls::blocking::client` does in one call). With the one call, LTO puts the
+/// connector, the stream and the client, each moved by value, into one frame that
+/// is on the stack during the whole handshake: about 7 KB more.
 #[cfg(feature = "tls")]
 pub fn tls_blocking<S: embedded_io::Read + embedded_io::Write>(
     socket: S,
@@ -113,21 +120,28 @@ pub fn tls_blocking<S: embedded_io::Read + embedded_io::Write>(
     tls_read: &mut [u8],
     tls_write: &mut [u8],
 ) -> Result<usize, Error<embedded_smtp::tls::StreamError<S::Error>>> {
-    use embedded_smtp::Security;
     use embedded_smtp::blocking::Untimed;
-    use embedded_smtp::tls::{Connector, blocking::client};
-    let connector = Connector::new("localhost", verifier, Seeded(SEED));
+    use embedded_smtp::tls::{Connector, blocking::TlsStream};
+    let mut connector = Connector::new("localhost", verifier, Seeded(SEED));
+    // The recorded server answers at once: no clock to bound the waits with.
+    let stream = TlsStream::open(Untimed(socket), tls_read, tls_write, &mut connector)?;
+    tls_session(stream, connector)
+}
+
+/// The SMTP part of [`tls_blocking`], once the handshake is done, in a frame of
+/// its own.
+#[cfg(feature = "tls")]
+#[inline(never)]
+fn tls_session<S: embedded_io::Read + embedded_io::Write>(
+    stream: embedded_smtp::tls::blocking::TlsStream<'_, embedded_smtp::blocking::Untimed<S>>,
+    connector: embedded_smtp::tls::Connector<'_, Seeded>,
+) -> Result<usize, Error<embedded_smtp::tls::StreamError<S::Error>>> {
+    use embedded_smtp::Security;
+    use embedded_smtp::blocking::Client;
     let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
     let config = config()?.with_security(Security::Implicit);
-    let mut client = client::<_, _, _, 4>(
-        Untimed(socket),
-        connector,
-        config,
-        &mut rx,
-        &mut tx,
-        tls_read,
-        tls_write,
-    )?;
+    let mut client: Client<'_, _, 4, _> =
+        Client::with_upgrade(stream, connector, config, &mut rx, &mut tx)?;
     client.connect()?;
     alert!(message);
     let accepted = client.send(&mut message)?.accepted();

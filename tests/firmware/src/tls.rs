@@ -9,23 +9,27 @@ use embedded_smtp::verify::Verifier;
 
 use crate::sessions;
 
-/// The recording: the client's bytes, then the server's chunks.
-static RECORDING: &[u8] = include_bytes!("../data/implicit-tls.bin");
+/// The recording of the P-256 server: the client's bytes, then the server's chunks.
+pub static RECORDING: &[u8] = include_bytes!("../data/implicit-tls.bin");
 
-/// The test PKI's root (`tests/data/certs/`), for `fp-tls-p256`.
-#[cfg(feature = "fp-tls-p256")]
-static ROOT: &[u8] = include_bytes!("../../data/certs/root-ca.der");
+/// The recording of the RSA server: an RSA-2048 leaf under an RSA-4096
+/// intermediate, both under the same P-256 root.
+pub static RSA_RECORDING: &[u8] = include_bytes!("../data/implicit-tls-rsa.bin");
 
-fn u32_at(at: usize) -> usize {
+/// The test PKI's root (`tests/data/certs/`).
+pub static ROOT: &[u8] = include_bytes!("../../data/certs/root-ca.der");
+
+fn u32_at(recording: &[u8], at: usize) -> usize {
     let mut b = [0u8; 4];
-    b.copy_from_slice(&RECORDING[at..at + 4]);
+    b.copy_from_slice(&recording[at..at + 4]);
     u32::from_le_bytes(b) as usize
 }
 
 /// The recorded server: each chunk is released once the client has written as
 /// many bytes as the server had received when it sent it.
 pub struct Replay {
-    /// Offset of the next chunk's header in `RECORDING`.
+    recording: &'static [u8],
+    /// Offset of the next chunk's header in `recording`.
     next: usize,
     /// The chunk being read: its bytes left.
     current: &'static [u8],
@@ -33,16 +37,18 @@ pub struct Replay {
 }
 
 impl Replay {
-    fn new() -> Self {
+    /// A replay of `recording` ([`RECORDING`] or [`RSA_RECORDING`]).
+    pub fn new(recording: &'static [u8]) -> Self {
         Replay {
-            next: 4 + u32_at(0),
+            recording,
+            next: 4 + u32_at(recording, 0),
             current: &[],
             written: 0,
         }
     }
 
     fn client(&self) -> &'static [u8] {
-        &RECORDING[4..4 + u32_at(0)]
+        &self.recording[4..4 + u32_at(self.recording, 0)]
     }
 }
 
@@ -72,14 +78,15 @@ impl embedded_io::ErrorType for Replay {
 impl embedded_io::Read for Replay {
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, Diverged> {
         if self.current.is_empty() {
-            if self.next >= RECORDING.len() {
+            let rec = self.recording;
+            if self.next >= rec.len() {
                 return Ok(0); // the server closed after QUIT
             }
-            let (threshold, len) = (u32_at(self.next), u32_at(self.next + 4));
+            let (threshold, len) = (u32_at(rec, self.next), u32_at(rec, self.next + 4));
             if threshold > self.written {
                 return Err(Diverged);
             }
-            self.current = &RECORDING[self.next + 8..self.next + 8 + len];
+            self.current = &rec[self.next + 8..self.next + 8 + len];
             self.next += 8 + len;
         }
         let n = self.current.len().min(buf.len());
@@ -112,30 +119,49 @@ struct TlsBuffers {
     write: [u8; embedded_smtp::tls::TLS_WRITE_BUFFER],
 }
 
-/// Runs the recorded session; true when both recipients were accepted.
-pub fn session() -> bool {
+/// The result of a recorded session: accepted recipients, or the client's error.
+pub type Outcome = Result<usize, embedded_smtp::Error<embedded_smtp::tls::StreamError<Diverged>>>;
+
+/// Runs a recorded session against `recording`, the chain verified against the
+/// test root when `VERIFY` (else `Verifier::danger_no_verify`, and no verifier
+/// code is linked).
+pub fn run<const VERIFY: bool>(recording: &'static [u8]) -> Outcome {
     // A static with a const initializer: never built on the stack.
     static mut BUFFERS: TlsBuffers = TlsBuffers {
         read: [0; embedded_smtp::tls::TLS_READ_BUFFER],
         write: [0; embedded_smtp::tls::TLS_WRITE_BUFFER],
     };
-    // SAFETY: called once per run (`footprint` calls it once); the only reference.
+    // SAFETY: each binary runs one session at a time, and this is the only
+    // reference to BUFFERS while it runs.
     let buffers = unsafe { &mut *core::ptr::addr_of_mut!(BUFFERS) };
-    #[cfg(feature = "fp-tls-p256")]
-    let anchors = [embedded_smtp::verify::anchor_from_der(ROOT).unwrap()];
-    #[cfg(feature = "fp-tls-p256")]
-    let verifier = Verifier::with_anchors(
-        &anchors,
-        embedded_smtp::verify::TimeSource::Now(sessions::RECORDING_TIME),
-    );
-    #[cfg(not(feature = "fp-tls-p256"))]
-    let verifier = Verifier::danger_no_verify();
-    let r = sessions::tls_blocking(
-        Replay::new(),
+    let anchors;
+    let verifier = if VERIFY {
+        anchors = [embedded_smtp::verify::anchor_from_der(ROOT).unwrap()];
+        Verifier::with_anchors(
+            &anchors,
+            embedded_smtp::verify::TimeSource::Now(sessions::RECORDING_TIME),
+        )
+    } else {
+        Verifier::danger_no_verify()
+    };
+    sessions::tls_blocking(
+        Replay::new(recording),
         verifier,
         &mut buffers.read,
         &mut buffers.write,
-    );
+    )
+}
+
+/// The footprint binary's TLS session: the P-256 server (`fp-tls` without and
+/// `fp-tls-p256` with verification) or the RSA one verified (`fp-tls-rsa`); true
+/// when both recipients were accepted.
+pub fn session() -> bool {
+    #[cfg(feature = "fp-tls-rsa")]
+    let r = run::<true>(RSA_RECORDING);
+    #[cfg(all(feature = "fp-tls-p256", not(feature = "fp-tls-rsa")))]
+    let r = run::<true>(RECORDING);
+    #[cfg(not(any(feature = "fp-tls-p256", feature = "fp-tls-rsa")))]
+    let r = run::<false>(RECORDING);
     if let Err(e) = &r {
         cortex_m_semihosting::hprintln!("TLS session failed: {:?}", e);
     }

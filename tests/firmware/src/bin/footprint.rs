@@ -7,13 +7,16 @@
 //! - `fp-tls`: the blocking client over implicit TLS (embedded-tls), no
 //!   certificate verification, replaying a recorded server (`data/`).
 //! - `fp-tls-p256`: the same with the certificate chain verified (P-256).
+//! - `fp-tls-rsa`: the same against a recorded RSA server (RSA-2048 leaf under an
+//!   RSA-4096 intermediate) with its chain and CertificateVerify verified, heapless
+//!   RSA included; like every binary here, no `#[global_allocator]`.
 
 #![no_std]
 #![no_main]
 
 use cortex_m_rt::entry;
 use embedded_smtp_firmware::Checks;
-#[cfg(not(any(feature = "fp-tls", feature = "fp-tls-p256")))]
+#[cfg(not(any(feature = "fp-tls", feature = "fp-tls-p256", feature = "fp-tls-rsa")))]
 use embedded_smtp_firmware::responder::Responder;
 use panic_semihosting as _;
 
@@ -44,7 +47,7 @@ fn main() -> ! {
             && r.quit;
         checks.check("async session", ok);
     }
-    #[cfg(any(feature = "fp-tls", feature = "fp-tls-p256"))]
+    #[cfg(any(feature = "fp-tls", feature = "fp-tls-p256", feature = "fp-tls-rsa"))]
     {
         let ok = embedded_smtp_firmware::tls::session();
         checks.check("TLS session", ok);
@@ -53,7 +56,8 @@ fn main() -> ! {
         feature = "fp-blocking",
         feature = "fp-async",
         feature = "fp-tls",
-        feature = "fp-tls-p256"
+        feature = "fp-tls-p256",
+        feature = "fp-tls-rsa"
     )))]
     {
         // The same runtime and responder, no SMTP code.
