@@ -9,7 +9,7 @@
 //!     --from me@example.com --to you@example.com --subject hi --body "hello"
 //! ```
 //!
-//! The command line is a public interface (DESIGN.md §5); `--help` prints it.
+//! The command line is a public interface (scripts and tests depend on it); `--help` prints it.
 //! Exit status: 0 when every recipient was accepted, 2 when some (or all) were
 //! refused (each listed on stderr), 1 on any other error, with one line that
 //! says the stage, the reply code, the enhanced code and the server's text.

@@ -50,6 +50,7 @@ pub mod nal;
 mod num;
 pub mod reply;
 pub mod retry;
+mod stage;
 #[cfg(feature = "std")]
 mod std_tcp;
 #[cfg(feature = "tls")]

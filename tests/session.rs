@@ -5,29 +5,20 @@
 
 mod common;
 
-use common::{MODES, Mode, Scripted, Step, script};
+use common::{BODY, BODY_WIRE, E, GREETING, MODES, Mode, Scripted, Step, addr, config, script};
 use embedded_smtp::auth::{Credentials, Mechanism};
 use embedded_smtp::engine::{Config, MailParams, Security, Stage};
 use embedded_smtp::error::{Error, Failure, InputError, ProtocolError, Unsupported};
 use embedded_smtp::message::RawMessage;
 use embedded_smtp::reply::ReplyError;
-use embedded_smtp::{Address, Domain};
 
-type E = Error<common::Broken>;
 type C<'a> = common::AnyClient<'a>;
 
-const GREETING: &str = "S: 220 mx.example.net ESMTP ready\n C: EHLO client.example";
 const CAPS_PIPE: &str =
     "S: 250-mx.example.net\n S: 250-PIPELINING\n S: 250-AUTH LOGIN PLAIN\n S: 250 8BITMIME";
 const CAPS_PLAIN: &str = "S: 250-mx.example.net\n S: 250 AUTH LOGIN PLAIN";
 const AUTH_PLAIN: &str = "C: AUTH PLAIN AGFsZXJ0QGV4YW1wbGUuY29tAHMzY3JldC1jb2Rl\n S: 235 2.7.0 Authentication successful";
-const BODY: &[u8] = b"Subject: alarm\r\n\r\nDoor 3 opened.\r\n";
-const BODY_WIRE: &str = "C: Subject: alarm\n C:\n C: Door 3 opened.\n C: .";
 const QUIT: &str = "C: QUIT\n S: 221 2.0.0 Bye";
-
-fn config() -> Config<'static> {
-    Config::new(Domain::try_new("client.example").unwrap())
-}
 
 fn with_auth(m: Mechanism) -> Config<'static> {
     config()
@@ -37,10 +28,6 @@ fn with_auth(m: Mechanism) -> Config<'static> {
                 .with_mechanism(m),
         )
         .allow_plaintext_auth()
-}
-
-fn addr(s: &str) -> Address<'_> {
-    Address::try_new(s).unwrap()
 }
 
 /// Runs `f` on a fresh client over the transcript in every mode, checks that the

@@ -175,6 +175,12 @@ fn secrets_are_zeroed_after_sending() {
         // base64("\0u\0hunter2")
         sent(&mut e, b"AUTH PLAIN AHUAaHVudGVyMg==\r\n");
         assert!(!e.is_sending_secret());
+        // Zeroed as soon as it was written, while the engine still holds `tx`.
+        let needle = b"AHUAaHVudGVy";
+        assert!(
+            !e.tx.windows(needle.len()).any(|w| w == needle),
+            "the AUTH line is still in tx after it was sent"
+        );
         recv(&mut e, b"235 ok\r\n");
         assert_eq!(step(&mut e), Seen::Done(Outcome::Ready));
     }

@@ -12,11 +12,13 @@ use core::fmt;
 
 mod ehlo;
 mod parse;
+mod text;
 
 pub use ehlo::{AuthMechanisms, Capabilities, Extensions};
 pub use parse::{
     Assembler, Line, ParserConfig, Reply, ReplyLines, parse_line, parse_reply, parse_reply_with,
 };
+pub use text::{MAX_TEXT, Response, Text};
 
 /// The result of parsing input that may be incomplete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,5 +1,8 @@
 //! What fails in TLS: [`TlsFailure`] (the handshake, the record guard, the
-//! established connection) and [`StreamError`], the error of a TLS stream.
+//! established connection), [`RecordError`] (what the guard refused) and
+//! [`StreamError`], the error of a TLS stream. A leaf: `crate::error::Error`
+//! carries a [`TlsFailure`], and the TLS module joins the two (`From`,
+//! `SessionError`).
 
 use core::fmt;
 use core::mem::discriminant;
@@ -8,11 +11,9 @@ use embedded_io::ErrorKind;
 use embedded_tls::TlsError;
 use embedded_tls::alert::AlertDescription;
 
-use super::guard::RecordError;
-use crate::error::Error;
-use crate::verify::VerifyError;
+use crate::verify::error::VerifyError;
 
-/// Why TLS failed: during the handshake ([`Error::Tls`]) or, as a
+/// Why TLS failed: during the handshake ([`Error::Tls`](crate::Error::Tls)) or, as a
 /// [`StreamError::Tls`], on the established connection.
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
@@ -187,15 +188,6 @@ impl From<VerifyError> for TlsFailure {
     }
 }
 
-impl<E> From<TlsFailure> for Error<E> {
-    fn from(e: TlsFailure) -> Self {
-        Error::Tls(e)
-    }
-}
-
-/// The error of a client on a [`TlsStream`](super::blocking::TlsStream) over a socket whose error is `E`.
-pub type SessionError<E> = Error<StreamError<E>>;
-
 /// The error of a [`TlsStream`](super::blocking::TlsStream): the socket's own before the handshake,
 /// a [`TlsFailure`] after it (embedded-tls keeps only the socket error's kind, in
 /// `TlsFailure::Tls(TlsError::Io(kind))`). Once a TLS stream has failed, every
@@ -237,3 +229,71 @@ impl<E> defmt::Format for StreamError<E> {
         }
     }
 }
+
+/// A TLS record the guard refused: what arrived, and where it may not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum RecordError {
+    /// A record of a content type that may not arrive here: before the
+    /// ServerHello only handshake and alert records, after it only application
+    /// data (and one ChangeCipherSpec). A plaintext handshake message or alert
+    /// after the ServerHello is one of these.
+    UnexpectedType {
+        /// The record's content type (RFC 8446 §5.1: 20 ChangeCipherSpec, 21
+        /// alert, 22 handshake, 23 application data).
+        content_type: u8,
+        /// Whether the ServerHello had arrived.
+        after_server_hello: bool,
+    },
+    /// A record whose length its type does not allow: an encrypted record shorter
+    /// than 17 bytes (an empty inner plaintext) or longer than 2^14 + 256 or the
+    /// read buffer, a plaintext one longer than 2^14, an alert not of 2 bytes.
+    Length {
+        /// The record's content type.
+        content_type: u8,
+        /// The length its header claims.
+        len: u16,
+    },
+    /// A second ChangeCipherSpec, one after encrypted data, or one that is not
+    /// the single byte `01` (RFC 8446 §5).
+    ChangeCipherSpec,
+    /// The first handshake record does not start with a whole ServerHello: another
+    /// message type, or a ServerHello split across records.
+    ServerHello {
+        /// The handshake message type that arrived.
+        msg_type: u8,
+    },
+    /// A record version other than 0x0303 (RFC 8446 §5.1).
+    Version(u16),
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            RecordError::UnexpectedType {
+                content_type,
+                after_server_hello,
+            } => write!(
+                f,
+                "a record of type {content_type} {} the ServerHello",
+                if after_server_hello {
+                    "after"
+                } else {
+                    "before"
+                }
+            ),
+            RecordError::Length { content_type, len } => {
+                write!(f, "a record of type {content_type} and {len} bytes")
+            }
+            RecordError::ChangeCipherSpec => f.write_str("an unexpected ChangeCipherSpec"),
+            RecordError::ServerHello { msg_type } => write!(
+                f,
+                "handshake message {msg_type} where a whole ServerHello was due"
+            ),
+            RecordError::Version(v) => write!(f, "a record of version {v:#06x}"),
+        }
+    }
+}
+
+impl core::error::Error for RecordError {}

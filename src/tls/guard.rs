@@ -31,6 +31,8 @@
 
 use core::cell::Cell;
 use core::fmt;
+
+use super::error::RecordError;
 use core::time::Duration;
 
 use embedded_io::ErrorKind;
@@ -56,74 +58,6 @@ const SERVER_HELLO: u8 = 2;
 const AEAD_TAG: usize = 16;
 const TLS12: u16 = 0x0303;
 const TLS10: u16 = 0x0301;
-
-/// A TLS record the guard refused: what arrived, and where it may not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[non_exhaustive]
-pub enum RecordError {
-    /// A record of a content type that may not arrive here: before the
-    /// ServerHello only handshake and alert records, after it only application
-    /// data (and one ChangeCipherSpec). A plaintext handshake message or alert
-    /// after the ServerHello is one of these.
-    UnexpectedType {
-        /// The record's content type (RFC 8446 §5.1: 20 ChangeCipherSpec, 21
-        /// alert, 22 handshake, 23 application data).
-        content_type: u8,
-        /// Whether the ServerHello had arrived.
-        after_server_hello: bool,
-    },
-    /// A record whose length its type does not allow: an encrypted record shorter
-    /// than 17 bytes (an empty inner plaintext) or longer than 2^14 + 256 or the
-    /// read buffer, a plaintext one longer than 2^14, an alert not of 2 bytes.
-    Length {
-        /// The record's content type.
-        content_type: u8,
-        /// The length its header claims.
-        len: u16,
-    },
-    /// A second ChangeCipherSpec, one after encrypted data, or one that is not
-    /// the single byte `01` (RFC 8446 §5).
-    ChangeCipherSpec,
-    /// The first handshake record does not start with a whole ServerHello: another
-    /// message type, or a ServerHello split across records.
-    ServerHello {
-        /// The handshake message type that arrived.
-        msg_type: u8,
-    },
-    /// A record version other than 0x0303 (RFC 8446 §5.1).
-    Version(u16),
-}
-
-impl fmt::Display for RecordError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            RecordError::UnexpectedType {
-                content_type,
-                after_server_hello,
-            } => write!(
-                f,
-                "a record of type {content_type} {} the ServerHello",
-                if after_server_hello {
-                    "after"
-                } else {
-                    "before"
-                }
-            ),
-            RecordError::Length { content_type, len } => {
-                write!(f, "a record of type {content_type} and {len} bytes")
-            }
-            RecordError::ChangeCipherSpec => f.write_str("an unexpected ChangeCipherSpec"),
-            RecordError::ServerHello { msg_type } => write!(
-                f,
-                "handshake message {msg_type} where a whole ServerHello was due"
-            ),
-            RecordError::Version(v) => write!(f, "a record of version {v:#06x}"),
-        }
-    }
-}
-
-impl core::error::Error for RecordError {}
 
 impl RecordError {
     fn encode(self) -> [u8; REFUSAL_LEN] {

@@ -150,14 +150,22 @@ use crate::verify::{Provider, Verifier, tls_config};
 #[cfg_attr(docsrs, doc(cfg(feature = "async")))]
 pub mod asynch;
 pub mod blocking;
-mod error;
+pub(crate) mod error;
 mod guard;
 mod pem;
 mod stream;
 
-pub use error::{SessionError, StreamError, TlsFailure};
-pub use guard::RecordError;
+pub use error::{RecordError, StreamError, TlsFailure};
 pub use pem::{CertFileError, decode_certificates, parse_pin};
+
+impl<E> From<TlsFailure> for crate::Error<E> {
+    fn from(e: TlsFailure) -> Self {
+        crate::Error::Tls(e)
+    }
+}
+
+/// The error of a client on a [`blocking::TlsStream`] over a socket whose error is `E`.
+pub type SessionError<E> = crate::Error<StreamError<E>>;
 
 /// The TLS record read buffer to give [`blocking::TlsStream`]: one whole record,
 /// 2^14 + 256 bytes (RFC 8446 §5.2). Less only with

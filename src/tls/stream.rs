@@ -11,7 +11,8 @@
 use embedded_io::ErrorKind;
 use embedded_tls::{CryptoRngCore, TlsCipherSuite, TlsError};
 
-use super::guard::{Guard, RecordError, VERDICT_LEN, Verdict};
+use super::error::RecordError;
+use super::guard::{Guard, VERDICT_LEN, Verdict};
 use super::{Connector, MIN_TLS_READ_BUFFER, MIN_TLS_WRITE_BUFFER, SessionError, StreamError};
 use super::{TlsFailure, WRITE_OVERHEAD};
 use crate::engine::Stage;

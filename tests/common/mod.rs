@@ -379,7 +379,6 @@ pub enum AnyClient<'a> {
     Async(embedded_smtp::asynch::Client<'a, Scripted, 4>),
 }
 
-type E = Error<Broken>;
 
 macro_rules! both {
     ($self:expr, $c:ident => $e:expr) => {
@@ -493,4 +492,26 @@ pub fn matrix(modes: &[Mode]) -> Vec<(Driver, Mode)> {
         .iter()
         .flat_map(|&d| modes.iter().map(move |&m| (d, m)))
         .collect()
+}
+
+// ------------------------------------------- what the transcript tests share --
+
+/// The session error over a scripted stream.
+pub type E = Error<Broken>;
+
+/// The greeting and the client's EHLO, as every transcript starts.
+pub const GREETING: &str = "S: 220 mx.example.net ESMTP ready\n C: EHLO client.example";
+/// A small message as the caller gives it to `send_raw`.
+pub const BODY: &[u8] = b"Subject: alarm\r\n\r\nDoor 3 opened.\r\n";
+/// [`BODY`] as it goes over the wire, dot included.
+pub const BODY_WIRE: &str = "C: Subject: alarm\n C:\n C: Door 3 opened.\n C: .";
+
+/// The configuration the transcripts use (client name `client.example`).
+pub fn config() -> Config<'static> {
+    Config::new(embedded_smtp::Domain::try_new("client.example").unwrap())
+}
+
+/// An address that must be valid.
+pub fn addr(s: &str) -> Address<'_> {
+    Address::try_new(s).unwrap()
 }

@@ -17,7 +17,7 @@
 # record buffers (16 640 + 4 096 B), which the TLS binaries keep in statics: they
 # are the caller's. TLS does not fit the Cortex-M0 board (16 KB of RAM).
 #
-# Then the budget check (DESIGN.md §3) on row (a) at opt-level "z": static RAM must
+# Then the budget check (docs/ARCHITECTURE.md §6) on row (a) at opt-level "z": static RAM must
 # be 0. Flash and stack are compared with the design budget (16 KB, 3 KB beyond the
 # caller's buffers) and with the ceilings below, the figures measured when they
 # were set plus a small margin; rows (a) and (b) at opt-level "z" have ceilings. The
@@ -95,7 +95,7 @@ for t in thumbv7em-none-eabihf thumbv6m-none-eabi; do
 done
 
 echo
-echo "Budget (DESIGN.md §3), row (a) at opt-level z:"
+echo "Budget (docs/ARCHITECTURE.md §6), row (a) at opt-level z:"
 for t in thumbv7em-none-eabihf thumbv6m-none-eabi; do
     [ -n "${CORE[$t]:-}" ] || { echo "  $t: not measured"; status=1; continue; }
     read -r flash ram stack <<<"${CORE[$t]}"
