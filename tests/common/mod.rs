@@ -379,7 +379,6 @@ pub enum AnyClient<'a> {
     Async(embedded_smtp::asynch::Client<'a, Scripted, 4>),
 }
 
-
 macro_rules! both {
     ($self:expr, $c:ident => $e:expr) => {
         match $self {
