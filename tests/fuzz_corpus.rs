@@ -16,15 +16,6 @@ mod tls_script;
 #[allow(dead_code)]
 mod tls_checks;
 
-#[cfg(all(feature = "tls", feature = "async"))]
-#[path = "common/rustls_server.rs"]
-#[allow(dead_code)]
-mod rustls_server;
-
-#[cfg(all(feature = "tls", feature = "async"))]
-#[path = "common/tls_recorder.rs"]
-mod tls_recorder;
-
 use std::path::Path;
 
 fn replay(target: &str, check: fn(&[u8])) {
@@ -90,9 +81,6 @@ fn verify() {
 #[cfg(all(feature = "tls", feature = "async"))]
 #[test]
 fn tls_records() {
-    // The committed recording, or one made now for a build whose ClientHello
-    // differs from it (see `tls_recorder::session`).
-    tls_recorder::session();
     replay("tls_records", tls_checks::tls_records);
 }
 

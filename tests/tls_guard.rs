@@ -25,7 +25,6 @@ use embedded_smtp::Error;
 use embedded_smtp::engine::Stage;
 use embedded_smtp::tls::{RecordError, StreamError, TlsFailure};
 use embedded_tls::TlsError;
-use tls_recorder::session;
 use tls_script::{
     ALERT, APPLICATION_DATA, Driver, Fault, HANDSHAKE, KEY_UPDATE, Later, Plan, Record, Run,
     Session, handshake_message, new_session_ticket,
@@ -39,9 +38,9 @@ use tls_script::{
 /// sends), make the recording again with
 /// `EMBEDDED_SMTP_RECORD=1 cargo test --features tls,async --test tls_guard recording`.
 ///
-/// Only in builds without the optional signature algorithms, which change the
-/// ClientHello (`tests/firmware/ci` and the fuzz crate build so too).
-#[cfg(not(any(feature = "tls-p384", feature = "tls-rsa", feature = "tls-ed25519")))]
+/// The ClientHello is the same in every build (every signature scheme is offered,
+/// see `verify::tls_config`), so this runs with any features, as the fuzz crate's
+/// build (`tls` and `async` only) replays the same recording.
 #[test]
 fn recording_still_replays() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(tls_script::RECORDING_PATH);
@@ -101,7 +100,7 @@ fn assert_stream_failed(run: &Run, failure: TlsFailure, driver: Driver) {
 /// The handshake failed with `failure`: through the client (implicit TLS), and on
 /// a bare stream, whose every later call repeats it.
 fn assert_handshake_failed(plan: &Plan, failure: TlsFailure) {
-    let session = session();
+    let session = Session::get();
     let run = plan.run(session);
     assert_eq!(run.sent, Err(Error::Tls(failure)), "{:?}", plan.driver);
     let (result, later) = plan.handshake(session);
@@ -115,7 +114,7 @@ fn assert_handshake_failed(plan: &Plan, failure: TlsFailure) {
 /// refuses it by its length before embedded-tls decrypts it.
 #[test]
 fn empty_encrypted_record_during_the_handshake() {
-    let session = session();
+    let session = Session::get();
     for driver in DRIVERS {
         // After the ServerHello and the ChangeCipherSpec, before the encrypted flight.
         let plan = Plan::clean(driver).inject(2, Record::sealed_empty());
@@ -137,7 +136,7 @@ fn empty_encrypted_record_during_the_handshake() {
 /// device. The guard refuses a plaintext handshake record after the ServerHello.
 #[test]
 fn plaintext_handshake_message_after_the_handshake() {
-    let session = session();
+    let session = Session::get();
     for driver in DRIVERS {
         let plan = Plan::clean(driver).inject(
             session.after_handshake(),
@@ -187,7 +186,7 @@ const GREETING_BODY_READ: usize = 9;
 /// The stream now fails for good with the socket's error.
 #[test]
 fn read_error_in_the_middle_of_a_record_then_read_again() {
-    let session = session();
+    let session = Session::get();
     for driver in DRIVERS {
         let plan = Plan::clean(driver).read_fault(GREETING_BODY_READ, Fault::Error);
         let run = plan.run(session);
@@ -206,7 +205,7 @@ fn read_error_in_the_middle_of_a_record_then_read_again() {
 /// `Interrupted`, never reading the rest of the record as a new one.
 #[test]
 fn cancelled_async_read_in_the_middle_of_a_record_then_read_again() {
-    let session = session();
+    let session = Session::get();
     let plan = Plan::clean(Driver::Async).read_fault(GREETING_BODY_READ, Fault::Stall);
     let run = plan.run(session);
     assert_eq!(run.socket.read, greeting_body(session));
@@ -228,7 +227,7 @@ fn cancelled_async_read_in_the_middle_of_a_record_then_read_again() {
 /// body) leaves a stream that fails every later call with `Interrupted`.
 #[test]
 fn cancelled_async_handshake_then_calls() {
-    let session = session();
+    let session = Session::get();
     let plan = Plan::clean(Driver::Async).read_fault(1, Fault::Stall);
     let (result, later) = plan.handshake(session);
     assert_eq!(
@@ -252,7 +251,7 @@ fn cancelled_async_handshake_then_calls() {
 /// server's (anyone could end the session); the guard refuses it.
 #[test]
 fn plaintext_close_notify_after_the_handshake() {
-    let session = session();
+    let session = Session::get();
     for driver in DRIVERS {
         let plan =
             Plan::clean(driver).inject(session.after_handshake(), Record::plain(ALERT, &[1, 0]));
@@ -280,7 +279,7 @@ fn plaintext_close_notify_after_the_handshake() {
 /// (ignored it) although no one authenticated it; the guard refuses it.
 #[test]
 fn plaintext_new_session_ticket_after_the_handshake() {
-    let session = session();
+    let session = Session::get();
     let ticket = new_session_ticket(3600, &[0], b"ticket");
     for driver in DRIVERS {
         let plan = Plan::clean(driver)
@@ -309,7 +308,7 @@ fn plaintext_new_session_ticket_after_the_handshake() {
 /// stream fails for good with `KeyUpdate`, a transient failure.
 #[test]
 fn key_update_after_the_handshake() {
-    let session = session();
+    let session = Session::get();
     for driver in DRIVERS {
         for request in [0, 1] {
             let plan = Plan::clean(driver).inject(
@@ -330,7 +329,7 @@ fn key_update_after_the_handshake() {
 /// panic; a ServerHello split across records is refused by the guard.
 #[test]
 fn handshake_message_split_across_records() {
-    let session = session();
+    let session = Session::get();
     assert_eq!(
         tls_script::message_types(&session.records[2].content),
         [8, 11, 15, 20]
@@ -351,7 +350,7 @@ fn handshake_message_split_across_records() {
 /// body of the record after it as a header. The guard refuses the header.
 #[test]
 fn record_that_claims_65535_bytes() {
-    let session = session();
+    let session = Session::get();
     let huge = |content_type| Record::Plain {
         content_type,
         version: 0x0303,
@@ -384,7 +383,7 @@ fn record_that_claims_65535_bytes() {
 /// between them, reads of every size.
 #[test]
 fn legal_records_still_send() {
-    let session = session();
+    let session = Session::get();
     for driver in DRIVERS {
         for read_seed in [0, 8, 11, 255] {
             let mut plan = Plan::clean(driver);
@@ -417,7 +416,7 @@ fn legal_records_still_send() {
 #[test]
 #[should_panic(expected = "not implemented")]
 fn residual_encrypted_handshake_message_after_the_handshake() {
-    let session = session();
+    let session = Session::get();
     let plan = Plan::clean(Driver::Blocking).inject(
         session.after_handshake(),
         Record::sealed(HANDSHAKE, &handshake_message(8, &[0, 0])),

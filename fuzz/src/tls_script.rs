@@ -388,19 +388,6 @@ impl Session {
         })
     }
 
-    /// Makes the session of `rec` the one [`Session::get`] returns, for a build of
-    /// the client whose ClientHello differs from the committed recording's (the
-    /// library's tests with the optional signature algorithms, which the
-    /// ClientHello advertises, record their own). Returns `false` if
-    /// [`Session::get`] was called before.
-    ///
-    /// # Panics
-    /// If `rec` does not open.
-    pub fn install(rec: &Recording) -> bool {
-        let session = Session::open(rec).expect("a fresh recording opens");
-        SESSION.set(session).is_ok()
-    }
-
     /// The position of the first record after the handshake: what is injected here
     /// reaches the client once it is authenticated and the handshake is over.
     pub fn after_handshake(&self) -> usize {

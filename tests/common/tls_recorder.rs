@@ -1,35 +1,16 @@
 //! Records the session that `fuzz/src/tls_script.rs` plays back: the client of the
 //! script, against a tiny SMTP server over rustls in memory, keeping the server's
 //! records and its traffic secrets (rustls's key log). Included with `#[path]` by
-//! the tests that play the script; they mount `rustls_server` and `tls_script` at
-//! their crate root.
+//! `tests/tls_guard.rs` (`recording_still_replays`), which mounts `rustls_server`
+//! and `tls_script` at its crate root.
 
 use std::collections::HashMap;
 use std::io::{Read as _, Write as _};
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Mutex};
 
 use embedded_io::ErrorKind;
 
-use crate::tls_script::{Recording, Session, blocking_session};
-
-/// The session the tests play back: the committed recording, or, in a build that
-/// advertises the optional signature algorithms (`tls-p384`, `tls-rsa`,
-/// `tls-ed25519`) and so sends another ClientHello than the one recorded, a
-/// session recorded now (its server signature, and so its records, differ from
-/// run to run; the tests compute every offset from the session).
-pub fn session() -> &'static Session {
-    static FRESH: Once = Once::new();
-    if cfg!(any(
-        feature = "tls-p384",
-        feature = "tls-rsa",
-        feature = "tls-ed25519"
-    )) {
-        FRESH.call_once(|| {
-            assert!(Session::install(&record()), "installed before first use");
-        });
-    }
-    Session::get()
-}
+use crate::tls_script::{Recording, blocking_session};
 
 /// The server's traffic secrets, as rustls logs them (NSS key log labels).
 #[derive(Debug, Default)]
