@@ -140,11 +140,15 @@ impl<'b, T: Read + Write + Deadline + 'b, C: TlsCipherSuite + 'static> ErrorType
     type Error = StreamError<T::Error>;
 }
 
+// Read, write and flush stay out of line: inlined into the blocking client's
+// driver loop, embedded-tls's record reading (about 1.2 KB of locals) became part
+// of the loop's frame, under which every encrypting write and flush then ran.
 impl<'b, T: Read + Write + Deadline + 'b, C: TlsCipherSuite + 'static> Read
     for TlsStream<'b, T, C>
 {
     /// Reads plain or decrypted bytes. The server's `close_notify`, and a
     /// connection closed without one, are end of stream (`Ok(0)`).
+    #[inline(never)]
     fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
         let result = match &mut self.state {
             State::Plain { socket, .. } => return socket.read(buf).map_err(StreamError::Socket),
@@ -159,6 +163,7 @@ impl<'b, T: Read + Write + Deadline + 'b, C: TlsCipherSuite + 'static> Read
 impl<'b, T: Read + Write + Deadline + 'b, C: TlsCipherSuite + 'static> Write
     for TlsStream<'b, T, C>
 {
+    #[inline(never)]
     fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
         let result = match &mut self.state {
             State::Plain { socket, .. } => return socket.write(buf).map_err(StreamError::Socket),
@@ -168,6 +173,7 @@ impl<'b, T: Read + Write + Deadline + 'b, C: TlsCipherSuite + 'static> Write
         self.state.after_write(result)
     }
 
+    #[inline(never)]
     fn flush(&mut self) -> Result<(), Self::Error> {
         let result = match &mut self.state {
             State::Plain { socket, .. } => return socket.flush().map_err(StreamError::Socket),
