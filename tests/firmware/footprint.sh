@@ -41,7 +41,7 @@ CALLER_BUFFERS=1024   # rx 512 + tx 512 in src/sessions.rs
 TLS_BUFFERS=20736     # TLS_READ_BUFFER + TLS_WRITE_BUFFER
 # Ceilings for the TLS rows with verification on thumbv7em-none-eabihf, opt-level
 # "z" (flash and stack as in the table): measured + ~1-2 %, below the 16 KB stack
-# goal (DESIGN.md).
+# goal (docs/ARCHITECTURE.md §6).
 declare -A CEILING_TLS_FLASH=([fp-tls-p256]=139600 [fp-tls-rsa]=144800)
 declare -A CEILING_TLS_STACK=([fp-tls-p256]=14700 [fp-tls-rsa]=15700)
 # Ceilings for row (a), opt-level "z": measured + ~1 % (stack beyond the buffers).
