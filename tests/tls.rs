@@ -42,6 +42,15 @@ const LIMIT: Duration = Duration::from_secs(20);
 /// Inside every good certificate's validity period.
 const NOW: u64 = 1_780_000_000;
 
+/// A connector for "localhost" that trusts `anchors` at `NOW`.
+fn connector<'a>(anchors: &'a [TrustAnchor<'static>]) -> Connector<'a, OsRng> {
+    Connector::new(
+        "localhost",
+        Verifier::with_anchors(anchors, TimeSource::Now(NOW)),
+        OsRng,
+    )
+}
+
 fn root() -> [TrustAnchor<'static>; 1] {
     [anchor_from_der(der!("root-ca")).unwrap()]
 }
@@ -84,11 +93,7 @@ impl Write for Canned {
 
 fn open_canned(input: &'static [u8]) -> (Result<(), Error<StreamError<Infallible>>>, Vec<u8>) {
     let anchors = root();
-    let mut connector = Connector::new(
-        "localhost",
-        Verifier::with_anchors(&anchors, TimeSource::Now(NOW)),
-        OsRng,
-    );
+    let mut connector = connector(&anchors);
     let mut socket = Canned {
         input,
         written: Vec::new(),
@@ -228,11 +233,7 @@ fn full_size_write_buffer_is_cut_to_one_record_and_close_notify_ends_the_stream(
     const LEN: usize = 40_000;
     let (port, server) = counting_server(LEN);
     let anchors = root();
-    let mut connector = Connector::new(
-        "localhost",
-        Verifier::with_anchors(&anchors, TimeSource::Now(NOW)),
-        OsRng,
-    );
+    let mut connector = connector(&anchors);
     // The mistake this module makes harmless: a write buffer as large as the read one.
     let (mut read, mut write) = (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_READ_BUFFER]);
     let mut stream = TlsStream::open(dial(port), &mut read, &mut write, &mut connector).unwrap();
@@ -294,11 +295,7 @@ fn a_refused_server_leaves_the_stream_unusable() {
         tls.read(&mut buf).map_err(|e| e.to_string())
     });
     let anchors = [anchor_from_der(der!("other-root-ca")).unwrap()];
-    let mut connector = Connector::new(
-        "localhost",
-        Verifier::with_anchors(&anchors, TimeSource::Now(NOW)),
-        OsRng,
-    );
+    let mut connector = connector(&anchors);
     let (mut read, mut write) = (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
     let mut stream = TlsStream::new(dial(port), &mut read, &mut write);
     let e = stream.start_tls(&mut connector).unwrap_err();
@@ -424,11 +421,7 @@ fn read_line(from: &mut impl BufRead) -> Option<String> {
 
 fn run_session(security: Security, port: u16) -> Result<(), Error<StreamError<std::io::Error>>> {
     let anchors = root();
-    let connector = Connector::new(
-        "localhost",
-        Verifier::with_anchors(&anchors, TimeSource::Now(NOW)),
-        OsRng,
-    );
+    let connector = connector(&anchors);
     let (mut rx, mut tx) = ([0u8; 512], [0u8; 1024]);
     let (mut tls_read, mut tls_write) = (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
     let config = Config::new(Domain::try_new("client.test").unwrap())
@@ -561,11 +554,7 @@ fn failure_of<T: std::fmt::Debug, E: std::fmt::Debug>(r: Result<T, StreamError<E
 fn failure_after_greeting(after: After) -> TlsFailure {
     let (port, server) = guard_server(after);
     let anchors = root();
-    let mut connector = Connector::new(
-        "localhost",
-        Verifier::with_anchors(&anchors, TimeSource::Now(NOW)),
-        OsRng,
-    );
+    let mut connector = connector(&anchors);
     let (mut read, mut write) = (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
     let socket = dial(port);
     let control = socket.0.inner().try_clone().unwrap();
@@ -676,11 +665,7 @@ fn a_key_update_is_a_typed_transient_failure() {
     // Through the client: the session ends with a transient error, no panic.
     let (port, server) = guard_server(After::KeyUpdate);
     let anchors = root();
-    let connector = Connector::new(
-        "localhost",
-        Verifier::with_anchors(&anchors, TimeSource::Now(NOW)),
-        OsRng,
-    );
+    let connector = connector(&anchors);
     let (mut rx, mut tx) = ([0u8; 512], [0u8; 1024]);
     let (mut tls_read, mut tls_write) = (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
     let config =
@@ -771,11 +756,7 @@ fn the_async_stream_refuses_the_same_records_and_stays_failed() {
     for (after, expected) in cases {
         let (port, server) = guard_server(after);
         let anchors = root();
-        let mut connector = Connector::new(
-            "localhost",
-            Verifier::with_anchors(&anchors, TimeSource::Now(NOW)),
-            OsRng,
-        );
+        let mut connector = connector(&anchors);
         let (mut read, mut write) = (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
         block_on(async {
             let mut stream =
@@ -835,11 +816,7 @@ fn a_cancelled_async_read_fails_the_stream_for_good() {
     use embedded_smtp::tls::asynch::TlsStream as AsyncTlsStream;
     let (port, server) = guard_server(After::KeyUpdate);
     let anchors = root();
-    let mut connector = Connector::new(
-        "localhost",
-        Verifier::with_anchors(&anchors, TimeSource::Now(NOW)),
-        OsRng,
-    );
+    let mut connector = connector(&anchors);
     let (mut read, mut write) = (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
     let stall = std::cell::Cell::new(false);
     let socket = Stalling {
