@@ -917,9 +917,10 @@ mod drip;
 /// `send --timeout 2` against a server that drips its greeting, its EHLO reply or
 /// its reply to the end of data one byte every 100 ms: the program ends within
 /// 3 s with exit status 1 and one line naming the stage. No aiosmtpd needed: the
-/// server is a thread on 127.0.0.1.
+/// server is a thread on 127.0.0.1; only the binary must be built first.
 #[test]
 #[cfg(all(feature = "nal", feature = "std", feature = "tls"))]
+#[ignore = "needs the send binary (cargo build --all-features --example send): .ci/run's loopback gate builds it and runs this file with --include-ignored"]
 fn timeout_ends_a_dripping_server_within_three_seconds() {
     for (d, stage) in [
         (drip::Drip::Greeting, "greeting"),
