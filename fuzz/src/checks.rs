@@ -523,6 +523,8 @@ mod pki {
     /// check).
     pub const GOOD_BUT_DATED: [&[u8]; 2] = [cert!("leaf-expired"), cert!("leaf-not-yet-valid")];
     pub const LEAF_ECDSA: &[u8] = cert!("leaf-ecdsa");
+    /// A genuine leaf under the intermediate whose only SAN is other.example.
+    pub const LEAF_OTHER_HOST: &[u8] = cert!("leaf-wrong-host");
     /// SHA-256 of leaf-ecdsa's SubjectPublicKeyInfo, as openssl computed it
     /// (`spki-sha256.txt`).
     pub const LEAF_ECDSA_PIN: [u8; 32] = [
@@ -674,16 +676,21 @@ pub fn verify(data: &[u8]) -> bool {
                 !matches!(time, TimeSource::Unknown),
                 "accepted a chain with no time source"
             );
-            assert!(
-                name == "localhost" || name == "127.0.0.1",
-                "accepted a chain for {name}"
-            );
-            let genuine = pki::GOOD.contains(&leaf)
-                || (matches!(time, TimeSource::DangerNoTimeCheck)
-                    && pki::GOOD_BUT_DATED.contains(&leaf));
+            // A genuine server certificate of the test PKI, for the name asked:
+            // the localhost leaves (SAN localhost and 127.0.0.1), or leaf-wrong-host,
+            // whose one SAN is other.example (wrong for localhost, right for itself).
+            let genuine = match name {
+                "localhost" | "127.0.0.1" => {
+                    pki::GOOD.contains(&leaf)
+                        || (matches!(time, TimeSource::DangerNoTimeCheck)
+                            && pki::GOOD_BUT_DATED.contains(&leaf))
+                }
+                "other.example" => leaf == pki::LEAF_OTHER_HOST,
+                _ => false,
+            };
             assert!(
                 genuine,
-                "accepted a leaf that is not a genuine server certificate"
+                "accepted a chain for {name} whose leaf is not a genuine certificate for it"
             );
             assert!(
                 !matches!(time, TimeSource::Now(t) if t > NOW),
