@@ -134,7 +134,7 @@
 //! the handshake's keys). If that server sends an encrypted handshake message of a
 //! type embedded-tls parses, other than NewSessionTicket (EncryptedExtensions,
 //! Certificate, CertificateRequest, CertificateVerify or Finished) after the
-//! handshake, embedded-tls 0.19 panics (`unimplemented!()` in
+//! handshake, embedded-tls 0.19 panics (the `unimplemented` macro in
 //! `common/decrypted_read_handler.rs`). No party without the server's key can
 //! send it. It goes away when embedded-tls answers those messages with an error.
 
