@@ -525,6 +525,9 @@ mod pki {
     pub const LEAF_ECDSA: &[u8] = cert!("leaf-ecdsa");
     /// A genuine leaf under the intermediate whose only SAN is other.example.
     pub const LEAF_OTHER_HOST: &[u8] = cert!("leaf-wrong-host");
+    /// A genuine server certificate straight under the root (CA:FALSE, so it
+    /// may not issue), whose only SAN is innocent.example.
+    pub const NOT_A_CA: &[u8] = cert!("not-a-ca");
     /// SHA-256 of leaf-ecdsa's SubjectPublicKeyInfo, as openssl computed it
     /// (`spki-sha256.txt`).
     pub const LEAF_ECDSA_PIN: [u8; 32] = [
@@ -677,8 +680,10 @@ pub fn verify(data: &[u8]) -> bool {
                 "accepted a chain with no time source"
             );
             // A genuine server certificate of the test PKI, for the name asked:
-            // the localhost leaves (SAN localhost and 127.0.0.1), or leaf-wrong-host,
-            // whose one SAN is other.example (wrong for localhost, right for itself).
+            // the localhost leaves (SAN localhost and 127.0.0.1); leaf-wrong-host,
+            // whose one SAN is other.example (wrong for localhost, right for itself);
+            // or not-a-ca, a server certificate for innocent.example straight under
+            // the root (it may not issue, but it may serve).
             let genuine = match name {
                 "localhost" | "127.0.0.1" => {
                     pki::GOOD.contains(&leaf)
@@ -686,6 +691,7 @@ pub fn verify(data: &[u8]) -> bool {
                             && pki::GOOD_BUT_DATED.contains(&leaf))
                 }
                 "other.example" => leaf == pki::LEAF_OTHER_HOST,
+                "innocent.example" => leaf == pki::NOT_A_CA,
                 _ => false,
             };
             assert!(
