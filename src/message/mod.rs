@@ -366,12 +366,12 @@ mod tests {
         let body = out.split_once("MIME-Version: 1.0\r\n").unwrap().1;
         assert_eq!(
             body,
-            "Content-Type: multipart/mixed; boundary=\"=_embedded-smtp_part_boundary\"\r\n\r\n\
+            "Content-Type: multipart/mixed;\r\n boundary=\"=_embedded-smtp_part_boundary\"\r\n\r\n\
              --=_embedded-smtp_part_boundary\r\n\
-             Content-Type: multipart/related; boundary=\"=_rembedded-smtp_part_boundary\";\r\n \
+             Content-Type: multipart/related;\r\n boundary=\"=_rembedded-smtp_part_boundary\";\r\n \
              type=\"multipart/alternative\"\r\n\r\n\
              --=_rembedded-smtp_part_boundary\r\n\
-             Content-Type: multipart/alternative; boundary=\"=_aembedded-smtp_part_boundary\"\r\n\r\n\
+             Content-Type: multipart/alternative;\r\n boundary=\"=_aembedded-smtp_part_boundary\"\r\n\r\n\
              --=_aembedded-smtp_part_boundary\r\n\
              Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n\
              plain\r\n\
@@ -394,7 +394,7 @@ mod tests {
         let mut m = Message::new(mb("p@example.com"), subject("s")).html("<p>x</p>");
         let out = std::string::String::from_utf8(drain(&mut m.writer(), 5)).unwrap();
         assert!(out.contains(
-            "MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"=_aembedded-smtp_part_boundary\"\r\n\r\n\
+            "MIME-Version: 1.0\r\nContent-Type: multipart/alternative;\r\n boundary=\"=_aembedded-smtp_part_boundary\"\r\n\r\n\
              --=_aembedded-smtp_part_boundary\r\nContent-Type: text/plain; charset=utf-8\r\n\
              Content-Transfer-Encoding: 7bit\r\n\r\n\r\n--=_aembedded"
         ));

@@ -636,7 +636,7 @@ pub(super) fn render_rich<R>(w: &MessageWriter<'_, '_, R>, sink: &mut Sink<'_>) 
                 }
                 sink.put(b"Content-Type: multipart/");
                 sink.put(name);
-                sink.put(b"; boundary=\"");
+                sink.put(b";\r\n boundary=\"");
                 w.boundary(sink, level);
                 sink.put(b"\"");
                 if level == Level::Related {
