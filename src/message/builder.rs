@@ -34,6 +34,8 @@ pub struct Attachment<'a, R> {
     pub(super) rewind: Option<fn(&mut R) -> bool>,
     /// An inline part's `Content-ID`.
     pub(super) content_id: Option<MsgId<'a>>,
+    /// The body renderer for inline parts, set by [`inline`](Self::inline) only.
+    pub(super) rich: Option<writer::RichFn<R>>,
 }
 
 impl<R> core::fmt::Debug for Attachment<'_, R> {
@@ -216,6 +218,7 @@ impl<'a, R: embedded_io::Read> Attachment<'a, R> {
             started: false,
             rewind: None,
             content_id: None,
+            rich: None,
         })
     }
 }
@@ -273,6 +276,7 @@ impl<'a, R> Attachment<'a, R> {
     pub fn inline(self, content_id: MsgId<'a>) -> Self {
         Attachment {
             content_id: Some(content_id),
+            rich: Some(writer::render_rich::<R>),
             ..self
         }
     }
@@ -533,10 +537,10 @@ impl<'a, R: embedded_io::Read> Message<'a, R> {
             id: self.id,
             text: self.text,
             encoding: self.encoding,
-            rich: if self.html.is_some() || attachments.iter().any(|a| a.content_id.is_some()) {
-                Some(writer::render_rich::<S>)
-            } else {
-                None
+            // Only a message with HTML or an inline part names the renderer for them.
+            rich: match self.rich {
+                Some(_) => Some(writer::render_rich::<S>),
+                None => attachments.iter().find_map(|a| a.rich),
             },
             attachments,
             no_date: self.no_date,

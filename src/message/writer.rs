@@ -138,9 +138,10 @@ pub(super) enum Step {
     },
     /// Boundary and header of the HTML part.
     HtmlHead,
-    /// The HTML line starting at `at`.
+    /// The HTML line starting at `at`, in encoding `cte`.
     Html {
         at: base64::Canon,
+        cte: Cte,
     },
     /// The close delimiter of a level.
     Close(Level),
@@ -233,7 +234,6 @@ pub struct MessageWriter<'m, 'a, R> {
     /// Bytes of the current piece already written.
     skip: usize,
     cte: Cte,
-    html_cte: Cte,
     subject_plain: bool,
     /// The attachment bytes of the current line.
     chunk: [u8; base64::LINE_INPUT],
@@ -249,10 +249,7 @@ impl<'m, 'a, R: embedded_io::Read> MessageWriter<'m, 'a, R> {
         let multipart = !msg.attachments.is_empty();
         let multipart = multipart || msg.rich.is_some();
         let cte = resolve(msg.text.as_bytes(), msg.encoding, multipart);
-        let html_cte = match msg.html {
-            Some(html) => resolve(html.as_bytes(), msg.html_encoding, true),
-            None => Cte::SevenBit,
-        };
+
         let subject_plain = header::subject_is_plain(msg.subject.as_str());
         let step = if msg.date.is_some() {
             Step::Date
@@ -268,7 +265,6 @@ impl<'m, 'a, R: embedded_io::Read> MessageWriter<'m, 'a, R> {
             step,
             skip: 0,
             cte,
-            html_cte,
             subject_plain,
             chunk: [0; base64::LINE_INPUT],
             chunk_len: 0,
@@ -666,18 +662,21 @@ pub(super) fn render_rich<R>(w: &MessageWriter<'_, '_, R>, sink: &mut Sink<'_>) 
             None => after_alternative(),
         },
         Step::HtmlHead => {
+            let html = msg.html.unwrap_or_default().as_bytes();
+            let cte = resolve(html, msg.html_encoding, true);
             w.delimiter(sink, Level::Alternative);
             sink.put(b"Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: ");
-            sink.put(w.html_cte.name());
+            sink.put(cte.name());
             sink.put(b"\r\n\r\n");
             Step::Html {
                 at: base64::Canon::START,
+                cte,
             }
         }
-        Step::Html { at } => {
+        Step::Html { at, cte } => {
             let html = msg.html.unwrap_or_default().as_bytes();
-            match text_body(sink, html, w.html_cte, at, true) {
-                Some(at) => Step::Html { at },
+            match text_body(sink, html, cte, at, true) {
+                Some(at) => Step::Html { at, cte },
                 None => Step::Close(Level::Alternative),
             }
         }
