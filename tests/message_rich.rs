@@ -418,6 +418,70 @@ fn reader_errors_pass_through_any_reader() {
     assert_eq!(err, ErrorKind::BrokenPipe);
 }
 
+/// A message with neither a Date nor `without_date` is refused before `MAIL`, by
+/// both clients: nothing after EHLO reaches the server.
+#[test]
+fn a_message_without_date_is_refused_before_mail() {
+    use common::{AnyClient, GREETING, Mode, Scripted, config, matrix, script};
+    let t = format!("{GREETING}\n S: 250 mx.example.net");
+    for (driver, mode) in matrix(&[Mode::Whole, Mode::Bytewise]) {
+        let (mut rx, mut tx) = ([0u8; 512], [0u8; 1024]);
+        let stream = Scripted::new(script(&t), mode);
+        let mut c = AnyClient::new(driver, stream, config(), &mut rx, &mut tx).unwrap();
+        c.connect().unwrap();
+        let to = [mb("ops@example.com")];
+        let mut msg = Message::new(mb("p@example.com"), HeaderText::try_new("x").unwrap())
+            .to(&to)
+            .text("y\n");
+        assert_eq!(
+            c.send(&mut msg).unwrap_err(),
+            embedded_smtp::Error::Input(InputError::MissingDate)
+        );
+        c.stream_mut().assert_finished();
+        assert_eq!(msg.rewind(), Err(InputError::MissingDate));
+        let mut msg = msg.without_date();
+        assert_eq!(msg.rewind(), Ok(()));
+        assert!(!drain(&mut msg.writer(), 64).starts_with(b"Date:"));
+    }
+}
+
+/// `stamp` fills Date from the system clock and Message-ID from the OS RNG.
+#[cfg(feature = "std")]
+#[test]
+fn stamp_fills_date_and_message_id() {
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let make = || {
+        let mut m = Message::new(mb("p@panel.example"), HeaderText::try_new("x").unwrap())
+            .stamp()
+            .unwrap();
+        assert_eq!(m.rewind(), Ok(()));
+        String::from_utf8(drain(&mut m.writer(), 64)).unwrap()
+    };
+    let (a, b) = (make(), make());
+    let date = a.lines().next().unwrap();
+    assert!(
+        date.starts_with("Date: ") && date.ends_with(" +0000"),
+        "{date}"
+    );
+    let year = (1970 + before / 31_556_952).to_string();
+    assert!(date.contains(&year) || date.contains(&(1971 + before / 31_556_952).to_string()));
+    let id = |s: &str| -> String {
+        s.lines()
+            .find_map(|l| l.strip_prefix("Message-ID: <"))
+            .unwrap()
+            .to_string()
+    };
+    let (ia, ib) = (id(&a), id(&b));
+    assert!(
+        ia.ends_with("@panel.example>") && ia.len() == 32 + 15,
+        "{ia}"
+    );
+    assert_ne!(ia, ib, "two stamps, two identifiers");
+}
+
 #[test]
 fn invalid_fields_are_refused() {
     assert_eq!(

@@ -194,7 +194,10 @@ fn a_whole_session_makes_no_allocation() {
     COUNTING.store(true, Ordering::SeqCst);
     let mut client: Client<'_, Sink> = Client::new(Sink::new(), config, &mut rx, &mut tx).unwrap();
     client.connect().unwrap();
-    let mut plain: Message<'_> = Message::new(from, subject).to(&to).text("first message\n");
+    let mut plain: Message<'_> = Message::new(from, subject)
+        .to(&to)
+        .without_date()
+        .text("first message\n");
     let r1 = client.send(&mut plain).unwrap().accepted();
     let mut attachments = [Attachment::new("log.csv", "text/csv", &csv[..]).unwrap()];
     let mut with_attachment = Message::new(from, subject)
@@ -300,6 +303,7 @@ fn an_async_session_makes_no_allocation() {
     let mut attachments = [Attachment::new("log.csv", "text/csv", &csv[..]).unwrap()];
     let mut message = Message::new(from, subject)
         .to(&to)
+        .without_date()
         .text("über alles\n")
         .attachments(&mut attachments);
 

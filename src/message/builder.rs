@@ -391,6 +391,27 @@ impl<'a, R: embedded_io::Read> Message<'a, R> {
         }
     }
 
+    /// Fills `Date` from the system clock (in UTC: `std` does not know the local
+    /// time zone) and `Message-ID` from the operating system's random number
+    /// generator: a message complete in one call (feature `std`).
+    ///
+    /// # Errors
+    /// The RNG's failure, as an I/O error (the message is dropped; make it again).
+    #[cfg(feature = "std")]
+    pub fn stamp(self) -> std::io::Result<Self> {
+        let mut random = [0u8; 16];
+        getrandom::getrandom(&mut random)?;
+        let unix_seconds = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Ok(self
+            .date(DateTime {
+                unix_seconds,
+                offset_minutes: 0,
+            })
+            .message_id(random))
+    }
+
     fn with_extras(self, extras: Extras<'a>) -> Self {
         Message {
             extras,
@@ -562,7 +583,9 @@ impl<'a, R: embedded_io::Read> Message<'a, R> {
     ///   cannot start again (made with [`Attachment::new`]): sending would send a
     ///   shorter message.
     pub fn rewind(&mut self) -> Result<(), InputError> {
-        // DATE-CHECK
+        if self.date.is_none() && !self.no_date {
+            return Err(InputError::MissingDate);
+        }
         for (index, att) in self.attachments.iter_mut().enumerate() {
             if att.started {
                 match att.rewind {
