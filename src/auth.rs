@@ -139,6 +139,9 @@ pub(crate) enum Prompt {
 }
 
 /// Reads a LOGIN prompt. `Err(())` when the text is not valid base64.
+// Not inlined: the base64 decoder's frame is then on the stack only while a
+// LOGIN prompt is read, not in the engine's frame for the whole session.
+#[inline(never)]
 pub(crate) fn login_prompt(challenge: &[u8]) -> Result<Prompt, ()> {
     let challenge = trim(challenge);
     if !is_base64(challenge) {
