@@ -8,7 +8,7 @@
 
 use super::{DateTime, Sink, base64};
 use crate::address::Mailbox;
-use crate::error::InputError;
+use crate::error::InputErrorKind;
 
 /// Fold limit for structured headers: a line holding an encoded word may not exceed
 /// 76 characters (RFC 2047 §2), which also keeps to the 78 of RFC 5322 §2.1.1.
@@ -158,7 +158,7 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 // Mailboxes
 
 /// RFC 5322 §3.2.3 `atext`.
-fn is_atext(c: u8) -> bool {
+pub(crate) fn is_atext(c: u8) -> bool {
     c.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&c)
 }
 
@@ -325,6 +325,11 @@ fn is_fold_point(b: &[u8], j: usize) -> bool {
 /// read as an encoded word, and no piece between fold points so long that its line
 /// would pass 998 octets (RFC 5322 §2.1.1). Otherwise it is written as encoded words.
 pub(crate) fn subject_is_plain(text: &str) -> bool {
+    is_plain(SUBJECT.len(), text)
+}
+
+/// [`subject_is_plain`] for a field whose name and colon take `name_len` octets.
+pub(crate) fn is_plain(name_len: usize, text: &str) -> bool {
     let b = text.as_bytes();
     if !text.is_ascii() || contains(b, b"=?") {
         return false;
@@ -332,7 +337,7 @@ pub(crate) fn subject_is_plain(text: &str) -> bool {
     let mut start = 0;
     for j in 0..=b.len() {
         if j == b.len() || is_fold_point(b, j) {
-            if SUBJECT.len() + 1 + (j - start) > crate::limits::MAX_MESSAGE_LINE {
+            if name_len + 1 + (j - start) > crate::limits::MAX_MESSAGE_LINE {
                 return false;
             }
             start = j;
@@ -348,13 +353,25 @@ pub(crate) fn subject_is_plain(text: &str) -> bool {
 /// Plain text is folded before a blank so lines stay within 78 characters where the
 /// words allow (unfolding gives the text back exactly). Other text is written as
 /// RFC 2047 `B` encoded words of whole UTF-8 characters, one word per line.
-#[inline(never)]
 pub(crate) fn subject_line(sink: &mut Sink<'_>, text: &str, plain: bool, pos: usize) -> usize {
+    unstructured_line(sink, b"Subject", text, plain, pos)
+}
+
+/// [`subject_line`] for the unstructured field `name` (without its colon).
+#[inline(never)]
+pub(crate) fn unstructured_line(
+    sink: &mut Sink<'_>,
+    name: &[u8],
+    text: &str,
+    plain: bool,
+    pos: usize,
+) -> usize {
     let b = text.as_bytes();
     let mut col = 0;
     if pos == 0 {
-        sink.put(SUBJECT);
-        col = SUBJECT.len();
+        sink.put(name);
+        sink.put(b":");
+        col = name.len() + 1;
         if b.is_empty() {
             sink.put(b"\r\n");
             return 0;
@@ -412,11 +429,11 @@ fn is_token_char(c: u8) -> bool {
 
 /// Checks an attachment's content type: `type/subtype`, both RFC 2045 tokens, no
 /// parameters.
-pub(crate) fn check_content_type(s: &str) -> Result<(), InputError> {
+pub(crate) fn check_content_type(s: &str) -> Result<(), InputErrorKind> {
     let b = s.as_bytes();
     check_controls(b)?;
     if b.len() > MAX_CONTENT_TYPE {
-        return Err(InputError::TooLong {
+        return Err(InputErrorKind::TooLong {
             max: MAX_CONTENT_TYPE,
         });
     }
@@ -426,29 +443,29 @@ pub(crate) fn check_content_type(s: &str) -> Result<(), InputError> {
         .map(|(t, s)| (t, s.get(1..).unwrap_or_default()))
     else {
         return Err(if b.is_empty() {
-            InputError::Empty
+            InputErrorKind::Empty
         } else {
-            InputError::InvalidContentType
+            InputErrorKind::InvalidContentType
         });
     };
     if ty.is_empty() || sub.is_empty() {
-        return Err(InputError::Empty);
+        return Err(InputErrorKind::Empty);
     }
     if !ty.iter().chain(sub).all(|&c| is_token_char(c)) {
-        return Err(InputError::InvalidContentType);
+        return Err(InputErrorKind::InvalidContentType);
     }
     Ok(())
 }
 
 /// Checks an attachment's file name: not empty, no control characters, at most
 /// [`MAX_FILENAME`] octets.
-pub(crate) fn check_filename(s: &str) -> Result<(), InputError> {
+pub(crate) fn check_filename(s: &str) -> Result<(), InputErrorKind> {
     check_controls(s.as_bytes())?;
     if s.is_empty() {
-        return Err(InputError::Empty);
+        return Err(InputErrorKind::Empty);
     }
     if s.len() > MAX_FILENAME {
-        return Err(InputError::TooLong { max: MAX_FILENAME });
+        return Err(InputErrorKind::TooLong { max: MAX_FILENAME });
     }
     Ok(())
 }
@@ -480,10 +497,11 @@ fn put_pct(sink: &mut Sink<'_>, bytes: &[u8]) {
 }
 
 const DISPOSITION: &[u8] = b"Content-Disposition: attachment;";
+const INLINE: &[u8] = b"Content-Disposition: inline;";
 const PLAIN_PARAM: &[u8] = b" filename=\"";
 const EXT_PARAM: &[u8] = b" filename*=UTF-8''";
 
-/// Writes `Content-Disposition: attachment; filename=…` CRLF (RFC 2183).
+/// Writes `Content-Disposition: attachment; filename=…` (or `inline;`) CRLF (RFC 2183).
 ///
 /// A printable-ASCII name without `"`, `\` or `=?` that fits one line is a quoted
 /// string. Any other name uses RFC 2231 extended notation, percent-encoded UTF-8
@@ -491,23 +509,24 @@ const EXT_PARAM: &[u8] = b" filename*=UTF-8''";
 /// (`filename*0*=`, `filename*1*=`, …) of whole characters when it does not fit one
 /// line, so every line stays within 78 characters.
 #[inline(never)]
-pub(crate) fn disposition(sink: &mut Sink<'_>, name: &str) {
+pub(crate) fn disposition(sink: &mut Sink<'_>, name: &str, inline: bool) {
     let b = name.as_bytes();
-    sink.put(DISPOSITION);
+    let head = if inline { INLINE } else { DISPOSITION };
+    sink.put(head);
     let plain = !contains(b, b"=?")
         && b.iter()
             .all(|&c| (b' '..=b'~').contains(&c) && c != b'"' && c != b'\\');
     let plain_len = PLAIN_PARAM.len() + b.len() + 1;
     let ext_len = EXT_PARAM.len() + pct_len(b);
     if plain && plain_len <= SOFT {
-        if DISPOSITION.len() + plain_len > SOFT {
+        if head.len() + plain_len > SOFT {
             sink.put(b"\r\n");
         }
         sink.put(PLAIN_PARAM);
         sink.put(b);
         sink.put(b"\"");
     } else if ext_len <= SOFT {
-        if DISPOSITION.len() + ext_len > SOFT {
+        if head.len() + ext_len > SOFT {
             sink.put(b"\r\n");
         }
         sink.put(EXT_PARAM);
@@ -834,54 +853,54 @@ mod tests {
     fn content_types() {
         assert_eq!(check_content_type("text/csv"), Ok(()));
         assert_eq!(check_content_type("application/vnd.ms-excel"), Ok(()));
-        assert_eq!(check_content_type(""), Err(InputError::Empty));
-        assert_eq!(check_content_type("text/"), Err(InputError::Empty));
+        assert_eq!(check_content_type(""), Err(InputErrorKind::Empty));
+        assert_eq!(check_content_type("text/"), Err(InputErrorKind::Empty));
         assert_eq!(
             check_content_type("text"),
-            Err(InputError::InvalidContentType)
+            Err(InputErrorKind::InvalidContentType)
         );
         assert_eq!(
             check_content_type("text/csv; charset=utf-8"),
-            Err(InputError::InvalidContentType)
+            Err(InputErrorKind::InvalidContentType)
         );
         assert_eq!(
             check_content_type("text/a/b"),
-            Err(InputError::InvalidContentType)
+            Err(InputErrorKind::InvalidContentType)
         );
         assert_eq!(
             check_content_type("text/csv\r\nBcc: x"),
-            Err(InputError::LineBreak)
+            Err(InputErrorKind::LineBreak)
         );
-        assert_eq!(check_filename("a\nb"), Err(InputError::LineBreak));
-        assert_eq!(check_filename("a\0b"), Err(InputError::Nul));
-        assert_eq!(check_filename("a\tb"), Err(InputError::Control));
-        assert_eq!(check_filename(""), Err(InputError::Empty));
+        assert_eq!(check_filename("a\nb"), Err(InputErrorKind::LineBreak));
+        assert_eq!(check_filename("a\0b"), Err(InputErrorKind::Nul));
+        assert_eq!(check_filename("a\tb"), Err(InputErrorKind::Control));
+        assert_eq!(check_filename(""), Err(InputErrorKind::Empty));
         assert_eq!(
             check_filename(&"x".repeat(256)),
-            Err(InputError::TooLong { max: 255 })
+            Err(InputErrorKind::TooLong { max: 255 })
         );
     }
 
     #[test]
     fn dispositions() {
         assert_eq!(
-            render(|s| disposition(s, "report.csv")),
+            render(|s| disposition(s, "report.csv", false)),
             "Content-Disposition: attachment; filename=\"report.csv\"\r\n"
         );
         assert_eq!(
-            render(|s| disposition(s, "a \"b\".txt")),
+            render(|s| disposition(s, "a \"b\".txt", false)),
             "Content-Disposition: attachment; filename*=UTF-8''a%20%22b%22.txt\r\n"
         );
         assert_eq!(
-            render(|s| disposition(s, "温度.csv")),
+            render(|s| disposition(s, "温度.csv", false)),
             "Content-Disposition: attachment; filename*=UTF-8''%E6%B8%A9%E5%BA%A6.csv\r\n"
         );
         assert_eq!(
-            render(|s| disposition(s, "温度数据.csv")),
+            render(|s| disposition(s, "温度数据.csv", false)),
             "Content-Disposition: attachment;\r\n filename*=UTF-8''%E6%B8%A9%E5%BA%A6%E6%95%B0%E6%8D%AE.csv\r\n"
         );
         let long = "数据".repeat(10);
-        let out = render(|s| disposition(s, &long));
+        let out = render(|s| disposition(s, &long, false));
         let lines: Vec<&str> = out.split("\r\n").collect();
         assert_eq!(lines[0], "Content-Disposition: attachment;");
         assert!(lines[1].starts_with(" filename*0*=UTF-8''%E6%95%B0"));
@@ -894,7 +913,7 @@ mod tests {
         }
         let expect: String = long.bytes().map(|c| std::format!("%{c:02X}")).collect();
         assert_eq!(joined, ["UTF-8''", &expect].concat());
-        let out = render(|s| disposition(s, &"€".repeat(85)));
+        let out = render(|s| disposition(s, &"€".repeat(85), false));
         assert!(out.contains(" filename*10*="));
         assert!(out.split("\r\n").all(|l| l.len() <= SOFT));
     }

@@ -8,17 +8,26 @@
 //!
 //! What the writer produces:
 //!
-//! - Header fields in this order: `Date` (only when given), `From`, `To`, `Cc`,
-//!   `Subject`, `Message-ID` (only when given), `MIME-Version: 1.0`, then the content
+//! - Header fields in this order: `Date`, `From`, `To`, `Cc`, `Subject`,
+//!   `Message-ID` (only when given), then the optional ones that were set:
+//!   `Reply-To`, `In-Reply-To`, `References`, `Auto-Submitted`, `Importance` and
+//!   `X-Priority`, the caller's [`Header`]s; then `MIME-Version: 1.0` and the content
 //!   fields. `Bcc` recipients are never written; they only take part in the envelope.
+//!   A message needs a `Date` ([`Message::date`], or [`Message::without_date`] when
+//!   the submission server adds it): the clients refuse one with neither before
+//!   `MAIL`.
 //! - Display names and subjects that are not plain ASCII become RFC 2047 `B` encoded
 //!   words of whole UTF-8 characters, so the header is 7-bit unless an address itself
 //!   is non-ASCII (see [`Message::needs_smtputf8`]). Lines are folded to stay within
 //!   78 characters wherever the text allows, and never pass 998 (RFC 5322 §2.1.1).
 //! - The text body as `text/plain; charset=utf-8` in 7bit, quoted-printable or
-//!   base64 ([`TextEncoding`]); with attachments, a `multipart/mixed` body with the text
-//!   part first and one base64 part per [`Attachment`], read from an
-//!   [`embedded_io::Read`] 57 bytes (one 76-column line) at a time.
+//!   base64 ([`TextEncoding`]); with HTML ([`Message::html`]) a
+//!   `multipart/alternative` of the text and `text/html`; with inline parts
+//!   ([`Attachment::inline`]) a `multipart/related` of that and the parts, each with
+//!   its `Content-ID`; with other attachments, a `multipart/mixed` body with all of
+//!   that first and one base64 part per [`Attachment`], read from an
+//!   [`embedded_io::Read`] 57 bytes (one 76-column line) at a time. Attachments of
+//!   different reader types share a message through [`AnyReader`].
 //! - Every line ends in CRLF.
 //!
 //! ```
@@ -56,12 +65,14 @@
 mod base64;
 mod builder;
 pub mod dot;
+mod fields;
 mod header;
 mod qp;
 mod writer;
 
-pub use builder::{Attachment, Bytes, Message};
+pub use builder::{AnyReader, Attachment, Bytes, Message};
 pub use dot::DotStuffer;
+pub use fields::{AutoSubmitted, Header, Importance, MAX_HEADER_NAME, MAX_MSG_ID, MsgId};
 pub use header::{MAX_CONTENT_TYPE, MAX_FILENAME};
 pub use writer::MessageWriter;
 
@@ -345,6 +356,58 @@ mod tests {
         assert!(!s.overflowed());
         s.put(b"x");
         assert!(s.overflowed());
+    }
+
+    #[test]
+    fn html_inline_and_attachment_structure() {
+        let cid = MsgId::try_new("logo@panel.example").unwrap();
+        let mut atts = [
+            Attachment::from_bytes("a.txt", "text/plain", b"attached").unwrap(),
+            Attachment::from_bytes("logo.png", "image/png", b"PNG")
+                .unwrap()
+                .inline(cid),
+        ];
+        let mut m = Message::new(mb("p@example.com"), subject("s"))
+            .text("plain")
+            .html("<img src=\"cid:logo@panel.example\">")
+            .attachments(&mut atts);
+        let out = std::string::String::from_utf8(drain(&mut m.writer(), 3)).unwrap();
+        let body = out.split_once("MIME-Version: 1.0\r\n").unwrap().1;
+        assert_eq!(
+            body,
+            "Content-Type: multipart/mixed;\r\n boundary=\"=_embedded-smtp_part_boundary\"\r\n\r\n\
+             --=_embedded-smtp_part_boundary\r\n\
+             Content-Type: multipart/related;\r\n boundary=\"=_rembedded-smtp_part_boundary\";\r\n \
+             type=\"multipart/alternative\"\r\n\r\n\
+             --=_rembedded-smtp_part_boundary\r\n\
+             Content-Type: multipart/alternative;\r\n boundary=\"=_aembedded-smtp_part_boundary\"\r\n\r\n\
+             --=_aembedded-smtp_part_boundary\r\n\
+             Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n\
+             plain\r\n\
+             --=_aembedded-smtp_part_boundary\r\n\
+             Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n\
+             <img src=\"cid:logo@panel.example\">\r\n\
+             --=_aembedded-smtp_part_boundary--\r\n\
+             --=_rembedded-smtp_part_boundary\r\n\
+             Content-Type: image/png\r\nContent-ID: <logo@panel.example>\r\n\
+             Content-Disposition: inline; filename=\"logo.png\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\nUE5H\r\n\
+             --=_rembedded-smtp_part_boundary--\r\n\
+             --=_embedded-smtp_part_boundary\r\n\
+             Content-Type: text/plain\r\n\
+             Content-Disposition: attachment; filename=\"a.txt\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\nYXR0YWNoZWQ=\r\n\
+             --=_embedded-smtp_part_boundary--\r\n"
+        );
+        // HTML alone: only multipart/alternative.
+        let mut m = Message::new(mb("p@example.com"), subject("s")).html("<p>x</p>");
+        let out = std::string::String::from_utf8(drain(&mut m.writer(), 5)).unwrap();
+        assert!(out.contains(
+            "MIME-Version: 1.0\r\nContent-Type: multipart/alternative;\r\n boundary=\"=_aembedded-smtp_part_boundary\"\r\n\r\n\
+             --=_aembedded-smtp_part_boundary\r\nContent-Type: text/plain; charset=utf-8\r\n\
+             Content-Transfer-Encoding: 7bit\r\n\r\n\r\n--=_aembedded"
+        ));
+        assert!(out.ends_with("<p>x</p>\r\n--=_aembedded-smtp_part_boundary--\r\n"));
     }
 
     /// Every output of a multipart message is the same whatever the chunk sizes.
