@@ -5,7 +5,10 @@ use std::vec;
 use std::vec::Vec;
 
 use super::*;
+use crate::address::{Address, Domain};
+use crate::auth::Credentials;
 use crate::message::RawMessage;
+use txn::MIN_STAGE;
 
 /// What a step of the engine looked like, owned for comparison.
 #[derive(Debug, PartialEq, Eq)]
