@@ -38,7 +38,7 @@ use crate::NoTls;
 use crate::address::Address;
 use crate::driver::{Envelope, io, note};
 use crate::engine::{Action, Config, Engine, MailParams, Outcome, Report, Stage};
-use crate::error::{Error, Failure, ProtocolError, Unsupported};
+use crate::error::{Error, Failure, Invariant, Unsupported, broken};
 use crate::message::{BodySource, Message, RawMessage};
 use crate::reply::Capabilities;
 
@@ -371,7 +371,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
         let mut body = body;
         match self.run(Some(&mut body)).await? {
             Outcome::Sent => Ok(self.engine.report_copy()),
-            _ => Err(Error::Protocol(ProtocolError::InvalidState)),
+            _ => Err(Error::Invariant(broken(Invariant::State))),
         }
     }
 
@@ -392,7 +392,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
         self.engine.quit_after_transaction().map_err(Error::widen)?;
         match self.run(Some(&mut message.writer())).await? {
             Outcome::Closed => Ok(self.engine.report_copy()),
-            _ => Err(Error::Protocol(ProtocolError::InvalidState)),
+            _ => Err(Error::Invariant(broken(Invariant::State))),
         }
     }
 
@@ -448,7 +448,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
                 }
                 Action::Body => match body.as_deref_mut() {
                     Some(b) => self.engine.handle_body(b),
-                    None => return Err(Error::Protocol(ProtocolError::InvalidState)),
+                    None => return Err(Error::Invariant(broken(Invariant::NoBody))),
                 },
                 Action::StartTls => {
                     let handshake = self.upgrade.upgrade(&mut self.stream);

@@ -34,7 +34,7 @@ use crate::NoTls;
 use crate::address::Address;
 use crate::driver::{Envelope, io, note};
 use crate::engine::{Action, Config, Engine, MailParams, Outcome, Report, Stage};
-use crate::error::{Error, Failure, ProtocolError, Unsupported};
+use crate::error::{Error, Failure, Invariant, Unsupported, broken};
 use crate::message::{BodySource, Message, RawMessage};
 use crate::reply::Capabilities;
 use crate::retry::{Delivery, Next, Pause, Policy, Retry};
@@ -295,7 +295,7 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
     ) -> Result<Report<N>, Error<S::Error>> {
         match self.transact(message, false)? {
             Outcome::Sent => Ok(self.engine.report_copy()),
-            _ => Err(Error::Protocol(ProtocolError::InvalidState)),
+            _ => Err(Error::Invariant(broken(Invariant::State))),
         }
     }
 
@@ -343,7 +343,7 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
         let mut body = body;
         match self.run(Some(&mut body))? {
             Outcome::Sent => Ok(self.engine.report_copy()),
-            _ => Err(Error::Protocol(ProtocolError::InvalidState)),
+            _ => Err(Error::Invariant(broken(Invariant::State))),
         }
     }
 
@@ -360,7 +360,7 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
     ) -> Result<Report<N>, Error<S::Error>> {
         match self.transact(message, true)? {
             Outcome::Closed => Ok(self.engine.report_copy()),
-            _ => Err(Error::Protocol(ProtocolError::InvalidState)),
+            _ => Err(Error::Invariant(broken(Invariant::State))),
         }
     }
 
@@ -424,7 +424,7 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
                 }
                 Action::Body => match body.as_deref_mut() {
                     Some(b) => self.engine.handle_body(b),
-                    None => return Err(Error::Protocol(ProtocolError::InvalidState)),
+                    None => return Err(Error::Invariant(broken(Invariant::NoBody))),
                 },
                 Action::StartTls => {
                     if let Err(e) = self.upgrade.upgrade(&mut self.stream) {

@@ -62,7 +62,10 @@ pub mod verify;
 pub use address::{Address, Domain, HeaderText, Mailbox};
 pub use auth::{Credentials, Mechanism};
 pub use engine::{Config, Security};
-pub use error::{Error, Failure, InputError, ProtocolError, Response, Text, Unsupported};
+pub use error::{
+    Buffer, Contract, Error, Failure, InputError, Invariant, Misuse, ProtocolError, Response, Text,
+    Unsupported,
+};
 
 /// The TLS upgrader of a client that cannot do TLS: a session that needs STARTTLS
 /// fails with [`Unsupported::TlsUnavailable`]. Streams that are already encrypted

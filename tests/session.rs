@@ -981,7 +981,13 @@ fn buffers_too_small_are_refused() {
         &mut rx,
         &mut tx,
     );
-    assert_eq!(r.err(), Some(Error::Capacity { required: 512 }));
+    assert_eq!(
+        r.err(),
+        Some(Error::Capacity {
+            buffer: embedded_smtp::Buffer::Rx,
+            required: 512
+        })
+    );
     // A recipient group that does not fit tx is refused before anything is sent.
     let t = format!("{GREETING}\n S: 250 mx.example.net");
     let steps = script(&t);
@@ -1001,7 +1007,7 @@ fn buffers_too_small_are_refused() {
         .send_raw(addr("alert@example.com"), to, &mut RawMessage::new(BODY))
         .unwrap_err();
     assert!(
-        matches!(e, Error::Capacity { required } if required > 512),
+        matches!(e, Error::Capacity { buffer: embedded_smtp::Buffer::Tx, required } if required > 512),
         "{e:?}"
     );
     assert!(c.engine().is_usable());

@@ -4,7 +4,7 @@
 use super::{Engine, Head, State};
 use crate::auth::{self, Chosen, Credentials, Prompt};
 use crate::command::Command;
-use crate::error::{ProtocolError, Unsupported};
+use crate::error::{Invariant, ProtocolError, Unsupported, broken};
 use crate::limits;
 use crate::reply::ReplyCode;
 use crate::stage::Stage;
@@ -75,7 +75,7 @@ impl<const N: usize> Engine<'_, N> {
             return;
         }
         let Some(cred) = self.config.credentials else {
-            self.fail(ProtocolError::InvalidState);
+            self.fail(broken(Invariant::State));
             return;
         };
         match self.auth {

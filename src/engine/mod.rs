@@ -34,7 +34,10 @@ pub use config::{Config, MailParams, Report, Security};
 
 use crate::auth::{Chosen, Prompt};
 use crate::command::Command;
-use crate::error::{Error, Failure, ProtocolError, Response, Text, Unsupported};
+use crate::error::{
+    Buffer, Contract, Error, Failure, Invariant, Misuse, ProtocolError, Response, Text,
+    Unsupported, broken,
+};
 use crate::limits;
 use crate::message::DotStuffer;
 use crate::reply::{Assembler, Capabilities, Extensions, ReplyCode, Status, parse_line};
@@ -189,10 +192,14 @@ impl<'a, const N: usize> Engine<'a, N> {
     pub(crate) fn check_buffers(config: &Config<'a>, rx: &[u8], tx: &[u8]) -> Result<(), Error> {
         let rx_min = limits::MIN_RX_BUFFER.max(config.parser.max_line_len);
         if rx.len() < rx_min {
-            return Err(Error::Capacity { required: rx_min });
+            return Err(Error::Capacity {
+                buffer: Buffer::Rx,
+                required: rx_min,
+            });
         }
         if tx.len() < limits::MIN_TX_BUFFER {
             return Err(Error::Capacity {
+                buffer: Buffer::Tx,
                 required: limits::MIN_TX_BUFFER,
             });
         }
@@ -255,13 +262,17 @@ impl<'a, const N: usize> Engine<'a, N> {
             State::Ready => Action::Done(Outcome::Ready),
             State::Sent => Action::Done(Outcome::Sent),
             State::Closed => Action::Done(Outcome::Closed),
-            _ => Action::Failed(Error::Protocol(ProtocolError::InvalidState)),
+            _ => Action::Failed(Error::Invariant(broken(Invariant::State))),
         }
     }
 
     /// Reports that the driver wrote `n` bytes of the last [`Action::Send`].
     pub fn handle_sent(&mut self, n: usize) {
-        self.tx_sent = (self.tx_sent + n).min(self.tx_flush);
+        if n > self.tx_flush - self.tx_sent {
+            self.fail(Contract::SentTooMuch);
+            return;
+        }
+        self.tx_sent += n;
         if self.tx_sent == self.tx_flush {
             self.waits = self.waits.wrapping_add(1);
             if self.tx_secret {
@@ -279,7 +290,11 @@ impl<'a, const N: usize> Engine<'a, N> {
 
     /// Reports that the driver read `n` bytes into the last [`Action::Recv`] buffer.
     pub fn handle_received(&mut self, n: usize) {
-        self.rx_len = (self.rx_len + n).min(self.rx.len());
+        if n > self.rx.len() - self.rx_len {
+            self.fail(Contract::ReceivedTooMuch);
+            return;
+        }
+        self.rx_len += n;
         self.process();
     }
 
@@ -312,7 +327,7 @@ impl<'a, const N: usize> Engine<'a, N> {
     /// The engine forgets what it learnt before TLS and sends EHLO again (RFC 3207 §4.2).
     pub fn handle_tls_ready(&mut self) {
         if self.state != State::Handshake {
-            self.fail(ProtocolError::InvalidState);
+            self.fail(Contract::UnaskedTls);
             return;
         }
         self.encrypted = true;
@@ -326,14 +341,15 @@ impl<'a, const N: usize> Engine<'a, N> {
     /// [`Outcome::Closed`] ends the session.
     ///
     /// # Errors
-    /// [`ProtocolError::InvalidState`] in the middle of an exchange or after an error
-    /// that made the connection unusable: then just drop the connection.
+    /// [`Misuse::NotIdle`] before the session is ready or in the middle of an
+    /// exchange; [`Error::Unusable`] after an error that made the connection
+    /// unusable: then just drop the connection.
     pub fn quit(&mut self) -> Result<(), Error> {
         if let Some(e) = self.unusable() {
             return Err(e);
         }
         if !matches!(self.state, State::Ready | State::Sent) || self.tx_len != 0 {
-            return Err(Error::Protocol(ProtocolError::InvalidState));
+            return Err(Misuse::NotIdle.into());
         }
         self.queue(Command::Quit, false);
         self.state = State::Quit;
@@ -497,6 +513,7 @@ impl<'a, const N: usize> Engine<'a, N> {
         match cmd.emit(self.tx) {
             Ok(n) => self.set_tx(n, secret),
             Err(c) => self.fail(Error::Capacity {
+                buffer: Buffer::Tx,
                 required: c.required,
             }),
         }
@@ -574,7 +591,32 @@ impl<'a, const N: usize> Engine<'a, N> {
     }
 
     fn reject(&mut self, stage: Stage, response: Response) {
-        self.fail(Error::Rejected { stage, response });
+        self.fail(refusal(stage, response));
+    }
+
+    /// The length of a write into room the engine reserved for it. When that room
+    /// was too small (a bug) the session breaks with [`Invariant::Room`] (and a
+    /// `debug_assert!` fires): never wrong bytes on the wire.
+    pub(super) fn room(&mut self, written: Option<usize>) -> Option<usize> {
+        if written.is_none() {
+            self.fail(broken(Invariant::Room));
+        }
+        written
+    }
+
+    /// Whether a `3yz` reply is what the current command awaits: `334` to AUTH,
+    /// `354` to DATA. Anywhere else it is a protocol error.
+    fn intermediate_expected(&self, code: ReplyCode) -> bool {
+        match self.state {
+            State::Auth => code == ReplyCode::AUTH_CONTINUE,
+            State::Txn => {
+                code == ReplyCode::START_MAIL_INPUT
+                    && !self.txn.bdat
+                    && self.txn.replies == 1 + self.txn.rcpts
+            }
+            State::Quit | State::DrainEmpty => true,
+            _ => false,
+        }
     }
 
     /// Acts on one complete reply.
@@ -590,6 +632,11 @@ impl<'a, const N: usize> Engine<'a, N> {
                 .take()
                 .unwrap_or(Error::Rejected { stage, response: r });
             self.fail(e);
+            return;
+        }
+        if code.is_intermediate() && !self.intermediate_expected(code) {
+            let stage = self.stage();
+            self.fail(ProtocolError::UnexpectedReply { stage, code });
             return;
         }
         match self.state {
@@ -640,10 +687,7 @@ impl<'a, const N: usize> Engine<'a, N> {
                     self.finish_txn();
                 } else {
                     // The transaction is over either way (RFC 5321 §4.1.1.4).
-                    self.error = Some(Error::Rejected {
-                        stage: Stage::EndOfData,
-                        response: r,
-                    });
+                    self.error = Some(refusal(Stage::EndOfData, r));
                     self.end_failed_txn();
                 }
             }
@@ -655,10 +699,7 @@ impl<'a, const N: usize> Engine<'a, N> {
                     self.error = e;
                     self.report_error = self.error.is_some();
                 } else {
-                    self.fail(e.unwrap_or(Error::Rejected {
-                        stage: Stage::Rset,
-                        response: r,
-                    }));
+                    self.fail(e.unwrap_or(refusal(Stage::Rset, r)));
                 }
             }
             State::Quit => {
@@ -685,6 +726,18 @@ impl<'a, const N: usize> Engine<'a, N> {
             Some(cred) => self.start_auth(cred),
             None => self.state = State::Ready,
         }
+    }
+}
+
+/// The error for a reply that is not the success awaited: a `4yz` or `5yz` is the
+/// server's refusal ([`Error::Rejected`]); any other code is a protocol error
+/// naming it.
+pub(super) fn refusal(stage: Stage, response: Response) -> Error {
+    let code = response.code;
+    if code.is_transient() || code.is_permanent() {
+        Error::Rejected { stage, response }
+    } else {
+        Error::Protocol(ProtocolError::UnexpectedReply { stage, code })
     }
 }
 

@@ -195,19 +195,163 @@ fn secrets_are_zeroed_after_sending() {
 }
 
 #[test]
-fn calls_in_the_wrong_state_are_refused() {
+fn calls_in_the_wrong_state_are_misuse() {
     let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
     let mut e: Engine<'_, 1> = Engine::new(cfg(), &mut rx, &mut tx).unwrap();
     let a = Address::try_new("a@example.com").unwrap();
     assert_eq!(
         e.begin_transaction(Some(a), [a], MailParams::default()),
-        Err(Error::Protocol(ProtocolError::InvalidState))
+        Err(Error::Misuse(Misuse::NotIdle))
     );
-    assert_eq!(e.quit(), Err(Error::Protocol(ProtocolError::InvalidState)));
+    assert_eq!(e.quit(), Err(Error::Misuse(Misuse::NotIdle)));
+    assert_eq!(
+        e.quit_after_transaction(),
+        Err(Error::Misuse(Misuse::NoTransaction))
+    );
+    // Misuse leaves the session as it was: still waiting for the greeting.
+    assert!(e.is_usable());
+    assert_eq!(step(&mut e), Seen::Recv);
+    let err = Error::<core::convert::Infallible>::Misuse(Misuse::NotIdle);
+    assert!(!err.is_transient());
+    assert_eq!(
+        std::format!("{err}"),
+        "misuse: the session is not idle (connect first, and let each step end)"
+    );
+}
+
+#[test]
+fn a_driver_that_breaks_the_contract_is_told_so() {
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    // A TLS handshake nobody asked for.
+    let mut e: Engine<'_, 1> = Engine::new(cfg(), &mut rx, &mut tx).unwrap();
     e.handle_tls_ready();
     assert_eq!(
         step(&mut e),
-        Seen::Failed(Error::Protocol(ProtocolError::InvalidState))
+        Seen::Failed(Error::Contract(Contract::UnaskedTls))
+    );
+    assert!(!e.is_usable());
+    drop(e);
+    // More bytes read than the buffer holds.
+    let mut e: Engine<'_, 1> = Engine::new(cfg(), &mut rx, &mut tx).unwrap();
+    e.handle_received(513);
+    assert_eq!(
+        step(&mut e),
+        Seen::Failed(Error::Contract(Contract::ReceivedTooMuch))
+    );
+    drop(e);
+    // More bytes written than the Send held.
+    let mut e: Engine<'_, 1> = Engine::new(cfg(), &mut rx, &mut tx).unwrap();
+    recv(&mut e, b"220 mx\r\n");
+    assert_eq!(
+        step(&mut e),
+        Seen::Send(b"EHLO client.example\r\n".to_vec())
+    );
+    e.handle_sent(22);
+    assert_eq!(
+        step(&mut e),
+        Seen::Failed(Error::Contract(Contract::SentTooMuch))
+    );
+    drop(e);
+    // A body nobody asked for.
+    let mut e: Engine<'_, 1> = Engine::new(cfg(), &mut rx, &mut tx).unwrap();
+    e.handle_body(&mut RawMessage::new(b"x\r\n"));
+    assert_eq!(
+        step(&mut e),
+        Seen::Failed(Error::Contract(Contract::UnaskedBody))
+    );
+    let err = Error::<core::convert::Infallible>::Contract(Contract::UnaskedBody);
+    assert!(!err.is_transient());
+}
+
+#[test]
+fn a_code_that_is_neither_success_nor_refusal_is_a_protocol_error() {
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    // 250 where the greeting's 220 belongs: not a refusal.
+    let mut e: Engine<'_, 1> = Engine::new(cfg(), &mut rx, &mut tx).unwrap();
+    recv(&mut e, b"250 hello\r\n");
+    let unexpected = |stage, code| {
+        Seen::Failed(Error::Protocol(ProtocolError::UnexpectedReply {
+            stage,
+            code: ReplyCode::new(code).unwrap(),
+        }))
+    };
+    assert_eq!(step(&mut e), unexpected(Stage::Greeting, 250));
+    drop(e);
+    // 354 to EHLO.
+    let mut e: Engine<'_, 1> = Engine::new(cfg(), &mut rx, &mut tx).unwrap();
+    recv(&mut e, b"220 mx\r\n");
+    sent(&mut e, b"EHLO client.example\r\n");
+    recv(&mut e, b"354 go on\r\n");
+    assert_eq!(step(&mut e), unexpected(Stage::Ehlo, 354));
+    drop(e);
+    // 334 to MAIL (not pipelined).
+    let mut e: Engine<'_, 1> = Engine::new(cfg(), &mut rx, &mut tx).unwrap();
+    recv(&mut e, b"220 mx\r\n");
+    sent(&mut e, b"EHLO client.example\r\n");
+    recv(&mut e, b"250 mx\r\n");
+    assert_eq!(step(&mut e), Seen::Done(Outcome::Ready));
+    let a = Address::try_new("a@example.com").unwrap();
+    e.begin_transaction(Some(a), [a], MailParams::default())
+        .unwrap();
+    sent(&mut e, b"MAIL FROM:<a@example.com>\r\n");
+    recv(&mut e, b"334 what\r\n");
+    let err = match step(&mut e) {
+        Seen::Failed(err) => err,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        err,
+        Error::Protocol(ProtocolError::UnexpectedReply {
+            stage: Stage::Mail,
+            code: ReplyCode::new(334).unwrap(),
+        })
+    );
+    assert_eq!(err.code(), ReplyCode::new(334));
+    assert!(!err.is_transient());
+    assert_eq!(
+        std::format!("{err}"),
+        "protocol error: unexpected reply 334 to MAIL FROM"
+    );
+    // A 5yz there is the server's refusal.
+    let refused = refusal(
+        Stage::Mail,
+        Response {
+            code: ReplyCode::new(550).unwrap(),
+            enhanced: None,
+            text: Text::new(b"no"),
+        },
+    );
+    assert!(matches!(
+        refused,
+        Error::Rejected {
+            stage: Stage::Mail,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn capacity_names_the_buffer() {
+    let (mut rx, mut tx) = ([0u8; 511], [0u8; 512]);
+    assert_eq!(
+        Engine::<1>::new(cfg(), &mut rx, &mut tx).err(),
+        Some(Error::Capacity {
+            buffer: Buffer::Rx,
+            required: 512
+        })
+    );
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 100]);
+    let err = Engine::<1>::new(cfg(), &mut rx, &mut tx).err().unwrap();
+    assert_eq!(
+        err,
+        Error::Capacity {
+            buffer: Buffer::Tx,
+            required: 512
+        }
+    );
+    assert_eq!(
+        std::format!("{err}"),
+        "transmit (tx) buffer too small: 512 bytes needed"
     );
 }
 

@@ -3,10 +3,12 @@
 //! failed one.
 
 use super::config::{MailParams, Report};
-use super::{Engine, State, move_left, part, part_mut, tail_mut};
+use super::{Engine, State, move_left, part, part_mut, refusal, tail_mut};
 use crate::address::Address;
 use crate::command::Command;
-use crate::error::{Error, InputError, ProtocolError, Response, Unsupported};
+use crate::error::{
+    Buffer, Contract, Error, InputError, Invariant, Misuse, Response, Unsupported, broken,
+};
 use crate::message::{BodySource, DotStuffer};
 use crate::reply::{Extensions, ReplyCode};
 use crate::stage::Stage;
@@ -72,7 +74,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             || self.tx_sent != self.tx_flush
             || (self.tx_len != 0 && !envelope_waits)
         {
-            self.fail(ProtocolError::InvalidState);
+            self.fail(Contract::UnaskedBody);
             return;
         }
         let bdat = self.txn.bdat;
@@ -132,28 +134,32 @@ impl<'a, const N: usize> Engine<'a, N> {
                 return;
             }
             if done {
-                out += self
-                    .stuffer
-                    .finish_lines(tail_mut(self.tx, out))
-                    .unwrap_or(0);
+                let end = self.stuffer.finish_lines(tail_mut(self.tx, out));
+                let Some(n) = self.room(end) else { return };
+                out += n;
             }
             let header = Command::Bdat {
                 size: (out - start) as u64,
                 last: done,
             };
             let at = self.tx_len;
-            let h = header.emit(part_mut(self.tx, at, start)).unwrap_or(0);
+            let h = header.emit(part_mut(self.tx, at, start)).ok();
+            let Some(h) = self.room(h) else { return };
             move_left(self.tx, start, at + h, out - start);
             out = at + h + (out - start);
             self.txn.chunks += 1;
             self.txn.last = done;
         } else if done {
-            out += self.stuffer.finish(tail_mut(self.tx, out)).unwrap_or(0);
+            let end = self.stuffer.finish(tail_mut(self.tx, out));
+            let Some(n) = self.room(end) else { return };
+            out += n;
             self.txn.last = true;
         }
         if self.txn.last && self.txn.quit && self.txn.pipelined {
             // RFC 2920 §3.1: QUIT may close the group that ends the message.
-            out += Command::Quit.emit(tail_mut(self.tx, out)).unwrap_or(0);
+            let quit = Command::Quit.emit(tail_mut(self.tx, out)).ok();
+            let Some(n) = self.room(quit) else { return };
+            out += n;
             self.txn.quit_sent = true;
         }
         self.set_tx(out, false);
@@ -193,7 +199,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             return Err(e);
         }
         if !matches!(self.state, State::Ready | State::Sent) || self.tx_len != 0 {
-            return Err(Error::Protocol(ProtocolError::InvalidState));
+            return Err(Misuse::NotIdle.into());
         }
         let rcpts = recipients.into_iter();
         let count = rcpts.clone().count();
@@ -229,12 +235,17 @@ impl<'a, const N: usize> Engine<'a, N> {
             + rcpts.clone().map(|a| Command::Rcpt(a).len()).sum::<usize>()
             + data.map_or(0, |d| d.len());
         if required > self.tx.len() {
-            return Err(Error::Capacity { required });
+            return Err(Error::Capacity {
+                buffer: Buffer::Tx,
+                required,
+            });
         }
-        let mut at = 0;
-        at += mail.emit(tail_mut(self.tx, at)).unwrap_or(0);
+        // `required` was checked above: a command that does not fit is a bug.
+        let mut at = mail.emit(self.tx).map_err(|_| broken(Invariant::Room))?;
         for cmd in rcpts.map(Command::Rcpt).chain(data) {
-            at += cmd.emit(tail_mut(self.tx, at)).unwrap_or(0);
+            at += cmd
+                .emit(tail_mut(self.tx, at))
+                .map_err(|_| broken(Invariant::Room))?;
         }
         let pipelined = self.config.pipelining && self.caps.has(Extensions::PIPELINING);
         debug!(
@@ -279,13 +290,13 @@ impl<'a, const N: usize> Engine<'a, N> {
     /// the message was accepted, or [`Action::Failed`] with the transaction's error.
     ///
     /// # Errors
-    /// [`ProtocolError::InvalidState`] when no transaction was begun.
+    /// [`Misuse::NoTransaction`] when no transaction was begun or its end is queued.
     pub fn quit_after_transaction(&mut self) -> Result<(), Error> {
         if let Some(e) = self.unusable() {
             return Err(e);
         }
         if !matches!(self.state, State::Txn | State::Body) || self.txn.last {
-            return Err(Error::Protocol(ProtocolError::InvalidState));
+            return Err(Misuse::NoTransaction.into());
         }
         self.txn.quit = true;
         Ok(())
@@ -299,7 +310,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             Stage::Mail => {
                 self.txn.mail_ok = ok;
                 if !ok {
-                    self.error = Some(Error::Rejected { stage, response: r });
+                    self.error = Some(refusal(stage, r));
                     if !self.txn.pipelined {
                         return self.abort_txn();
                     }
@@ -328,7 +339,7 @@ impl<'a, const N: usize> Engine<'a, N> {
                     self.error = Some(if self.txn.accepted == 0 {
                         self.no_recipients()
                     } else {
-                        Error::Rejected { stage, response: r }
+                        refusal(stage, r)
                     });
                 }
                 if self.txn.replies == self.txn.expected() {
@@ -361,16 +372,14 @@ impl<'a, const N: usize> Engine<'a, N> {
             self.error = Some(if self.txn.accepted == 0 {
                 self.no_recipients()
             } else {
-                Error::Rejected {
-                    stage: Stage::Data,
-                    response: r,
-                }
+                refusal(Stage::Data, r)
             });
         }
         if r.code == ReplyCode::START_MAIL_INPUT {
             // RFC 2920 §3.1: DATA accepted with no valid recipient; send an empty
             // message, which the server must refuse.
-            let n = DotStuffer::new().finish(self.tx).unwrap_or(0);
+            let end = DotStuffer::new().finish(self.tx);
+            let Some(n) = self.room(end) else { return };
             self.set_tx(n, false);
             self.state = State::DrainEmpty;
             return;
@@ -415,7 +424,7 @@ impl<'a, const N: usize> Engine<'a, N> {
                 refused: 1 + refused.count() as u16,
                 first: *first,
             },
-            None => Error::Protocol(ProtocolError::InvalidState),
+            None => Error::Invariant(broken(Invariant::State)),
         }
     }
 

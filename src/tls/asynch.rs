@@ -83,7 +83,11 @@ impl<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static> TlsStream<'b, T, C> 
                     .open(TlsContext::new(&connector.config, &mut connector.provider))
                     .await
             }
-            None => return Err(crate::Error::Protocol(crate::ProtocolError::InvalidState)),
+            None => {
+                return Err(crate::Error::Invariant(crate::error::broken(
+                    crate::Invariant::State,
+                )));
+            }
         };
         self.state.end_handshake(opened, connector)
     }

@@ -96,7 +96,11 @@ impl<'b, T: Read + Write + Deadline + 'b, C: TlsCipherSuite + 'static> TlsStream
             Some(connection) => {
                 connection.open(TlsContext::new(&connector.config, &mut connector.provider))
             }
-            None => return Err(crate::Error::Protocol(crate::ProtocolError::InvalidState)),
+            None => {
+                return Err(crate::Error::Invariant(crate::error::broken(
+                    crate::Invariant::State,
+                )));
+            }
         };
         self.state.end_handshake(opened, connector)
     }

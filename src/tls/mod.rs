@@ -447,11 +447,17 @@ mod tests {
         );
         assert_eq!(
             stream::write_len::<()>(c.fragment, 700, 4_096),
-            Err(Error::Capacity { required: 768 })
+            Err(Error::Capacity {
+                buffer: crate::Buffer::TlsRead,
+                required: 768
+            })
         );
         assert_eq!(
             stream::write_len::<()>(c.fragment, 16_640, 100),
-            Err(Error::Capacity { required: 512 })
+            Err(Error::Capacity {
+                buffer: crate::Buffer::TlsWrite,
+                required: 512
+            })
         );
         let c = c.with_max_fragment_length(MaxFragmentLength::Bits10);
         assert_eq!(
