@@ -42,20 +42,35 @@ use crate::error::{Error, Failure, Invariant, Unsupported, broken};
 use crate::message::{BodySource, Message, RawMessage};
 use crate::reply::Capabilities;
 
-/// Switches a stream to TLS in place when the server has accepted `STARTTLS`; the
-/// async counterpart of [`blocking::Upgrade`](crate::blocking::Upgrade).
+/// Switches a stream to TLS in place, for implicit TLS ([`Action::Handshake`])
+/// and STARTTLS ([`Action::StartTls`]); the async counterpart of
+/// [`blocking::Upgrade`](crate::blocking::Upgrade).
 #[allow(async_fn_in_trait)]
 pub trait Upgrade<S: ErrorType> {
-    /// Runs the TLS handshake on `stream`.
+    /// Runs the TLS handshake on `stream` after the server's `220` to `STARTTLS`.
     ///
     /// # Errors
     /// Whatever stopped the handshake; the connection is then unusable.
     async fn upgrade(&mut self, stream: &mut S) -> Result<(), Error<S::Error>>;
+
+    /// Runs the implicit TLS handshake (port 465) before the greeting. By default
+    /// the same handshake as [`upgrade`](Self::upgrade).
+    ///
+    /// # Errors
+    /// Whatever stopped the handshake; the connection is then unusable.
+    async fn open(&mut self, stream: &mut S) -> Result<(), Error<S::Error>> {
+        self.upgrade(stream).await
+    }
 }
 
 impl<S: ErrorType> Upgrade<S> for NoTls {
     async fn upgrade(&mut self, _: &mut S) -> Result<(), Error<S::Error>> {
         Err(Error::Unsupported(Unsupported::TlsUnavailable))
+    }
+
+    /// The stream is the caller's and already encrypted: nothing to do.
+    async fn open(&mut self, _: &mut S) -> Result<(), Error<S::Error>> {
+        Ok(())
     }
 }
 
@@ -399,7 +414,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
     /// Sends `QUIT` and waits for its reply (or for the server to close).
     ///
     /// # Errors
-    /// Any [`Error`] from the exchange; [`ProtocolError::InvalidState`] when the
+    /// Any [`Error`] from the exchange; [`Misuse::NotIdle`](crate::Misuse::NotIdle) when the
     /// session is not idle.
     pub async fn quit(&mut self) -> Result<(), Error<S::Error>> {
         self.engine.quit().map_err(Error::widen)?;
@@ -450,16 +465,15 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
                     Some(b) => self.engine.handle_body(b),
                     None => return Err(Error::Invariant(broken(Invariant::NoBody))),
                 },
+                Action::Handshake => {
+                    let open = self.upgrade.open(&mut self.stream);
+                    let done = self.timer.with_timeout(open).await;
+                    self.tls_ready(done, stage)?;
+                }
                 Action::StartTls => {
-                    let handshake = self.upgrade.upgrade(&mut self.stream);
-                    let done = match self.timer.with_timeout(handshake).await {
-                        Ok(r) => r,
-                        Err(TimedOut) => Err(Error::TimedOut { stage }),
-                    };
-                    if let Err(e) = done {
-                        return Err(note(&mut self.engine, e, Failure::Upgrade));
-                    }
-                    self.engine.handle_tls_ready();
+                    let upgrade = self.upgrade.upgrade(&mut self.stream);
+                    let done = self.timer.with_timeout(upgrade).await;
+                    self.tls_ready(done, stage)?;
                 }
                 Action::Done(outcome) => {
                     if self.dirty {
@@ -472,6 +486,23 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
                 }
                 Action::Failed(e) => return Err(e.widen()),
             }
+        }
+    }
+}
+
+impl<S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'_, S, N, U, T> {
+    /// Tells the engine how a TLS handshake (bounded by the wait's deadline) ended.
+    fn tls_ready(
+        &mut self,
+        done: Result<Result<(), Error<S::Error>>, TimedOut>,
+        stage: Stage,
+    ) -> Result<(), Error<S::Error>> {
+        match done.unwrap_or(Err(Error::TimedOut { stage })) {
+            Ok(()) => {
+                self.engine.handle_tls_ready();
+                Ok(())
+            }
+            Err(e) => Err(note(&mut self.engine, e, Failure::Upgrade)),
         }
     }
 }

@@ -170,20 +170,40 @@ where
     }
 }
 
-/// Switches a stream to TLS in place when the server has accepted `STARTTLS`
-/// ([`Action::StartTls`]). The `tls` feature provides one; [`NoTls`] refuses.
+/// Switches a stream to TLS in place: at the start of an implicit-TLS session
+/// ([`Action::Handshake`]) and when the server has accepted `STARTTLS`
+/// ([`Action::StartTls`]). The `tls` feature provides one
+/// ([`tls::Connector`](crate::tls::Connector)); [`NoTls`] refuses STARTTLS and
+/// takes an implicit-TLS stream as already encrypted.
 pub trait Upgrade<S: ErrorType> {
-    /// Runs the TLS handshake on `stream`. On success the client sends EHLO again
-    /// over the encrypted stream; on failure the connection is unusable.
+    /// Runs the TLS handshake on `stream` after the server's `220` to `STARTTLS`.
+    /// On success the client sends EHLO again over the encrypted stream; on
+    /// failure the connection is unusable.
     ///
     /// # Errors
     /// Whatever stopped the handshake.
     fn upgrade(&mut self, stream: &mut S) -> Result<(), Error<S::Error>>;
+
+    /// Runs the implicit TLS handshake (port 465) on `stream`, before the
+    /// greeting, within the engine's limit for it. By default the same handshake
+    /// as [`upgrade`](Self::upgrade).
+    ///
+    /// # Errors
+    /// Whatever stopped the handshake.
+    fn open(&mut self, stream: &mut S) -> Result<(), Error<S::Error>> {
+        self.upgrade(stream)
+    }
 }
 
 impl<S: ErrorType> Upgrade<S> for NoTls {
     fn upgrade(&mut self, _: &mut S) -> Result<(), Error<S::Error>> {
         Err(Error::Unsupported(Unsupported::TlsUnavailable))
+    }
+
+    /// The stream is the caller's and already encrypted (its own TLS stack ran
+    /// the handshake): nothing to do.
+    fn open(&mut self, _: &mut S) -> Result<(), Error<S::Error>> {
+        Ok(())
     }
 }
 
@@ -386,7 +406,7 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
     /// Sends `QUIT` and waits for its reply (or for the server to close).
     ///
     /// # Errors
-    /// Any [`Error`] from the exchange; [`ProtocolError::InvalidState`] when the
+    /// Any [`Error`] from the exchange; [`Misuse::NotIdle`](crate::Misuse::NotIdle) when the
     /// session is not idle (after an error, just drop the connection).
     pub fn quit(&mut self) -> Result<(), Error<S::Error>> {
         self.engine.quit().map_err(Error::widen)?;
@@ -426,11 +446,13 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
                     Some(b) => self.engine.handle_body(b),
                     None => return Err(Error::Invariant(broken(Invariant::NoBody))),
                 },
+                Action::Handshake => {
+                    let done = self.upgrade.open(&mut self.stream);
+                    self.tls_ready(done)?;
+                }
                 Action::StartTls => {
-                    if let Err(e) = self.upgrade.upgrade(&mut self.stream) {
-                        return Err(note(&mut self.engine, e, Failure::Upgrade));
-                    }
-                    self.engine.handle_tls_ready();
+                    let done = self.upgrade.upgrade(&mut self.stream);
+                    self.tls_ready(done)?;
                 }
                 Action::Done(outcome) => {
                     self.flush(stage)?;
@@ -438,6 +460,17 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
                 }
                 Action::Failed(e) => return Err(e.widen()),
             }
+        }
+    }
+
+    /// Tells the engine how a TLS handshake ended.
+    fn tls_ready(&mut self, done: Result<(), Error<S::Error>>) -> Result<(), Error<S::Error>> {
+        match done {
+            Ok(()) => {
+                self.engine.handle_tls_ready();
+                Ok(())
+            }
+            Err(e) => Err(note(&mut self.engine, e, Failure::Upgrade)),
         }
     }
 

@@ -339,7 +339,7 @@ mod tls {
         let (mut tls_read, mut tls_write) =
             (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
         let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
-        let r = blocking::client::<_, _, _, 4>(
+        let mut c = blocking::client::<_, _, _, 4>(
             Stalls::new(b""),
             connector(),
             config()
@@ -349,16 +349,23 @@ mod tls {
             &mut tx,
             &mut tls_read,
             &mut tls_write,
-        );
+        )
+        .unwrap();
+        // Nothing happens before connect: the handshake is the session's first wait.
+        assert!(LIMITS.with(|l| l.borrow().is_empty()));
         assert_eq!(
-            r.err(),
-            Some(Error::TimedOut {
+            c.connect(),
+            Err(Error::TimedOut {
                 stage: Stage::TlsHandshake
             })
         );
         assert_eq!(
             LIMITS.with(|l| l.borrow().clone()),
             vec![Some(Duration::from_secs(7))]
+        );
+        assert!(
+            !c.engine().is_usable(),
+            "a timed-out handshake leaves the session unusable"
         );
     }
 
@@ -453,7 +460,7 @@ mod tls {
             let (mut tls_read, mut tls_write) =
                 (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
             let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
-            let r = block_on(client::<_, _, _, _, 4>(
+            let mut c = block_on(client::<_, _, _, _, 4>(
                 Stalls::new(b""),
                 connector(),
                 config().with_security(Security::Implicit),
@@ -462,10 +469,12 @@ mod tls {
                 &mut tls_read,
                 &mut tls_write,
                 OnePoll(&seen),
-            ));
+            ))
+            .unwrap();
+            assert!(seen.borrow().is_empty());
             assert_eq!(
-                r.err(),
-                Some(Error::TimedOut {
+                block_on(c.connect()),
+                Err(Error::TimedOut {
                     stage: Stage::TlsHandshake
                 })
             );
@@ -474,7 +483,7 @@ mod tls {
             // The config's single override applies to the handshake too.
             let seen = RefCell::new(vec![]);
             let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
-            let r = block_on(client::<_, _, _, _, 4>(
+            let mut c = block_on(client::<_, _, _, _, 4>(
                 Stalls::new(b""),
                 connector(),
                 config()
@@ -485,8 +494,9 @@ mod tls {
                 &mut tls_read,
                 &mut tls_write,
                 OnePoll(&seen),
-            ));
-            assert!(r.is_err());
+            ))
+            .unwrap();
+            assert!(block_on(c.connect()).is_err());
             assert_eq!(*seen.borrow(), vec![Duration::from_secs(7)]);
         }
 

@@ -429,7 +429,7 @@ pub fn session(data: &[u8]) {
                 }
             }
             Action::Body => engine.handle_body(&mut raw),
-            Action::StartTls => engine.handle_tls_ready(),
+            Action::Handshake | Action::StartTls => engine.handle_tls_ready(),
             Action::Done(Outcome::Ready) if !began => {
                 began = true;
                 let _ = engine.begin_transaction(

@@ -21,6 +21,14 @@ pub enum Action<'a> {
     /// read more than the buffer: bytes the engine did not ask for must stay in the
     /// stream (STARTTLS depends on it).
     Recv(&'a mut [u8]),
+    /// The session uses implicit TLS ([`Security::Implicit`](super::Security::Implicit),
+    /// port 465, RFC 8314): run the TLS handshake on the stream now, before the
+    /// greeting, then call [`handle_tls_ready`](super::Engine::handle_tls_ready), or
+    /// [`handle_failure`](super::Engine::handle_failure) with `Failure::Upgrade`. Its
+    /// time limit is [`timeout`](super::Engine::timeout) like any other wait's, and
+    /// its stage [`Stage::TlsHandshake`]. A stream the caller's own TLS has already
+    /// encrypted just reports it ready.
+    Handshake,
     /// The server accepted `STARTTLS`: run the TLS handshake on the stream now, then
     /// call [`handle_tls_ready`](super::Engine::handle_tls_ready). The engine has
     /// checked that no plaintext byte is left over (RFC 3207 §4.2).

@@ -118,7 +118,7 @@ impl<const N: usize> Engine<'_, N> {
         }
     }
 
-    /// Whether the bytes of the current [`Action::Send`] carry a secret (an AUTH
+    /// Whether the bytes of the current [`Action::Send`](super::Action::Send) carry a secret (an AUTH
     /// response). Transcript loggers must redact them.
     pub fn is_sending_secret(&self) -> bool {
         self.tx_secret || self.state == State::Auth && self.tx_sent < self.tx_flush

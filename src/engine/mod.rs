@@ -44,6 +44,8 @@ use crate::reply::{Assembler, Capabilities, Extensions, ReplyCode, Status, parse
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
+    /// The implicit TLS handshake (RFC 8314), before the greeting.
+    Implicit,
     Greeting,
     Ehlo,
     Helo,
@@ -212,7 +214,7 @@ impl<'a, const N: usize> Engine<'a, N> {
     #[inline(never)]
     pub(crate) fn build(config: Config<'a>, rx: &'a mut [u8], tx: &'a mut [u8]) -> Self {
         Engine {
-            encrypted: config.security == Security::Implicit,
+            encrypted: false,
             assembler: Assembler::new(config.parser),
             config,
             rx,
@@ -222,7 +224,11 @@ impl<'a, const N: usize> Engine<'a, N> {
             tx_sent: 0,
             tx_flush: 0,
             tx_secret: false,
-            state: State::Greeting,
+            state: if config.security == Security::Implicit {
+                State::Implicit
+            } else {
+                State::Greeting
+            },
             caps: Capabilities::new(),
             head: None,
             error: None,
@@ -258,6 +264,7 @@ impl<'a, const N: usize> Engine<'a, N> {
         match self.state {
             s if s.awaits_reply() => Action::Recv(tail_mut(self.rx, self.rx_len)),
             State::Handshake => Action::StartTls,
+            State::Implicit => Action::Handshake,
             State::Body => Action::Body,
             State::Ready => Action::Done(Outcome::Ready),
             State::Sent => Action::Done(Outcome::Sent),
@@ -323,17 +330,24 @@ impl<'a, const N: usize> Engine<'a, N> {
         }
     }
 
-    /// Reports that the TLS handshake asked for by [`Action::StartTls`] succeeded.
-    /// The engine forgets what it learnt before TLS and sends EHLO again (RFC 3207 §4.2).
+    /// Reports that the TLS handshake asked for by [`Action::Handshake`] or
+    /// [`Action::StartTls`] succeeded. After the implicit handshake the engine waits
+    /// for the greeting; after STARTTLS it forgets what it learnt before TLS and
+    /// sends EHLO again (RFC 3207 §4.2).
     pub fn handle_tls_ready(&mut self) {
-        if self.state != State::Handshake {
-            self.fail(Contract::UnaskedTls);
-            return;
+        match self.state {
+            State::Implicit => self.state = State::Greeting,
+            State::Handshake => {
+                self.caps = Capabilities::new();
+                self.queue(Command::Ehlo(self.config.client_id), false);
+                self.state = State::Ehlo;
+            }
+            _ => {
+                self.fail(Contract::UnaskedTls);
+                return;
+            }
         }
         self.encrypted = true;
-        self.caps = Capabilities::new();
-        self.queue(Command::Ehlo(self.config.client_id), false);
-        self.state = State::Ehlo;
         self.waits = self.waits.wrapping_add(1);
     }
 
@@ -371,7 +385,7 @@ impl<'a, const N: usize> Engine<'a, N> {
                 _ => limits::TIMEOUT_DATA_INIT,
             },
             State::Body => limits::TIMEOUT_DATA_BLOCK,
-            State::Handshake => limits::TIMEOUT_TLS_HANDSHAKE,
+            State::Handshake | State::Implicit => limits::TIMEOUT_TLS_HANDSHAKE,
             State::EndOfData | State::DrainEmpty => {
                 if self.tx_sent < self.tx_flush {
                     limits::TIMEOUT_DATA_BLOCK
@@ -407,7 +421,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             State::Ehlo => Stage::Ehlo,
             State::Helo => Stage::Helo,
             State::StartTls => Stage::StartTls,
-            State::Handshake => Stage::TlsHandshake,
+            State::Handshake | State::Implicit => Stage::TlsHandshake,
             State::Auth => Stage::Auth,
             State::Txn => {
                 let i = self.txn.replies;

@@ -15,6 +15,7 @@ use txn::MIN_STAGE;
 enum Seen {
     Send(Vec<u8>),
     Recv,
+    Handshake,
     StartTls,
     Body,
     Done(Outcome),
@@ -25,6 +26,7 @@ fn step<const N: usize>(e: &mut Engine<'_, N>) -> Seen {
     match e.poll_action() {
         Action::Send(b) => Seen::Send(b.to_vec()),
         Action::Recv(_) => Seen::Recv,
+        Action::Handshake => Seen::Handshake,
         Action::StartTls => Seen::StartTls,
         Action::Body => Seen::Body,
         Action::Done(o) => Seen::Done(o),
@@ -458,4 +460,44 @@ fn move_left_equals_copy_within() {
             }
         }
     }
+}
+
+#[test]
+fn implicit_tls_starts_with_the_handshake_and_its_limit() {
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    let config = cfg().with_security(Security::Implicit);
+    let mut e: Engine<'_, 1> = Engine::new(config, &mut rx, &mut tx).unwrap();
+    let first = e.wait_id();
+    assert_eq!(e.stage(), Stage::TlsHandshake);
+    assert_eq!(e.timeout(), Some(limits::TIMEOUT_TLS_HANDSHAKE));
+    assert!(!e.is_encrypted());
+    assert_eq!(step(&mut e), Seen::Handshake);
+    e.handle_tls_ready();
+    assert!(e.is_encrypted());
+    // The greeting is a new wait with its own limit.
+    assert_ne!(e.wait_id(), first);
+    assert_eq!(e.stage(), Stage::Greeting);
+    assert_eq!(e.timeout(), Some(limits::TIMEOUT_GREETING));
+    assert_eq!(step(&mut e), Seen::Recv);
+    recv(&mut e, b"220 mx\r\n");
+    sent(&mut e, b"EHLO client.example\r\n");
+    // A second handshake report is the driver's mistake.
+    e.handle_tls_ready();
+    assert_eq!(
+        step(&mut e),
+        Seen::Failed(Error::Contract(Contract::UnaskedTls))
+    );
+
+    drop(e);
+    // A failed handshake names its stage in every later call.
+    let mut e: Engine<'_, 1> = Engine::new(config, &mut rx, &mut tx).unwrap();
+    assert_eq!(step(&mut e), Seen::Handshake);
+    e.handle_failure(Failure::TimedOut);
+    assert_eq!(
+        step(&mut e),
+        Seen::Failed(Error::Unusable {
+            stage: Stage::TlsHandshake,
+            failure: Failure::TimedOut
+        })
+    );
 }

@@ -53,13 +53,13 @@ impl Txn {
 }
 
 impl<'a, const N: usize> Engine<'a, N> {
-    /// Pulls the next chunk of the message from `body` after an [`Action::Body`];
-    /// the chunk comes back, dot-stuffed, as the next [`Action::Send`]. When `body`
+    /// Pulls the next chunk of the message from `body` after an [`Action::Body`](super::Action::Body);
+    /// the chunk comes back, dot-stuffed, as the next [`Action::Send`](super::Action::Send). When `body`
     /// is exhausted the end-of-data line follows.
     ///
     /// If `body` fails, the message is not terminated (so the server cannot deliver
     /// a truncated message) and the connection is unusable: the next action is
-    /// [`Action::Failed`] with [`Error::Source`].
+    /// [`Action::Failed`](super::Action::Failed) with [`Error::Source`].
     pub fn handle_body<B: BodySource + ?Sized>(&mut self, mut body: &mut B) {
         self.pull_body(&mut body);
     }
@@ -174,8 +174,8 @@ impl<'a, const N: usize> Engine<'a, N> {
     }
 
     /// Starts a transaction: `MAIL FROM`, one `RCPT TO` per recipient, `DATA`, then
-    /// the body through [`Action::Body`]. Allowed once the session is
-    /// [`Outcome::Ready`] (or after [`Outcome::Sent`]). `from` `None` is the null
+    /// the body through [`Action::Body`](super::Action::Body). Allowed once the session is
+    /// [`Outcome::Ready`](super::Outcome::Ready) (or after [`Outcome::Sent`](super::Outcome::Sent)). `from` `None` is the null
     /// reverse path `<>`.
     ///
     /// Everything is checked before a byte is queued: the recipient count (1..=`N`),
@@ -286,8 +286,8 @@ impl<'a, const N: usize> Engine<'a, N> {
 
     /// Ends the session after the transaction just begun: `QUIT` follows the end of
     /// the message (in the same write when the server offers PIPELINING), or follows
-    /// a failure instead of `RSET`. The step then ends with [`Outcome::Closed`] once
-    /// the message was accepted, or [`Action::Failed`] with the transaction's error.
+    /// a failure instead of `RSET`. The step then ends with [`Outcome::Closed`](super::Outcome::Closed) once
+    /// the message was accepted, or [`Action::Failed`](super::Action::Failed) with the transaction's error.
     ///
     /// # Errors
     /// [`Misuse::NoTransaction`] when no transaction was begun or its end is queued.

@@ -13,10 +13,8 @@ use embedded_tls::{Aes128GcmSha256, CryptoRngCore, TlsCipherSuite, TlsConnection
 use super::guard::Guard;
 use super::stream::State;
 use super::{Connector, SessionError, StreamError, TlsFailure};
-use crate::asynch::{Client, NoTimer, TimedOut, Timer, Upgrade};
-use crate::engine::{Config, Security, Stage};
-use crate::error::Error;
-use crate::limits::TIMEOUT_TLS_HANDSHAKE;
+use crate::asynch::{Client, NoTimer, Timer, Upgrade};
+use crate::engine::Config;
 
 /// The async client over a [`TlsStream`], upgraded by its [`Connector`], its
 /// waits bounded by `Tm`.
@@ -44,7 +42,7 @@ impl<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static> TlsStream<'b, T, C> 
     /// Implicit TLS: the handshake runs now.
     ///
     /// # Errors
-    /// [`Error::Tls`] with the reason, or [`Error::Capacity`] for small buffers.
+    /// [`Error::Tls`](crate::Error::Tls) with the reason, or [`Error::Capacity`](crate::Error::Capacity) for small buffers.
     pub async fn open<Rng: CryptoRngCore>(
         socket: T,
         read: &'b mut [u8],
@@ -61,9 +59,9 @@ impl<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static> TlsStream<'b, T, C> 
     /// [`TlsFailure::Interrupted`].
     ///
     /// # Errors
-    /// [`Error::Tls`] with the reason (the stream is then failed for good),
-    /// [`Error::Capacity`] for small buffers (the stream stays plain), or
-    /// [`ProtocolError::InvalidState`](crate::ProtocolError::InvalidState) when TLS
+    /// [`Error::Tls`](crate::Error::Tls) with the reason (the stream is then failed for good),
+    /// [`Error::Capacity`](crate::Error::Capacity) for small buffers (the stream stays plain), or
+    /// [`Misuse::NotPlain`](crate::Misuse::NotPlain) when TLS
     /// is already up.
     pub async fn start_tls<Rng: CryptoRngCore>(
         &mut self,
@@ -189,27 +187,25 @@ where
     }
 }
 
-/// An async client over `socket`: for [`Security::Implicit`] the handshake runs
-/// now; for [`Security::StartTls`] during [`connect`](Client::connect). `timer`
-/// bounds the implicit handshake ([`TIMEOUT_TLS_HANDSHAKE`], or the config's
-/// [`with_timeout`](Config::with_timeout)) and then every wait of the client
-/// ([`Client::with_upgrade`]); pass [`NoTimer`] to leave the waits to the
-/// transport.
+/// An async client over `socket`: for [`Security::Implicit`](crate::Security::Implicit) the handshake runs
+/// first thing in [`connect`](Client::connect), for [`Security::StartTls`](crate::Security::StartTls) after
+/// the server's `220` to `STARTTLS`. `timer` bounds every wait of the client, the
+/// handshake included (its limit is the engine's, at
+/// [`Stage::TlsHandshake`](crate::engine::Stage::TlsHandshake)); pass [`NoTimer`]
+/// to leave the waits to the transport.
 ///
 /// # Errors
-/// As [`TlsStream::open`] and [`Client::with_upgrade`];
-/// [`Error::TimedOut`] at [`Stage::TlsHandshake`] when the implicit handshake
-/// outlasts its limit.
+/// As [`Client::with_upgrade`].
 #[allow(clippy::too_many_arguments)]
 pub async fn client<'a, 'b, 'c, T, Rng, C, Tm, const N: usize>(
     socket: T,
-    mut connector: Connector<'c, Rng, C>,
+    connector: Connector<'c, Rng, C>,
     config: Config<'a>,
     rx: &'a mut [u8],
     tx: &'a mut [u8],
     tls_read: &'b mut [u8],
     tls_write: &'b mut [u8],
-    mut timer: Tm,
+    timer: Tm,
 ) -> Result<TlsClient<'a, 'b, 'c, T, Rng, N, C, Tm>, SessionError<T::Error>>
 where
     T: Read + Write + 'b,
@@ -217,16 +213,6 @@ where
     C: TlsCipherSuite + 'static,
     Tm: Timer,
 {
-    let stream = if config.security() == Security::Implicit {
-        timer.start_wait(Some(config.timeout().unwrap_or(TIMEOUT_TLS_HANDSHAKE)));
-        timer
-            .with_timeout(TlsStream::open(socket, tls_read, tls_write, &mut connector))
-            .await
-            .map_err(|TimedOut| Error::TimedOut {
-                stage: Stage::TlsHandshake,
-            })??
-    } else {
-        TlsStream::new(socket, tls_read, tls_write)
-    };
+    let stream = TlsStream::new(socket, tls_read, tls_write);
     Client::with_upgrade(stream, connector, timer, config, rx, tx)
 }

@@ -9,8 +9,7 @@ use super::guard::Guard;
 use super::stream::State;
 use super::{Connector, SessionError, StreamError, TlsFailure};
 use crate::blocking::{Client, Deadline, Upgrade};
-use crate::engine::{Config, Security};
-use crate::limits::TIMEOUT_TLS_HANDSHAKE;
+use crate::engine::Config;
 
 /// A blocking client on a [`TlsStream`] that the [`Connector`] upgrades.
 pub type TlsClient<'a, 'b, 'c, T, Rng, const N: usize = 4, C = Aes128GcmSha256> =
@@ -52,7 +51,7 @@ impl<'b, T: Read + Write + Deadline + 'b, C: TlsCipherSuite + 'static> TlsStream
     }
 
     /// Implicit TLS (port 465): runs the handshake on `socket` at once and returns
-    /// the encrypted stream, for a client configured with [`Security::Implicit`].
+    /// the encrypted stream, for a client configured with [`Security::Implicit`](crate::Security::Implicit).
     ///
     /// # Errors
     /// [`Error::Tls`](crate::Error::Tls) when the handshake fails or the server is
@@ -78,7 +77,7 @@ impl<'b, T: Read + Write + Deadline + 'b, C: TlsCipherSuite + 'static> TlsStream
     ///
     /// # Errors
     /// As [`TlsStream::open`];
-    /// [`ProtocolError::InvalidState`](crate::ProtocolError::InvalidState) when
+    /// [`Misuse::NotPlain`](crate::Misuse::NotPlain) when
     /// the stream is not plain.
     pub fn start_tls<Rng: CryptoRngCore>(
         &mut self,
@@ -202,18 +201,20 @@ where
 }
 
 /// A blocking client over `socket` that speaks TLS as `config` says:
-/// [`Security::Implicit`] runs the handshake now (port 465),
-/// [`Security::StartTls`] leaves it to the session (port 587), and
-/// [`Security::None`] never uses TLS. `tls_read` and `tls_write` are the TLS
-/// record buffers ([`TlsStream::new`]); `rx` and `tx` the client's
-/// ([`Engine::new`](crate::engine::Engine::new)).
+/// [`Security::Implicit`](crate::Security::Implicit) runs the handshake first thing in
+/// [`connect`](Client::connect) (port 465), [`Security::StartTls`](crate::Security::StartTls) after the
+/// server's `220` to `STARTTLS` (port 587), and [`Security::None`](crate::Security::None) never uses
+/// TLS. Either handshake is one of the engine's waits, bounded by the transport's
+/// [`Deadline`] at [`Stage::TlsHandshake`](crate::engine::Stage::TlsHandshake).
+/// `tls_read` and `tls_write` are the TLS record buffers ([`TlsStream::new`]);
+/// `rx` and `tx` the client's ([`Engine::new`](crate::engine::Engine::new)).
 ///
 /// # Errors
-/// For implicit TLS, those of [`TlsStream::open`]; then
-/// [`Error::Capacity`](crate::Error::Capacity) when `rx` or `tx` is too small.
+/// [`Error::Capacity`](crate::Error::Capacity) when `rx` or `tx` is too small
+/// (the TLS buffers are checked when the handshake starts).
 pub fn client<'a, 'b, 'c, T, Rng, C, const N: usize>(
     socket: T,
-    mut connector: Connector<'c, Rng, C>,
+    connector: Connector<'c, Rng, C>,
     config: Config<'a>,
     rx: &'a mut [u8],
     tx: &'a mut [u8],
@@ -225,13 +226,6 @@ where
     Rng: CryptoRngCore,
     C: TlsCipherSuite + 'static,
 {
-    let stream = if config.security() == Security::Implicit {
-        // The handshake's wait, before the client (and its engine) exists.
-        let mut socket = socket;
-        socket.start_wait(Some(config.timeout().unwrap_or(TIMEOUT_TLS_HANDSHAKE)));
-        TlsStream::open(socket, tls_read, tls_write, &mut connector)?
-    } else {
-        TlsStream::new(socket, tls_read, tls_write)
-    };
+    let stream = TlsStream::new(socket, tls_read, tls_write);
     Client::with_upgrade(stream, connector, config, rx, tx)
 }

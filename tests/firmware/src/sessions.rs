@@ -122,9 +122,10 @@ pub fn tls_blocking<S: embedded_io::Read + embedded_io::Write>(
 ) -> Result<usize, Error<embedded_smtp::tls::StreamError<S::Error>>> {
     use embedded_smtp::blocking::Untimed;
     use embedded_smtp::tls::{Connector, blocking::TlsStream};
-    let mut connector = Connector::new("localhost", verifier, Seeded(SEED));
-    // The recorded server answers at once: no clock to bound the waits with.
-    let stream = TlsStream::open(Untimed(socket), tls_read, tls_write, &mut connector)?;
+    let connector = Connector::new("localhost", verifier, Seeded(SEED));
+    // The recorded server answers at once: no clock to bound the waits with. The
+    // handshake is the session's first step, in `connect`.
+    let stream = TlsStream::new(Untimed(socket), tls_read, tls_write);
     tls_session(stream, connector)
 }
 
