@@ -436,8 +436,10 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
                 self.armed = id;
             }
             match self.engine.poll_action() {
-                Action::Send(bytes) => {
-                    let n = match bounded(&mut self.timer, stage, self.stream.write(bytes)).await {
+                Action::Send(out) => {
+                    let n = match bounded(&mut self.timer, stage, self.stream.write(out.bytes()))
+                        .await
+                    {
                         Ok(n) => n,
                         Err(e) => return Err(note(&mut self.engine, e, Failure::Write)),
                     };

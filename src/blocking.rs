@@ -421,7 +421,7 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
             self.arm();
             let stage = self.engine.stage();
             match self.engine.poll_action() {
-                Action::Send(bytes) => match self.stream.write(bytes) {
+                Action::Send(out) => match self.stream.write(out.bytes()) {
                     Ok(0) => self.engine.handle_eof(),
                     Ok(n) => {
                         self.dirty = true;

@@ -102,7 +102,7 @@ impl<const N: usize> Engine<'_, N> {
                 }
                 self.login_step += 1;
                 if want_user {
-                    self.queue(Command::AuthResponse(&[cred.username().as_bytes()]), false);
+                    self.queue(Command::AuthResponse(&[cred.username().as_bytes()]), true);
                 } else {
                     self.queue(Command::AuthResponse(&[cred.secret().as_bytes()]), true);
                 }
@@ -118,9 +118,11 @@ impl<const N: usize> Engine<'_, N> {
         }
     }
 
-    /// Whether the bytes of the current [`Action::Send`](super::Action::Send) carry a secret (an AUTH
-    /// response). Transcript loggers must redact them.
+    /// Whether the bytes of the current [`Action::Send`](super::Action::Send) carry
+    /// a secret (an AUTH payload): the same as that action's
+    /// [`Outgoing::secret`](super::Outgoing::secret) being `Some`.
     pub fn is_sending_secret(&self) -> bool {
-        self.tx_secret || self.state == State::Auth && self.tx_sent < self.tx_flush
+        let (s, e) = self.secret;
+        s.max(self.tx_sent) < e.min(self.tx_flush)
     }
 }

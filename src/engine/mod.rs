@@ -29,7 +29,7 @@ use txn::Txn;
 
 use core::time::Duration;
 
-pub use action::{Action, Outcome, Stage};
+pub use action::{Action, Outcome, Outgoing, Stage};
 pub use config::{Config, MailParams, Report, Security};
 
 use crate::auth::{Chosen, Prompt};
@@ -109,8 +109,10 @@ pub struct Engine<'a, const N: usize> {
     tx_sent: usize,
     /// End of the bytes to write before waiting (a line when not pipelining).
     tx_flush: usize,
-    /// `tx[..tx_flush]` holds a secret: zero it once written.
-    tx_secret: bool,
+    /// `tx[secret.0..secret.1]` is an AUTH payload (empty when `secret.0 ==
+    /// secret.1`): it is marked on the [`Action::Send`]s that carry it, redacted
+    /// from the log, and `tx` is zeroed once it is written.
+    secret: (usize, usize),
     state: State,
     caps: Capabilities,
     encrypted: bool,
@@ -223,7 +225,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             tx_len: 0,
             tx_sent: 0,
             tx_flush: 0,
-            tx_secret: false,
+            secret: (0, 0),
             state: if config.security == Security::Implicit {
                 State::Implicit
             } else {
@@ -259,7 +261,15 @@ impl<'a, const N: usize> Engine<'a, N> {
             return Action::Failed(e);
         }
         if self.tx_sent < self.tx_flush {
-            return Action::Send(part(self.tx, self.tx_sent, self.tx_flush));
+            let (s, e) = self.secret;
+            let secret = (
+                s.max(self.tx_sent) - self.tx_sent,
+                e.min(self.tx_flush).max(self.tx_sent) - self.tx_sent,
+            );
+            return Action::Send(Outgoing::new(
+                part(self.tx, self.tx_sent, self.tx_flush),
+                secret,
+            ));
         }
         match self.state {
             s if s.awaits_reply() => Action::Recv(tail_mut(self.rx, self.rx_len)),
@@ -282,9 +292,9 @@ impl<'a, const N: usize> Engine<'a, N> {
         self.tx_sent += n;
         if self.tx_sent == self.tx_flush {
             self.waits = self.waits.wrapping_add(1);
-            if self.tx_secret {
+            if self.has_secret() {
                 part_mut(self.tx, 0, self.tx_flush).fill(0);
-                self.tx_secret = false;
+                self.secret = (0, 0);
             }
             if self.tx_flush == self.tx_len {
                 self.tx_len = 0;
@@ -508,30 +518,74 @@ impl<'a, const N: usize> Engine<'a, N> {
         self.tx_len = 0;
         self.tx_sent = 0;
         self.tx_flush = 0;
-        if self.tx_secret {
+        if self.has_secret() {
             self.tx.fill(0);
-            self.tx_secret = false;
+            self.secret = (0, 0);
         }
     }
 
-    /// Replaces the queue with `tx[..n]`, all of it to be sent now.
-    fn set_tx(&mut self, n: usize, secret: bool) {
+    /// Whether `tx` holds a secret.
+    fn has_secret(&self) -> bool {
+        self.secret.0 < self.secret.1
+    }
+
+    /// Replaces the queue with `tx[..n]`, all of it to be sent now, none of it secret.
+    pub(super) fn set_tx(&mut self, n: usize) {
         self.tx_len = n;
         self.tx_sent = 0;
         self.tx_flush = n;
-        self.tx_secret = secret;
+        self.secret = (0, 0);
     }
 
-    /// Queues one command (the queue must be empty).
+    /// Queues one command (the queue must be empty). With `secret`, the command's
+    /// payload (the base64 after `AUTH <mechanism> `, or a whole AUTH response
+    /// line, without its CRLF) is the secret span.
     fn queue(&mut self, cmd: Command<'_>, secret: bool) {
         match cmd.emit(self.tx) {
-            Ok(n) => self.set_tx(n, secret),
+            Ok(n) => {
+                self.set_tx(n);
+                if secret {
+                    let start = match cmd {
+                        Command::Auth { mechanism, .. } => "AUTH ".len() + mechanism.len() + 1,
+                        _ => 0,
+                    };
+                    self.secret = (start.min(n), n.saturating_sub(2));
+                }
+                self.log_sent(0, n);
+            }
             Err(c) => self.fail(Error::Capacity {
                 buffer: Buffer::Tx,
                 required: c.required,
             }),
         }
     }
+
+    /// Logs the command lines in `tx[from..to]` at trace level, the secret span
+    /// replaced by `[secret]`.
+    #[cfg(any(feature = "log", feature = "defmt"))]
+    pub(super) fn log_sent(&self, from: usize, to: usize) {
+        let mut at = from;
+        while at < to {
+            let rest = part(self.tx, at, to);
+            let len = rest
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(rest.len(), |i| i + 1);
+            let line = part(rest, 0, len);
+            let text = line.strip_suffix(b"\r\n").unwrap_or(line);
+            let (s, e) = self.secret;
+            if s < e && at < e && s < at + text.len() {
+                let keep = s.saturating_sub(at).min(text.len());
+                trace!("C: {}[secret]", printable(part(text, 0, keep)));
+            } else {
+                trace!("C: {}", printable(text));
+            }
+            at += len;
+        }
+    }
+
+    #[cfg(not(any(feature = "log", feature = "defmt")))]
+    pub(super) fn log_sent(&self, _: usize, _: usize) {}
 
     /// End of the next command line at or after `tx_sent`.
     fn next_line_end(&self) -> usize {
@@ -559,6 +613,11 @@ impl<'a, const N: usize> Engine<'a, N> {
                 }
             };
             let (line, used) = line;
+            #[cfg(any(feature = "log", feature = "defmt"))]
+            {
+                let raw = part(self.rx, pos, pos + used);
+                trace!("S: {}", printable(raw.strip_suffix(b"\r\n").unwrap_or(raw)));
+            }
             let first = !self.assembler.in_progress();
             let last = match self.assembler.push(&line) {
                 Ok(last) => last,
@@ -590,7 +649,6 @@ impl<'a, const N: usize> Engine<'a, N> {
             }
             pos += used;
             if last {
-                trace!("S: reply {}", line.code.get());
                 self.waits = self.waits.wrapping_add(1);
                 let residue = pos < self.rx_len;
                 if let Some(head) = self.head.take() {
@@ -758,10 +816,17 @@ pub(super) fn refusal(stage: Stage, response: Response) -> Error {
 impl<const N: usize> Drop for Engine<'_, N> {
     /// Zeroes any secret still in the transmit buffer.
     fn drop(&mut self) {
-        if self.tx_secret {
+        if self.has_secret() {
             self.tx.fill(0);
         }
     }
+}
+
+/// `bytes` as text for the log (replies and commands are ASCII, or UTF-8 with
+/// SMTPUTF8).
+#[cfg(any(feature = "log", feature = "defmt"))]
+fn printable(bytes: &[u8]) -> &str {
+    core::str::from_utf8(bytes).unwrap_or("<not UTF-8>")
 }
 
 impl<const N: usize> core::fmt::Debug for Engine<'_, N> {

@@ -24,7 +24,7 @@ enum Seen {
 
 fn step<const N: usize>(e: &mut Engine<'_, N>) -> Seen {
     match e.poll_action() {
-        Action::Send(b) => Seen::Send(b.to_vec()),
+        Action::Send(b) => Seen::Send(b.bytes().to_vec()),
         Action::Recv(_) => Seen::Recv,
         Action::Handshake => Seen::Handshake,
         Action::StartTls => Seen::StartTls,
@@ -500,4 +500,49 @@ fn implicit_tls_starts_with_the_handshake_and_its_limit() {
             failure: Failure::TimedOut
         })
     );
+}
+
+/// The secret span of each `Send`: exactly the AUTH payload, also when the
+/// driver writes it in pieces.
+#[test]
+fn sends_mark_their_secret_span() {
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    let c = cfg()
+        .with_credentials(
+            Credentials::try_new("u", "hunter2")
+                .unwrap()
+                .with_mechanism(crate::auth::Mechanism::Plain),
+        )
+        .allow_plaintext_auth();
+    let mut e: Engine<'_, 1> = Engine::new(c, &mut rx, &mut tx).unwrap();
+    recv(&mut e, b"220 hi\r\n");
+    match e.poll_action() {
+        Action::Send(out) => {
+            assert_eq!(out.secret(), None);
+            assert_eq!(
+                out.split(),
+                (&b"EHLO client.example\r\n"[..], &b""[..], &b""[..])
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    e.handle_sent(21);
+    recv(&mut e, b"250-mx\r\n250 AUTH PLAIN\r\n");
+    // Written in pieces of 7 bytes: each piece says which of its bytes are secret.
+    let mut seen = Vec::new();
+    let mut secret = Vec::new();
+    while let Action::Send(out) = e.poll_action() {
+        let n = out.bytes().len().min(7);
+        let piece = &out.bytes()[..n];
+        if let Some(r) = out.secret() {
+            secret.extend_from_slice(&out.bytes()[r.start.min(n)..r.end.min(n)]);
+        }
+        seen.extend_from_slice(piece);
+        e.handle_sent(n);
+    }
+    assert_eq!(seen, b"AUTH PLAIN AHUAaHVudGVyMg==\r\n");
+    assert_eq!(secret, b"AHUAaHVudGVyMg==");
+    // Debug never shows the bytes.
+    let text = std::format!("{:?}", Outgoing::new(b"AUTH PLAIN AHUA\r\n", (11, 15)));
+    assert_eq!(text, "Outgoing { len: 17, secret: Some(11..15) }");
 }

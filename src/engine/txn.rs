@@ -146,23 +146,30 @@ impl<'a, const N: usize> Engine<'a, N> {
             let h = header.emit(part_mut(self.tx, at, start)).ok();
             let Some(h) = self.room(h) else { return };
             move_left(self.tx, start, at + h, out - start);
+            self.log_sent(at, at + h);
+            trace!("C: ({} octets of the message)", out - start);
             out = at + h + (out - start);
             self.txn.chunks += 1;
             self.txn.last = done;
-        } else if done {
-            let end = self.stuffer.finish(tail_mut(self.tx, out));
-            let Some(n) = self.room(end) else { return };
-            out += n;
-            self.txn.last = true;
+        } else {
+            trace!("C: ({} octets of the message)", out - start);
+            if done {
+                let end = self.stuffer.finish(tail_mut(self.tx, out));
+                let Some(n) = self.room(end) else { return };
+                out += n;
+                self.txn.last = true;
+                trace!("C: .");
+            }
         }
         if self.txn.last && self.txn.quit && self.txn.pipelined {
             // RFC 2920 §3.1: QUIT may close the group that ends the message.
             let quit = Command::Quit.emit(tail_mut(self.tx, out)).ok();
             let Some(n) = self.room(quit) else { return };
+            self.log_sent(out, out + n);
             out += n;
             self.txn.quit_sent = true;
         }
-        self.set_tx(out, false);
+        self.set_tx(out);
         if bdat {
             let in_flight = self.txn.expected() - self.txn.replies;
             if self.txn.last || !self.txn.pipelined || in_flight >= MAX_CHUNKS_IN_FLIGHT {
@@ -264,6 +271,7 @@ impl<'a, const N: usize> Engine<'a, N> {
         };
         self.tx_len = at;
         self.tx_sent = 0;
+        self.secret = (0, 0);
         self.stuffer = if bdat {
             DotStuffer::normaliser()
         } else {
@@ -280,6 +288,10 @@ impl<'a, const N: usize> Engine<'a, N> {
             self.tx_flush = if pipelined { at } else { self.next_line_end() };
             self.state = State::Txn;
         }
+        // What goes out now (without PIPELINING, each next line once its
+        // predecessor is answered); a pipelined envelope waiting for BDAT goes
+        // out ahead of the chunk, so it is logged first.
+        self.log_sent(0, if pipelined { at } else { self.tx_flush });
         self.waits = self.waits.wrapping_add(1);
         Ok(())
     }
@@ -356,7 +368,9 @@ impl<'a, const N: usize> Engine<'a, N> {
             }
         }
         if !self.txn.pipelined {
+            let from = self.tx_flush;
             self.tx_flush = self.next_line_end();
+            self.log_sent(from, self.tx_flush);
         }
     }
 
@@ -364,7 +378,7 @@ impl<'a, const N: usize> Engine<'a, N> {
     fn on_data_reply(&mut self, r: Response) {
         let go = self.txn.mail_ok && self.txn.accepted > 0;
         if r.code == ReplyCode::START_MAIL_INPUT && go {
-            self.set_tx(0, false);
+            self.set_tx(0);
             self.state = State::Body;
             return;
         }
@@ -380,7 +394,8 @@ impl<'a, const N: usize> Engine<'a, N> {
             // message, which the server must refuse.
             let end = DotStuffer::new().finish(self.tx);
             let Some(n) = self.room(end) else { return };
-            self.set_tx(n, false);
+            self.set_tx(n);
+            trace!("C: .");
             self.state = State::DrainEmpty;
             return;
         }
@@ -409,7 +424,7 @@ impl<'a, const N: usize> Engine<'a, N> {
     /// Sends QUIT unless it already went out with the end of the message.
     pub(super) fn go_quit(&mut self) {
         if !self.txn.quit_sent {
-            self.set_tx(0, false);
+            self.set_tx(0);
             self.queue(Command::Quit, false);
         }
         if self.state != State::Broken {
@@ -433,7 +448,7 @@ impl<'a, const N: usize> Engine<'a, N> {
         if self.txn.quit {
             return self.go_quit();
         }
-        self.set_tx(0, false);
+        self.set_tx(0);
         self.queue(Command::Rset, false);
         self.state = State::Rset;
     }
