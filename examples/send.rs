@@ -847,7 +847,8 @@ fn run(o: &Opts) -> Result<Summary, String> {
         let stream = Transcript::new(socket, o.verbose);
         let config = config.with_security(Security::None);
         let mut client: Client<'_, _, MAX_RCPT> =
-            Client::new(stream, config, &mut rx, &mut tx).map_err(|e| describe(&e, o))?;
+            Client::with_max_recipients(stream, config, &mut rx, &mut tx)
+                .map_err(|e| describe(&e, o))?;
         return session(&mut client, o, &parts, &mailboxes).map_err(|e| describe(&e, o));
     }
 

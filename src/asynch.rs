@@ -272,14 +272,33 @@ pub struct Client<'a, S, const N: usize = 4, U = NoTls, T = NoTimer> {
     dirty: bool,
 }
 
-impl<'a, S: Read + Write, const N: usize, T: Timer> Client<'a, S, N, NoTls, T> {
+impl<'a, S: Read + Write, T: Timer> Client<'a, S, 4, NoTls, T> {
     /// A client over a connected stream with caller-owned buffers (see
-    /// [`Engine::new`] for their sizes), its waits bounded by `timer` ([`NoTimer`]
-    /// to leave them to the transport). Nothing is read or written yet.
+    /// [`Engine::new`] for their sizes), for transactions of up to 4 recipients
+    /// ([`with_max_recipients`](Client::with_max_recipients) for another limit),
+    /// its waits bounded by `timer` ([`NoTimer`] to leave them to the transport).
+    /// Nothing is read or written yet.
     ///
     /// # Errors
     /// [`Error::Capacity`] when a buffer is too small.
     pub fn new(
+        stream: S,
+        timer: T,
+        config: Config<'a>,
+        rx: &'a mut [u8],
+        tx: &'a mut [u8],
+    ) -> Result<Self, Error<S::Error>> {
+        Client::with_upgrade(stream, NoTls, timer, config, rx, tx)
+    }
+}
+
+impl<'a, S: Read + Write, const N: usize, T: Timer> Client<'a, S, N, NoTls, T> {
+    /// [`new`](Client::new) for transactions of up to `N` recipients:
+    /// `Client::<_, 16>::with_max_recipients(..)`.
+    ///
+    /// # Errors
+    /// [`Error::Capacity`] when a buffer is too small.
+    pub fn with_max_recipients(
         stream: S,
         timer: T,
         config: Config<'a>,

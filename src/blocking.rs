@@ -218,15 +218,33 @@ pub struct Client<'a, S, const N: usize = 4, U = NoTls> {
     dirty: bool,
 }
 
-impl<'a, S: Read + Write + Deadline, const N: usize> Client<'a, S, N, NoTls> {
+impl<'a, S: Read + Write + Deadline> Client<'a, S> {
     /// A client over a connected stream with caller-owned buffers (see
-    /// [`Engine::new`] for their sizes). Nothing is read or written yet. A session
-    /// configured for STARTTLS fails with [`Unsupported::TlsUnavailable`]; use
-    /// [`with_upgrade`](Client::with_upgrade) for that.
+    /// [`Engine::new`] for their sizes), for transactions of up to 4 recipients
+    /// ([`with_max_recipients`](Client::with_max_recipients) for another limit).
+    /// Nothing is read or written yet. A session configured for STARTTLS fails with
+    /// [`Unsupported::TlsUnavailable`]; use [`with_upgrade`](Client::with_upgrade)
+    /// for that.
     ///
     /// # Errors
     /// [`Error::Capacity`] when a buffer is too small.
     pub fn new(
+        stream: S,
+        config: Config<'a>,
+        rx: &'a mut [u8],
+        tx: &'a mut [u8],
+    ) -> Result<Self, Error<S::Error>> {
+        Client::with_max_recipients(stream, config, rx, tx)
+    }
+}
+
+impl<'a, S: Read + Write + Deadline, const N: usize> Client<'a, S, N, NoTls> {
+    /// [`new`](Client::new) for transactions of up to `N` recipients:
+    /// `Client::<_, 16>::with_max_recipients(..)`.
+    ///
+    /// # Errors
+    /// [`Error::Capacity`] when a buffer is too small.
+    pub fn with_max_recipients(
         stream: S,
         config: Config<'a>,
         rx: &'a mut [u8],

@@ -339,16 +339,18 @@ mod tls {
         let (mut tls_read, mut tls_write) =
             (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
         let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
-        let mut c = blocking::client::<_, _, _, 4>(
+        let mut c = blocking::client(
             Stalls::new(b""),
             connector(),
             config()
                 .with_security(Security::Implicit)
                 .with_timeout(Duration::from_secs(7)),
-            &mut rx,
-            &mut tx,
-            &mut tls_read,
-            &mut tls_write,
+            embedded_smtp::tls::Buffers {
+                rx: &mut rx,
+                tx: &mut tx,
+                tls_read: &mut tls_read,
+                tls_write: &mut tls_write,
+            },
         )
         .unwrap();
         // Nothing happens before connect: the handshake is the session's first wait.
@@ -460,16 +462,18 @@ mod tls {
             let (mut tls_read, mut tls_write) =
                 (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
             let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
-            let mut c = block_on(client::<_, _, _, _, 4>(
+            let mut c = client(
                 Stalls::new(b""),
                 connector(),
-                config().with_security(Security::Implicit),
-                &mut rx,
-                &mut tx,
-                &mut tls_read,
-                &mut tls_write,
                 OnePoll(&seen),
-            ))
+                config().with_security(Security::Implicit),
+                embedded_smtp::tls::Buffers {
+                    rx: &mut rx,
+                    tx: &mut tx,
+                    tls_read: &mut tls_read,
+                    tls_write: &mut tls_write,
+                },
+            )
             .unwrap();
             assert!(seen.borrow().is_empty());
             assert_eq!(
@@ -483,18 +487,20 @@ mod tls {
             // The config's single override applies to the handshake too.
             let seen = RefCell::new(vec![]);
             let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
-            let mut c = block_on(client::<_, _, _, _, 4>(
+            let mut c = client(
                 Stalls::new(b""),
                 connector(),
+                OnePoll(&seen),
                 config()
                     .with_security(Security::Implicit)
                     .with_timeout(Duration::from_secs(7)),
-                &mut rx,
-                &mut tx,
-                &mut tls_read,
-                &mut tls_write,
-                OnePoll(&seen),
-            ))
+                embedded_smtp::tls::Buffers {
+                    rx: &mut rx,
+                    tx: &mut tx,
+                    tls_read: &mut tls_read,
+                    tls_write: &mut tls_write,
+                },
+            )
             .unwrap();
             assert!(block_on(c.connect()).is_err());
             assert_eq!(*seen.borrow(), vec![Duration::from_secs(7)]);
@@ -506,16 +512,18 @@ mod tls {
             let (mut tls_read, mut tls_write) =
                 (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
             let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
-            let mut c = block_on(client::<_, _, _, _, 4>(
+            let mut c = client(
                 Stalls::new(TO_STARTTLS),
                 connector(),
-                config().with_security(Security::StartTls),
-                &mut rx,
-                &mut tx,
-                &mut tls_read,
-                &mut tls_write,
                 OnePoll(&seen),
-            ))
+                config().with_security(Security::StartTls),
+                embedded_smtp::tls::Buffers {
+                    rx: &mut rx,
+                    tx: &mut tx,
+                    tls_read: &mut tls_read,
+                    tls_write: &mut tls_write,
+                },
+            )
             .unwrap();
             assert_eq!(
                 block_on(c.connect()),
@@ -528,16 +536,18 @@ mod tls {
             // Without a timer the same handshake just waits (here: is still
             // pending after the ClientHello went out).
             let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
-            let mut c = block_on(client::<_, _, _, _, 4>(
+            let mut c = client(
                 Stalls::new(TO_STARTTLS),
                 connector(),
-                config().with_security(Security::StartTls),
-                &mut rx,
-                &mut tx,
-                &mut tls_read,
-                &mut tls_write,
                 NoTimer,
-            ))
+                config().with_security(Security::StartTls),
+                embedded_smtp::tls::Buffers {
+                    rx: &mut rx,
+                    tx: &mut tx,
+                    tls_read: &mut tls_read,
+                    tls_write: &mut tls_write,
+                },
+            )
             .unwrap();
             let mut connect = core::pin::pin!(c.connect());
             let mut cx = core::task::Context::from_waker(core::task::Waker::noop());

@@ -440,10 +440,12 @@ fn run_session(security: Security, port: u16) -> Result<(), Error<StreamError<st
         dial(port),
         connector,
         config,
-        &mut rx,
-        &mut tx,
-        &mut tls_read,
-        &mut tls_write,
+        embedded_smtp::tls::Buffers {
+            rx: &mut rx,
+            tx: &mut tx,
+            tls_read: &mut tls_read,
+            tls_write: &mut tls_write,
+        },
     )?;
     client.connect()?;
     assert!(client.engine().is_encrypted());
@@ -683,10 +685,12 @@ fn a_key_update_is_a_typed_transient_failure() {
         dial(port),
         connector,
         config,
-        &mut rx,
-        &mut tx,
-        &mut tls_read,
-        &mut tls_write,
+        embedded_smtp::tls::Buffers {
+            rx: &mut rx,
+            tx: &mut tx,
+            tls_read: &mut tls_read,
+            tls_write: &mut tls_write,
+        },
     )
     .unwrap();
     let e = client.connect().unwrap_err();

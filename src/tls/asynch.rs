@@ -12,7 +12,7 @@ use embedded_tls::{Aes128GcmSha256, CryptoRngCore, TlsCipherSuite, TlsConnection
 
 use super::guard::Guard;
 use super::stream::State;
-use super::{Connector, SessionError, StreamError, TlsFailure};
+use super::{Buffers, Connector, SessionError, StreamError, TlsFailure};
 use crate::asynch::{Client, NoTimer, Timer, Upgrade};
 use crate::engine::Config;
 
@@ -187,25 +187,44 @@ where
     }
 }
 
-/// An async client over `socket`: for [`Security::Implicit`](crate::Security::Implicit) the handshake runs
-/// first thing in [`connect`](Client::connect), for [`Security::StartTls`](crate::Security::StartTls) after
-/// the server's `220` to `STARTTLS`. `timer` bounds every wait of the client, the
-/// handshake included (its limit is the engine's, at
+/// An async client over `socket`, for transactions of up to 4 recipients
+/// ([`client_with_max_recipients`] for another limit): for
+/// [`Security::Implicit`](crate::Security::Implicit) the handshake runs first
+/// thing in [`connect`](Client::connect), for
+/// [`Security::StartTls`](crate::Security::StartTls) after the server's `220` to
+/// `STARTTLS`. `timer` bounds every wait of the client, the handshake included
+/// (its limit is the engine's, at
 /// [`Stage::TlsHandshake`](crate::engine::Stage::TlsHandshake)); pass [`NoTimer`]
 /// to leave the waits to the transport.
 ///
 /// # Errors
 /// As [`Client::with_upgrade`].
-#[allow(clippy::too_many_arguments)]
-pub async fn client<'a, 'b, 'c, T, Rng, C, Tm, const N: usize>(
+pub fn client<'a, 'b, 'c, T, Rng, C, Tm>(
     socket: T,
     connector: Connector<'c, Rng, C>,
-    config: Config<'a>,
-    rx: &'a mut [u8],
-    tx: &'a mut [u8],
-    tls_read: &'b mut [u8],
-    tls_write: &'b mut [u8],
     timer: Tm,
+    config: Config<'a>,
+    buffers: Buffers<'a, 'b>,
+) -> Result<TlsClient<'a, 'b, 'c, T, Rng, 4, C, Tm>, SessionError<T::Error>>
+where
+    T: Read + Write + 'b,
+    Rng: CryptoRngCore,
+    C: TlsCipherSuite + 'static,
+    Tm: Timer,
+{
+    client_with_max_recipients(socket, connector, timer, config, buffers)
+}
+
+/// [`client`] for transactions of up to `N` recipients.
+///
+/// # Errors
+/// As [`client`].
+pub fn client_with_max_recipients<'a, 'b, 'c, T, Rng, C, Tm, const N: usize>(
+    socket: T,
+    connector: Connector<'c, Rng, C>,
+    timer: Tm,
+    config: Config<'a>,
+    buffers: Buffers<'a, 'b>,
 ) -> Result<TlsClient<'a, 'b, 'c, T, Rng, N, C, Tm>, SessionError<T::Error>>
 where
     T: Read + Write + 'b,
@@ -213,6 +232,12 @@ where
     C: TlsCipherSuite + 'static,
     Tm: Timer,
 {
+    let Buffers {
+        rx,
+        tx,
+        tls_read,
+        tls_write,
+    } = buffers;
     let stream = TlsStream::new(socket, tls_read, tls_write);
     Client::with_upgrade(stream, connector, timer, config, rx, tx)
 }

@@ -7,7 +7,7 @@ use embedded_tls::{Aes128GcmSha256, CryptoRngCore, TlsCipherSuite};
 
 use super::guard::Guard;
 use super::stream::State;
-use super::{Connector, SessionError, StreamError, TlsFailure};
+use super::{Buffers, Connector, SessionError, StreamError, TlsFailure};
 use crate::blocking::{Client, Deadline, Upgrade};
 use crate::engine::Config;
 
@@ -200,32 +200,56 @@ where
     }
 }
 
-/// A blocking client over `socket` that speaks TLS as `config` says:
-/// [`Security::Implicit`](crate::Security::Implicit) runs the handshake first thing in
-/// [`connect`](Client::connect) (port 465), [`Security::StartTls`](crate::Security::StartTls) after the
-/// server's `220` to `STARTTLS` (port 587), and [`Security::None`](crate::Security::None) never uses
-/// TLS. Either handshake is one of the engine's waits, bounded by the transport's
-/// [`Deadline`] at [`Stage::TlsHandshake`](crate::engine::Stage::TlsHandshake).
-/// `tls_read` and `tls_write` are the TLS record buffers ([`TlsStream::new`]);
-/// `rx` and `tx` the client's ([`Engine::new`](crate::engine::Engine::new)).
+/// A blocking client over `socket` that speaks TLS as `config` says, for
+/// transactions of up to 4 recipients ([`client_with_max_recipients`] for
+/// another limit): [`Security::Implicit`](crate::Security::Implicit) runs the
+/// handshake first thing in [`connect`](Client::connect) (port 465),
+/// [`Security::StartTls`](crate::Security::StartTls) after the server's `220`
+/// to `STARTTLS` (port 587), and [`Security::None`](crate::Security::None) never
+/// uses TLS. Either handshake is one of the engine's waits, bounded by the
+/// transport's [`Deadline`] at
+/// [`Stage::TlsHandshake`](crate::engine::Stage::TlsHandshake).
 ///
 /// # Errors
 /// [`Error::Capacity`](crate::Error::Capacity) when `rx` or `tx` is too small
 /// (the TLS buffers are checked when the handshake starts).
-pub fn client<'a, 'b, 'c, T, Rng, C, const N: usize>(
+pub fn client<'a, 'b, 'c, T, Rng, C>(
     socket: T,
     connector: Connector<'c, Rng, C>,
     config: Config<'a>,
-    rx: &'a mut [u8],
-    tx: &'a mut [u8],
-    tls_read: &'b mut [u8],
-    tls_write: &'b mut [u8],
+    buffers: Buffers<'a, 'b>,
+) -> Result<TlsClient<'a, 'b, 'c, T, Rng, 4, C>, SessionError<T::Error>>
+where
+    T: Read + Write + Deadline + 'b,
+    Rng: CryptoRngCore,
+    C: TlsCipherSuite + 'static,
+{
+    client_with_max_recipients(socket, connector, config, buffers)
+}
+
+/// [`client`] for transactions of up to `N` recipients:
+/// `client_with_max_recipients::<_, _, _, 16>(..)`, or let the type of the
+/// result say `N`.
+///
+/// # Errors
+/// As [`client`].
+pub fn client_with_max_recipients<'a, 'b, 'c, T, Rng, C, const N: usize>(
+    socket: T,
+    connector: Connector<'c, Rng, C>,
+    config: Config<'a>,
+    buffers: Buffers<'a, 'b>,
 ) -> Result<TlsClient<'a, 'b, 'c, T, Rng, N, C>, SessionError<T::Error>>
 where
     T: Read + Write + Deadline + 'b,
     Rng: CryptoRngCore,
     C: TlsCipherSuite + 'static,
 {
+    let Buffers {
+        rx,
+        tx,
+        tls_read,
+        tls_write,
+    } = buffers;
     let stream = TlsStream::new(socket, tls_read, tls_write);
     Client::with_upgrade(stream, connector, config, rx, tx)
 }
