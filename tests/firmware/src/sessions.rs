@@ -107,12 +107,10 @@ impl rand_core::CryptoRng for Seeded {}
 /// The session over implicit TLS to "localhost" with the blocking client: the
 /// TLS record buffers are the caller's. Returns the number of accepted recipients.
 ///
-/// Written for a small stack: the handshake runs from this frame, which holds only
-/// the connector and the stream (`TlsStream::open`), and the client is built
-/// afterwards in [`tls_session`]'s frame (`Client::with_upgrade`, what
-/// `tls::blocking::client` does in one call). With the one call, LTO puts the
-/// connector, the stream and the client, each moved by value, into one frame that
-/// is on the stack during the whole handshake: about 7 KB more.
+/// Written for a small stack: this frame holds only the connector and the plain
+/// stream, and the client is built in [`tls_session`]'s frame
+/// (`Client::with_upgrade`, out of line), where `connect` runs the handshake as
+/// the session's first step.
 #[cfg(feature = "tls")]
 pub fn tls_blocking<S: embedded_io::Read + embedded_io::Write>(
     socket: S,
@@ -129,8 +127,8 @@ pub fn tls_blocking<S: embedded_io::Read + embedded_io::Write>(
     tls_session(stream, connector)
 }
 
-/// The SMTP part of [`tls_blocking`], once the handshake is done, in a frame of
-/// its own.
+/// The client of [`tls_blocking`] and its session (the handshake first), in a
+/// frame of its own.
 #[cfg(feature = "tls")]
 #[inline(never)]
 fn tls_session<S: embedded_io::Read + embedded_io::Write>(
