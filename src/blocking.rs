@@ -195,6 +195,18 @@ pub trait Upgrade<S: ErrorType> {
     }
 }
 
+/// An upgrader the caller keeps (a [`tls::Connector`](crate::tls::Connector) in
+/// its own frame, say): the client then holds only the reference.
+impl<S: ErrorType, T: Upgrade<S> + ?Sized> Upgrade<S> for &mut T {
+    fn upgrade(&mut self, stream: &mut S) -> Result<(), Error<S::Error>> {
+        T::upgrade(self, stream)
+    }
+
+    fn open(&mut self, stream: &mut S) -> Result<(), Error<S::Error>> {
+        T::open(self, stream)
+    }
+}
+
 impl<S: ErrorType> Upgrade<S> for NoTls {
     fn upgrade(&mut self, _: &mut S) -> Result<(), Error<S::Error>> {
         Err(Error::Unsupported(Unsupported::TlsUnavailable))
@@ -464,13 +476,16 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
                     Some(b) => self.engine.handle_body(b),
                     None => return Err(Error::Invariant(broken(Invariant::NoBody))),
                 },
-                Action::Handshake => {
-                    let done = self.upgrade.open(&mut self.stream);
-                    self.tls_ready(done)?;
-                }
-                Action::StartTls => {
-                    let done = self.upgrade.upgrade(&mut self.stream);
-                    self.tls_ready(done)?;
+                tls @ (Action::Handshake | Action::StartTls) => {
+                    let done = if matches!(tls, Action::Handshake) {
+                        self.upgrade.open(&mut self.stream)
+                    } else {
+                        self.upgrade.upgrade(&mut self.stream)
+                    };
+                    if let Err(e) = done {
+                        return Err(note(&mut self.engine, e, Failure::Upgrade));
+                    }
+                    self.engine.handle_tls_ready();
                 }
                 Action::Done(outcome) => {
                     self.flush(stage)?;
@@ -478,17 +493,6 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
                 }
                 Action::Failed(e) => return Err(e.widen()),
             }
-        }
-    }
-
-    /// Tells the engine how a TLS handshake ended.
-    fn tls_ready(&mut self, done: Result<(), Error<S::Error>>) -> Result<(), Error<S::Error>> {
-        match done {
-            Ok(()) => {
-                self.engine.handle_tls_ready();
-                Ok(())
-            }
-            Err(e) => Err(note(&mut self.engine, e, Failure::Upgrade)),
         }
     }
 

@@ -666,6 +666,13 @@ impl<'a, const N: usize> Engine<'a, N> {
         self.fail(refusal(stage, response));
     }
 
+    /// Keeps the refusal of a transaction's command as the transaction's error
+    /// (out of line: the error is built here only).
+    #[inline(never)]
+    pub(super) fn keep_refusal(&mut self, stage: Stage, response: Response) {
+        self.error = Some(refusal(stage, response));
+    }
+
     /// The length of a write into room the engine reserved for it. When that room
     /// was too small (a bug) the session breaks with [`Invariant::Room`] (and a
     /// `debug_assert!` fires): never wrong bytes on the wire.
@@ -759,7 +766,7 @@ impl<'a, const N: usize> Engine<'a, N> {
                     self.finish_txn();
                 } else {
                     // The transaction is over either way (RFC 5321 §4.1.1.4).
-                    self.error = Some(refusal(Stage::EndOfData, r));
+                    self.keep_refusal(Stage::EndOfData, r);
                     self.end_failed_txn();
                 }
             }
@@ -771,7 +778,10 @@ impl<'a, const N: usize> Engine<'a, N> {
                     self.error = e;
                     self.report_error = self.error.is_some();
                 } else {
-                    self.fail(e.unwrap_or(refusal(Stage::Rset, r)));
+                    match e {
+                        Some(e) => self.fail(e),
+                        None => self.reject(Stage::Rset, r),
+                    }
                 }
             }
             State::Quit => {
@@ -804,6 +814,7 @@ impl<'a, const N: usize> Engine<'a, N> {
 /// The error for a reply that is not the success awaited: a `4yz` or `5yz` is the
 /// server's refusal ([`Error::Rejected`]); any other code is a protocol error
 /// naming it.
+#[inline(never)]
 pub(super) fn refusal(stage: Stage, response: Response) -> Error {
     let code = response.code;
     if code.is_transient() || code.is_permanent() {

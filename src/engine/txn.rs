@@ -322,7 +322,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             Stage::Mail => {
                 self.txn.mail_ok = ok;
                 if !ok {
-                    self.error = Some(refusal(stage, r));
+                    self.keep_refusal(stage, r);
                     if !self.txn.pipelined {
                         return self.abort_txn();
                     }

@@ -187,16 +187,36 @@ impl<'b, T: Read + Write + Deadline + 'b, C: TlsCipherSuite + 'static> Write
     }
 }
 
-/// STARTTLS: the client calls this after the server's `220` (and after the
-/// engine made sure nothing followed it); the client then sends EHLO again.
+/// The implicit handshake (`open`, the session's first step) and STARTTLS: the
+/// client calls `upgrade` after the server's `220` (and after the engine made sure
+/// nothing followed it), then sends EHLO again.
 impl<'b, T, Rng, C> Upgrade<TlsStream<'b, T, C>> for Connector<'_, Rng, C>
 where
     T: Read + Write + Deadline + 'b,
     Rng: CryptoRngCore,
     C: TlsCipherSuite + 'static,
 {
+    // Out of line: inlined into the client's driver loop, the handshake's locals
+    // (several KB) became part of the loop's frame for the whole session.
+    #[inline(never)]
     fn upgrade(&mut self, stream: &mut TlsStream<'b, T, C>) -> Result<(), SessionError<T::Error>> {
         stream.start_tls(self)
+    }
+}
+
+/// The same for a stream the caller keeps in its own frame (the client holds
+/// `&mut TlsStream`).
+impl<'b, T, Rng, C> Upgrade<&mut TlsStream<'b, T, C>> for Connector<'_, Rng, C>
+where
+    T: Read + Write + Deadline + 'b,
+    Rng: CryptoRngCore,
+    C: TlsCipherSuite + 'static,
+{
+    fn upgrade(
+        &mut self,
+        stream: &mut &mut TlsStream<'b, T, C>,
+    ) -> Result<(), SessionError<T::Error>> {
+        Upgrade::<TlsStream<'b, T, C>>::upgrade(self, stream)
     }
 }
 
