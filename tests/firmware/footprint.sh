@@ -40,17 +40,21 @@ BUDGET_STACK=3072
 CALLER_BUFFERS=1024   # rx 512 + tx 512 in src/sessions.rs
 TLS_BUFFERS=20736     # TLS_READ_BUFFER + TLS_WRITE_BUFFER
 # Ceilings for the TLS rows with verification on thumbv7em-none-eabihf, opt-level
-# "z" (flash and stack as in the table): measured + ~1-2 %, below the 16 KB stack
-# goal (docs/ARCHITECTURE.md §6).
+# "z" (flash and stack as in the table): measured + ~1 %. The implicit handshake is
+# the engine's first action, so it runs under the client and its buffers (about
+# 1.5 KB more than when it ran before the client existed); row (e) is 0.3 KB over
+# the 16 KB stack goal (docs/ARCHITECTURE.md §6).
 declare -A CEILING_TLS_FLASH=([fp-tls-p256]=139600 [fp-tls-rsa]=144800)
-declare -A CEILING_TLS_STACK=([fp-tls-p256]=14700 [fp-tls-rsa]=15700)
+declare -A CEILING_TLS_STACK=([fp-tls-p256]=16150 [fp-tls-rsa]=16900)
 # Ceilings for row (a), opt-level "z": measured + ~1 % (stack beyond the buffers).
-declare -A CEILING_FLASH=([thumbv7em-none-eabihf]=20600 [thumbv6m-none-eabi]=21850)
-declare -A CEILING_STACK=([thumbv7em-none-eabihf]=2810 [thumbv6m-none-eabi]=3020)
+# Raised by 0.5 KB of flash for typed misuse/contract/invariant errors, the
+# handshake action, secret spans and the reply-class check.
+declare -A CEILING_FLASH=([thumbv7em-none-eabihf]=21100 [thumbv6m-none-eabi]=22400)
+declare -A CEILING_STACK=([thumbv7em-none-eabihf]=2850 [thumbv6m-none-eabi]=3040)
 # Ceilings for row (b), the async client, opt-level "z" (its stack includes the
 # session's future).
 declare -A CEILING_ASYNC_FLASH=([thumbv7em-none-eabihf]=24250 [thumbv6m-none-eabi]=25750)
-declare -A CEILING_ASYNC_STACK=([thumbv7em-none-eabihf]=4260 [thumbv6m-none-eabi]=4600)
+declare -A CEILING_ASYNC_STACK=([thumbv7em-none-eabihf]=4400 [thumbv6m-none-eabi]=4660)
 
 status=0
 measure() { # target profile features -> "flash ram stack"
