@@ -21,6 +21,8 @@
 mod action;
 mod auth;
 mod config;
+mod log;
+mod reply;
 #[cfg(test)]
 mod tests;
 mod txn;
@@ -31,16 +33,14 @@ use core::time::Duration;
 
 pub use action::{Action, Outcome, Outgoing, Stage};
 pub use config::{Config, MailParams, Report, Security};
+use reply::refusal;
 
 use crate::auth::{Chosen, Prompt};
 use crate::command::Command;
-use crate::error::{
-    Buffer, Contract, Error, Failure, Invariant, Misuse, ProtocolError, Response, Text,
-    Unsupported, broken,
-};
+use crate::error::{Buffer, Contract, Error, Failure, Invariant, Misuse, Response, broken};
 use crate::limits;
 use crate::message::DotStuffer;
-use crate::reply::{Assembler, Capabilities, Extensions, ReplyCode, Status, parse_line};
+use crate::reply::{Assembler, Capabilities};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -560,117 +560,12 @@ impl<'a, const N: usize> Engine<'a, N> {
         }
     }
 
-    /// Logs the command lines in `tx[from..to]` at trace level, the secret span
-    /// replaced by `[secret]`.
-    #[cfg(any(feature = "log", feature = "defmt"))]
-    pub(super) fn log_sent(&self, from: usize, to: usize) {
-        let mut at = from;
-        while at < to {
-            let rest = part(self.tx, at, to);
-            let len = rest
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(rest.len(), |i| i + 1);
-            let line = part(rest, 0, len);
-            let text = line.strip_suffix(b"\r\n").unwrap_or(line);
-            let (s, e) = self.secret;
-            if s < e && at < e && s < at + text.len() {
-                let keep = s.saturating_sub(at).min(text.len());
-                trace!("C: {}[secret]", printable(part(text, 0, keep)));
-            } else {
-                trace!("C: {}", printable(text));
-            }
-            at += len;
-        }
-    }
-
-    #[cfg(not(any(feature = "log", feature = "defmt")))]
-    pub(super) fn log_sent(&self, _: usize, _: usize) {}
-
     /// End of the next command line at or after `tx_sent`.
     fn next_line_end(&self) -> usize {
         part(self.tx, self.tx_sent, self.tx_len)
             .iter()
             .position(|&b| b == b'\n')
             .map_or(self.tx_len, |i| self.tx_sent + i + 1)
-    }
-
-    /// Parses buffered reply lines while a reply is awaited and nothing is left to send.
-    fn process(&mut self) {
-        let mut pos = 0;
-        while self.state.awaits_reply() && self.tx_sent == self.tx_flush && !self.report_error {
-            let line = match parse_line(part(self.rx, pos, self.rx_len), &self.config.parser) {
-                Ok(Status::Complete(l)) => l,
-                Ok(Status::Partial) => {
-                    if self.rx_len == self.rx.len() && pos == 0 {
-                        self.fail(crate::reply::ReplyError::LineTooLong);
-                    }
-                    break;
-                }
-                Err(e) => {
-                    self.fail(e);
-                    break;
-                }
-            };
-            let (line, used) = line;
-            #[cfg(any(feature = "log", feature = "defmt"))]
-            {
-                let raw = part(self.rx, pos, pos + used);
-                trace!("S: {}", printable(raw.strip_suffix(b"\r\n").unwrap_or(raw)));
-            }
-            let first = !self.assembler.in_progress();
-            let last = match self.assembler.push(&line) {
-                Ok(last) => last,
-                Err(e) => {
-                    self.fail(e);
-                    break;
-                }
-            };
-            if first {
-                let (enhanced, text) = match line.enhanced() {
-                    Some((e, t)) => (Some(e), t),
-                    None => (None, line.text),
-                };
-                let prompt = if self.state == State::Auth && line.code == ReplyCode::AUTH_CONTINUE {
-                    crate::auth::login_prompt(line.text)
-                } else {
-                    Ok(Prompt::Other)
-                };
-                self.head = Some(Head {
-                    response: Response {
-                        code: line.code,
-                        enhanced,
-                        text: Text::new(text),
-                    },
-                    prompt,
-                });
-            } else if self.state == State::Ehlo {
-                self.caps.apply_line(line.text);
-            }
-            pos += used;
-            if last {
-                self.waits = self.waits.wrapping_add(1);
-                let residue = pos < self.rx_len;
-                if let Some(head) = self.head.take() {
-                    self.on_reply(head, residue);
-                }
-            }
-        }
-        if pos > 0 {
-            move_left(self.rx, pos, 0, self.rx_len - pos);
-            self.rx_len -= pos;
-        }
-    }
-
-    fn reject(&mut self, stage: Stage, response: Response) {
-        self.fail(refusal(stage, response));
-    }
-
-    /// Keeps the refusal of a transaction's command as the transaction's error
-    /// (out of line: the error is built here only).
-    #[inline(never)]
-    pub(super) fn keep_refusal(&mut self, stage: Stage, response: Response) {
-        self.error = Some(refusal(stage, response));
     }
 
     /// The length of a write into room the engine reserved for it. When that room
@@ -682,146 +577,6 @@ impl<'a, const N: usize> Engine<'a, N> {
         }
         written
     }
-
-    /// Whether a `3yz` reply is what the current command awaits: `334` to AUTH,
-    /// `354` to DATA. Anywhere else it is a protocol error.
-    fn intermediate_expected(&self, code: ReplyCode) -> bool {
-        match self.state {
-            State::Auth => code == ReplyCode::AUTH_CONTINUE,
-            State::Txn => {
-                code == ReplyCode::START_MAIL_INPUT
-                    && !self.txn.bdat
-                    && self.txn.replies == 1 + self.txn.rcpts
-            }
-            State::Quit | State::DrainEmpty => true,
-            _ => false,
-        }
-    }
-
-    /// Acts on one complete reply.
-    fn on_reply(&mut self, head: Head, residue: bool) {
-        let r = head.response;
-        let code = r.code;
-        if code == ReplyCode::SERVICE_NOT_AVAILABLE && self.state != State::Quit {
-            // 421: the server is closing the channel (RFC 5321 §3.8). While resetting
-            // a failed transaction, the transaction's own error is the one to report.
-            let stage = self.stage();
-            let e = self
-                .error
-                .take()
-                .unwrap_or(Error::Rejected { stage, response: r });
-            self.fail(e);
-            return;
-        }
-        if code.is_intermediate() && !self.intermediate_expected(code) {
-            let stage = self.stage();
-            self.fail(ProtocolError::UnexpectedReply { stage, code });
-            return;
-        }
-        match self.state {
-            State::Greeting => {
-                if code == ReplyCode::SERVICE_READY {
-                    self.queue(Command::Ehlo(self.config.client_id), false);
-                    self.state = State::Ehlo;
-                } else {
-                    self.reject(Stage::Greeting, r);
-                }
-            }
-            State::Ehlo => {
-                if code.is_positive() {
-                    self.after_hello();
-                } else if code.get() == 500 || code.get() == 502 {
-                    // EHLO not understood: an RFC 821 server (RFC 5321 §3.2).
-                    self.caps = Capabilities::new();
-                    self.queue(Command::Helo(self.config.client_id), false);
-                    self.state = State::Helo;
-                } else {
-                    self.reject(Stage::Ehlo, r);
-                }
-            }
-            State::Helo => {
-                if code.is_positive() {
-                    self.caps = Capabilities::new();
-                    self.after_hello();
-                } else {
-                    self.reject(Stage::Helo, r);
-                }
-            }
-            State::StartTls => {
-                if code == ReplyCode::SERVICE_READY {
-                    if residue {
-                        self.fail(ProtocolError::StartTlsInjection);
-                    } else {
-                        self.state = State::Handshake;
-                    }
-                } else {
-                    self.reject(Stage::StartTls, r);
-                }
-            }
-            State::Auth => self.on_auth_reply(head),
-            State::Txn => self.on_txn_reply(r),
-            State::EndOfData => {
-                if code.is_positive() {
-                    self.report.reply = Some(r);
-                    self.finish_txn();
-                } else {
-                    // The transaction is over either way (RFC 5321 §4.1.1.4).
-                    self.keep_refusal(Stage::EndOfData, r);
-                    self.end_failed_txn();
-                }
-            }
-            State::DrainEmpty => self.end_failed_txn(),
-            State::Rset => {
-                let e = self.error.take();
-                if code.is_positive() {
-                    self.state = State::Ready;
-                    self.error = e;
-                    self.report_error = self.error.is_some();
-                } else {
-                    match e {
-                        Some(e) => self.fail(e),
-                        None => self.reject(Stage::Rset, r),
-                    }
-                }
-            }
-            State::Quit => {
-                self.state = State::Closed;
-                // A transaction that ended with QUIT reports its failure now.
-                self.report_error = self.error.is_some();
-            }
-            _ => self.fail(ProtocolError::UnsolicitedData),
-        }
-    }
-
-    /// After EHLO/HELO: STARTTLS if required, else AUTH if configured, else ready.
-    fn after_hello(&mut self) {
-        if self.config.security == Security::StartTls && !self.encrypted {
-            if self.caps.has(Extensions::STARTTLS) && self.state == State::Ehlo {
-                self.queue(Command::StartTls, false);
-                self.state = State::StartTls;
-            } else {
-                self.fail(Unsupported::StartTls);
-            }
-            return;
-        }
-        match self.config.credentials {
-            Some(cred) => self.start_auth(cred),
-            None => self.state = State::Ready,
-        }
-    }
-}
-
-/// The error for a reply that is not the success awaited: a `4yz` or `5yz` is the
-/// server's refusal ([`Error::Rejected`]); any other code is a protocol error
-/// naming it.
-#[inline(never)]
-pub(super) fn refusal(stage: Stage, response: Response) -> Error {
-    let code = response.code;
-    if code.is_transient() || code.is_permanent() {
-        Error::Rejected { stage, response }
-    } else {
-        Error::Protocol(ProtocolError::UnexpectedReply { stage, code })
-    }
 }
 
 impl<const N: usize> Drop for Engine<'_, N> {
@@ -831,13 +586,6 @@ impl<const N: usize> Drop for Engine<'_, N> {
             self.tx.fill(0);
         }
     }
-}
-
-/// `bytes` as text for the log (replies and commands are ASCII, or UTF-8 with
-/// SMTPUTF8).
-#[cfg(any(feature = "log", feature = "defmt"))]
-fn printable(bytes: &[u8]) -> &str {
-    core::str::from_utf8(bytes).unwrap_or("<not UTF-8>")
 }
 
 impl<const N: usize> core::fmt::Debug for Engine<'_, N> {

@@ -7,7 +7,9 @@ use std::vec::Vec;
 use super::*;
 use crate::address::{Address, Domain};
 use crate::auth::Credentials;
+use crate::error::{ProtocolError, Text};
 use crate::message::RawMessage;
+use crate::reply::{Extensions, ReplyCode};
 use txn::MIN_STAGE;
 
 /// What a step of the engine looked like, owned for comparison.
