@@ -63,6 +63,17 @@ pub trait Upgrade<S: ErrorType> {
     }
 }
 
+/// An upgrader the caller keeps in its own frame: the client holds the reference.
+impl<S: ErrorType, T: Upgrade<S> + ?Sized> Upgrade<S> for &mut T {
+    async fn upgrade(&mut self, stream: &mut S) -> Result<(), Error<S::Error>> {
+        T::upgrade(self, stream).await
+    }
+
+    async fn open(&mut self, stream: &mut S) -> Result<(), Error<S::Error>> {
+        T::open(self, stream).await
+    }
+}
+
 impl<S: ErrorType> Upgrade<S> for NoTls {
     async fn upgrade(&mut self, _: &mut S) -> Result<(), Error<S::Error>> {
         Err(Error::Unsupported(Unsupported::TlsUnavailable))

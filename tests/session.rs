@@ -1521,3 +1521,78 @@ fn async_implicit_handshake_that_never_ends_times_out_naming_its_stage() {
         })
     );
 }
+
+/// An upgrader the caller keeps (`&mut`): the implicit handshake is asked of it
+/// once, before the greeting is read, in both drivers.
+#[test]
+fn a_borrowed_upgrader_runs_the_implicit_handshake_once() {
+    struct Counting {
+        opens: usize,
+        reads_before: Option<usize>,
+    }
+    impl embedded_smtp::blocking::Upgrade<Scripted> for Counting {
+        fn upgrade(&mut self, _: &mut Scripted) -> Result<(), E> {
+            panic!("no STARTTLS in this session")
+        }
+        fn open(&mut self, s: &mut Scripted) -> Result<(), E> {
+            self.opens += 1;
+            self.reads_before = Some(s.reads);
+            Ok(())
+        }
+    }
+    #[cfg(feature = "async")]
+    impl embedded_smtp::asynch::Upgrade<Scripted> for Counting {
+        async fn upgrade(&mut self, _: &mut Scripted) -> Result<(), E> {
+            panic!("no STARTTLS in this session")
+        }
+        async fn open(&mut self, s: &mut Scripted) -> Result<(), E> {
+            self.opens += 1;
+            self.reads_before = Some(s.reads);
+            Ok(())
+        }
+    }
+    let t = format!("{GREETING}\n {CAPS_PLAIN}\n {QUIT}");
+    let cfg = config().with_security(Security::Implicit);
+    let mut up = Counting {
+        opens: 0,
+        reads_before: None,
+    };
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    let mut c: embedded_smtp::blocking::Client<'_, _, 4, _> =
+        embedded_smtp::blocking::Client::with_upgrade(
+            Scripted::new(script(&t), Mode::Bytewise),
+            &mut up,
+            cfg,
+            &mut rx,
+            &mut tx,
+        )
+        .unwrap();
+    c.connect().unwrap();
+    assert!(c.engine().is_encrypted());
+    c.quit().unwrap();
+    c.stream_mut().assert_finished();
+    drop(c);
+    assert_eq!((up.opens, up.reads_before), (1, Some(0)));
+    #[cfg(feature = "async")]
+    {
+        let mut up = Counting {
+            opens: 0,
+            reads_before: None,
+        };
+        let mut c: embedded_smtp::asynch::Client<'_, _, 4, _, _> =
+            embedded_smtp::asynch::Client::with_upgrade(
+                Scripted::new(script(&t), Mode::Bytewise),
+                &mut up,
+                embedded_smtp::asynch::NoTimer,
+                cfg,
+                &mut rx,
+                &mut tx,
+            )
+            .unwrap();
+        common::block_on(c.connect()).unwrap();
+        common::block_on(c.quit()).unwrap();
+        c.stream_mut().assert_finished();
+        drop(c);
+        assert_eq!((up.opens, up.reads_before), (1, Some(0)));
+    }
+}

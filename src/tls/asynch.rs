@@ -187,6 +187,22 @@ where
     }
 }
 
+/// The same for a stream the caller keeps in its own frame (the client holds
+/// `&mut TlsStream`).
+impl<'b, T, Rng, C> Upgrade<&mut TlsStream<'b, T, C>> for Connector<'_, Rng, C>
+where
+    T: Read + Write + 'b,
+    Rng: CryptoRngCore,
+    C: TlsCipherSuite + 'static,
+{
+    async fn upgrade(
+        &mut self,
+        stream: &mut &mut TlsStream<'b, T, C>,
+    ) -> Result<(), SessionError<T::Error>> {
+        stream.start_tls(self).await
+    }
+}
+
 /// An async client over `socket`, for transactions of up to 4 recipients
 /// ([`client_with_max_recipients`] for another limit): for
 /// [`Security::Implicit`](crate::Security::Implicit) the handshake runs first
