@@ -59,10 +59,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         FromStdTcp::new(tcp),
         connector,
         config,
-        &mut rx,
-        &mut tx,
-        &mut tls_read,
-        &mut tls_write,
+        embedded_smtp::tls::Buffers {
+            rx: &mut rx,
+            tx: &mut tx,
+            tls_read: &mut tls_read,
+            tls_write: &mut tls_write,
+        },
     )?;
     println!("client: TLS 1.3 up; certificate of \"localhost\" verified against the test root CA");
     client.connect()?;

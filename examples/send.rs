@@ -31,7 +31,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use embedded_io::{ErrorType, Read, Write};
 use embedded_smtp::blocking::{Client, Deadline, Upgrade};
 use embedded_smtp::engine::{Report, Stage};
-use embedded_smtp::limits::TIMEOUT_TLS_HANDSHAKE;
 use embedded_smtp::message::{Attachment, DateTime, Message};
 use embedded_smtp::nal::{self, Backoff, FromNal};
 use embedded_smtp::tls::blocking::TlsStream;
@@ -848,7 +847,8 @@ fn run(o: &Opts) -> Result<Summary, String> {
         let stream = Transcript::new(socket, o.verbose);
         let config = config.with_security(Security::None);
         let mut client: Client<'_, _, MAX_RCPT> =
-            Client::new(stream, config, &mut rx, &mut tx).map_err(|e| describe(&e, o))?;
+            Client::with_max_recipients(stream, config, &mut rx, &mut tx)
+                .map_err(|e| describe(&e, o))?;
         return session(&mut client, o, &parts, &mailboxes).map_err(|e| describe(&e, o));
     }
 
@@ -876,29 +876,31 @@ fn run(o: &Opts) -> Result<Summary, String> {
     } else {
         default_roots(TimeSource::from(now))?
     };
-    let mut connector = Connector::new(&o.host, verifier, OsRng);
+    let connector = Connector::new(&o.host, verifier, OsRng);
     let (mut tls_read, mut tls_write) = (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
-    let mut socket = Socket::new(connect(o)?);
-    let (stream, security) = if o.tls == Mode::Implicit {
-        // The handshake runs before the client: it gets the handshake's limit.
-        socket.start_wait(Some(o.timeout.unwrap_or(TIMEOUT_TLS_HANDSHAKE)));
-        let stream = TlsStream::open(socket, &mut tls_read, &mut tls_write, &mut connector)
-            .map_err(|e| format!("connect to {}:{}: {}", o.host, o.port, describe(&e, o)))?;
-        if o.verbose {
-            eprintln!("-- TLS 1.3 established with {}", tls_peer(o));
-        }
-        (stream, Security::Implicit)
+    let socket = Socket::new(connect(o)?);
+    // The implicit handshake is the session's first step (in `connect`), bounded
+    // like every other wait.
+    let stream = TlsStream::new(socket, &mut tls_read, &mut tls_write);
+    let security = if o.tls == Mode::Implicit {
+        Security::Implicit
     } else {
-        let stream = TlsStream::new(socket, &mut tls_read, &mut tls_write);
-        (stream, Security::StartTls)
+        Security::StartTls
     };
     let stream = Transcript::new(stream, o.verbose);
     let config = config.with_security(security);
-    let upgrade = Via(connector);
+    let upgrade = Via(connector, tls_peer(o));
     let mut client: Client<'_, _, MAX_RCPT, _> =
         Client::with_upgrade(stream, upgrade, config, &mut rx, &mut tx)
             .map_err(|e| describe(&e, o))?;
-    session(&mut client, o, &parts, &mailboxes).map_err(|e| describe(&e, o))
+    session(&mut client, o, &parts, &mailboxes).map_err(|e| {
+        let line = describe(&e, o);
+        if o.tls == Mode::Implicit && !client.engine().is_encrypted() {
+            format!("connect to {}:{}: {line}", o.host, o.port)
+        } else {
+            line
+        }
+    })
 }
 
 /// How the transcript names the server after a handshake.
@@ -939,9 +941,10 @@ fn read_ca_files(o: &Opts) -> Result<Vec<Vec<u8>>, String> {
     Ok(ders)
 }
 
-/// The STARTTLS upgrader of the client's stream: runs the crate's
-/// [`Connector`] on the TLS stream under the transcript.
-struct Via<C>(C);
+/// The upgrader of the client's stream (the implicit handshake and STARTTLS):
+/// runs the crate's [`Connector`] on the TLS stream under the transcript, and
+/// names the server (the second field) in the transcript.
+struct Via<C>(C, String);
 
 impl<'b, T, Rng> Upgrade<Transcript<TlsStream<'b, T>>> for Via<Connector<'_, Rng>>
 where
@@ -955,6 +958,17 @@ where
         stream.inner.start_tls(&mut self.0)?;
         if stream.on {
             eprintln!("-- TLS 1.3 established; EHLO again");
+        }
+        Ok(())
+    }
+
+    fn open(
+        &mut self,
+        stream: &mut Transcript<TlsStream<'b, T>>,
+    ) -> Result<(), Error<StreamError<T::Error>>> {
+        stream.inner.start_tls(&mut self.0)?;
+        if stream.on {
+            eprintln!("-- TLS 1.3 established with {}", self.1);
         }
         Ok(())
     }

@@ -38,24 +38,50 @@ use crate::NoTls;
 use crate::address::Address;
 use crate::driver::{Envelope, io, note};
 use crate::engine::{Action, Config, Engine, MailParams, Outcome, Report, Stage};
-use crate::error::{Error, Failure, ProtocolError, Unsupported};
+use crate::error::{Error, Failure, Invariant, Unsupported, broken};
 use crate::message::{BodySource, Message, RawMessage};
 use crate::reply::Capabilities;
 
-/// Switches a stream to TLS in place when the server has accepted `STARTTLS`; the
-/// async counterpart of [`blocking::Upgrade`](crate::blocking::Upgrade).
+/// Switches a stream to TLS in place, for implicit TLS ([`Action::Handshake`])
+/// and STARTTLS ([`Action::StartTls`]); the async counterpart of
+/// [`blocking::Upgrade`](crate::blocking::Upgrade).
 #[allow(async_fn_in_trait)]
 pub trait Upgrade<S: ErrorType> {
-    /// Runs the TLS handshake on `stream`.
+    /// Runs the TLS handshake on `stream` after the server's `220` to `STARTTLS`.
     ///
     /// # Errors
     /// Whatever stopped the handshake; the connection is then unusable.
     async fn upgrade(&mut self, stream: &mut S) -> Result<(), Error<S::Error>>;
+
+    /// Runs the implicit TLS handshake (port 465) before the greeting. By default
+    /// the same handshake as [`upgrade`](Self::upgrade).
+    ///
+    /// # Errors
+    /// Whatever stopped the handshake; the connection is then unusable.
+    async fn open(&mut self, stream: &mut S) -> Result<(), Error<S::Error>> {
+        self.upgrade(stream).await
+    }
+}
+
+/// An upgrader the caller keeps in its own frame: the client holds the reference.
+impl<S: ErrorType, T: Upgrade<S> + ?Sized> Upgrade<S> for &mut T {
+    async fn upgrade(&mut self, stream: &mut S) -> Result<(), Error<S::Error>> {
+        T::upgrade(self, stream).await
+    }
+
+    async fn open(&mut self, stream: &mut S) -> Result<(), Error<S::Error>> {
+        T::open(self, stream).await
+    }
 }
 
 impl<S: ErrorType> Upgrade<S> for NoTls {
     async fn upgrade(&mut self, _: &mut S) -> Result<(), Error<S::Error>> {
         Err(Error::Unsupported(Unsupported::TlsUnavailable))
+    }
+
+    /// The stream is the caller's and already encrypted: nothing to do.
+    async fn open(&mut self, _: &mut S) -> Result<(), Error<S::Error>> {
+        Ok(())
     }
 }
 
@@ -257,14 +283,33 @@ pub struct Client<'a, S, const N: usize = 4, U = NoTls, T = NoTimer> {
     dirty: bool,
 }
 
-impl<'a, S: Read + Write, const N: usize, T: Timer> Client<'a, S, N, NoTls, T> {
+impl<'a, S: Read + Write, T: Timer> Client<'a, S, 4, NoTls, T> {
     /// A client over a connected stream with caller-owned buffers (see
-    /// [`Engine::new`] for their sizes), its waits bounded by `timer` ([`NoTimer`]
-    /// to leave them to the transport). Nothing is read or written yet.
+    /// [`Engine::new`] for their sizes), for transactions of up to 4 recipients
+    /// ([`with_max_recipients`](Client::with_max_recipients) for another limit),
+    /// its waits bounded by `timer` ([`NoTimer`] to leave them to the transport).
+    /// Nothing is read or written yet.
     ///
     /// # Errors
     /// [`Error::Capacity`] when a buffer is too small.
     pub fn new(
+        stream: S,
+        timer: T,
+        config: Config<'a>,
+        rx: &'a mut [u8],
+        tx: &'a mut [u8],
+    ) -> Result<Self, Error<S::Error>> {
+        Client::with_upgrade(stream, NoTls, timer, config, rx, tx)
+    }
+}
+
+impl<'a, S: Read + Write, const N: usize, T: Timer> Client<'a, S, N, NoTls, T> {
+    /// [`new`](Client::new) for transactions of up to `N` recipients:
+    /// `Client::<_, 16>::with_max_recipients(..)`.
+    ///
+    /// # Errors
+    /// [`Error::Capacity`] when a buffer is too small.
+    pub fn with_max_recipients(
         stream: S,
         timer: T,
         config: Config<'a>,
@@ -371,7 +416,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
         let mut body = body;
         match self.run(Some(&mut body)).await? {
             Outcome::Sent => Ok(self.engine.report_copy()),
-            _ => Err(Error::Protocol(ProtocolError::InvalidState)),
+            _ => Err(Error::Invariant(broken(Invariant::State))),
         }
     }
 
@@ -392,14 +437,14 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
         self.engine.quit_after_transaction().map_err(Error::widen)?;
         match self.run(Some(&mut message.writer())).await? {
             Outcome::Closed => Ok(self.engine.report_copy()),
-            _ => Err(Error::Protocol(ProtocolError::InvalidState)),
+            _ => Err(Error::Invariant(broken(Invariant::State))),
         }
     }
 
     /// Sends `QUIT` and waits for its reply (or for the server to close).
     ///
     /// # Errors
-    /// Any [`Error`] from the exchange; [`ProtocolError::InvalidState`] when the
+    /// Any [`Error`] from the exchange; [`Misuse::NotIdle`](crate::Misuse::NotIdle) when the
     /// session is not idle.
     pub async fn quit(&mut self) -> Result<(), Error<S::Error>> {
         self.engine.quit().map_err(Error::widen)?;
@@ -421,8 +466,10 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
                 self.armed = id;
             }
             match self.engine.poll_action() {
-                Action::Send(bytes) => {
-                    let n = match bounded(&mut self.timer, stage, self.stream.write(bytes)).await {
+                Action::Send(out) => {
+                    let n = match bounded(&mut self.timer, stage, self.stream.write(out.bytes()))
+                        .await
+                    {
                         Ok(n) => n,
                         Err(e) => return Err(note(&mut self.engine, e, Failure::Write)),
                     };
@@ -448,18 +495,17 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
                 }
                 Action::Body => match body.as_deref_mut() {
                     Some(b) => self.engine.handle_body(b),
-                    None => return Err(Error::Protocol(ProtocolError::InvalidState)),
+                    None => return Err(Error::Invariant(broken(Invariant::NoBody))),
                 },
+                Action::Handshake => {
+                    let open = self.upgrade.open(&mut self.stream);
+                    let done = self.timer.with_timeout(open).await;
+                    self.tls_ready(done, stage)?;
+                }
                 Action::StartTls => {
-                    let handshake = self.upgrade.upgrade(&mut self.stream);
-                    let done = match self.timer.with_timeout(handshake).await {
-                        Ok(r) => r,
-                        Err(TimedOut) => Err(Error::TimedOut { stage }),
-                    };
-                    if let Err(e) = done {
-                        return Err(note(&mut self.engine, e, Failure::Upgrade));
-                    }
-                    self.engine.handle_tls_ready();
+                    let upgrade = self.upgrade.upgrade(&mut self.stream);
+                    let done = self.timer.with_timeout(upgrade).await;
+                    self.tls_ready(done, stage)?;
                 }
                 Action::Done(outcome) => {
                     if self.dirty {
@@ -472,6 +518,23 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
                 }
                 Action::Failed(e) => return Err(e.widen()),
             }
+        }
+    }
+}
+
+impl<S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'_, S, N, U, T> {
+    /// Tells the engine how a TLS handshake (bounded by the wait's deadline) ended.
+    fn tls_ready(
+        &mut self,
+        done: Result<Result<(), Error<S::Error>>, TimedOut>,
+        stage: Stage,
+    ) -> Result<(), Error<S::Error>> {
+        match done.unwrap_or(Err(Error::TimedOut { stage })) {
+            Ok(()) => {
+                self.engine.handle_tls_ready();
+                Ok(())
+            }
+            Err(e) => Err(note(&mut self.engine, e, Failure::Upgrade)),
         }
     }
 }

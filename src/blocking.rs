@@ -34,7 +34,7 @@ use crate::NoTls;
 use crate::address::Address;
 use crate::driver::{Envelope, io, note};
 use crate::engine::{Action, Config, Engine, MailParams, Outcome, Report, Stage};
-use crate::error::{Error, Failure, ProtocolError, Unsupported};
+use crate::error::{Error, Failure, Invariant, Unsupported, broken};
 use crate::message::{BodySource, Message, RawMessage};
 use crate::reply::Capabilities;
 use crate::retry::{Delivery, Next, Pause, Policy, Retry};
@@ -170,20 +170,52 @@ where
     }
 }
 
-/// Switches a stream to TLS in place when the server has accepted `STARTTLS`
-/// ([`Action::StartTls`]). The `tls` feature provides one; [`NoTls`] refuses.
+/// Switches a stream to TLS in place: at the start of an implicit-TLS session
+/// ([`Action::Handshake`]) and when the server has accepted `STARTTLS`
+/// ([`Action::StartTls`]). The `tls` feature provides one
+/// ([`tls::Connector`](crate::tls::Connector)); [`NoTls`] refuses STARTTLS and
+/// takes an implicit-TLS stream as already encrypted.
 pub trait Upgrade<S: ErrorType> {
-    /// Runs the TLS handshake on `stream`. On success the client sends EHLO again
-    /// over the encrypted stream; on failure the connection is unusable.
+    /// Runs the TLS handshake on `stream` after the server's `220` to `STARTTLS`.
+    /// On success the client sends EHLO again over the encrypted stream; on
+    /// failure the connection is unusable.
     ///
     /// # Errors
     /// Whatever stopped the handshake.
     fn upgrade(&mut self, stream: &mut S) -> Result<(), Error<S::Error>>;
+
+    /// Runs the implicit TLS handshake (port 465) on `stream`, before the
+    /// greeting, within the engine's limit for it. By default the same handshake
+    /// as [`upgrade`](Self::upgrade).
+    ///
+    /// # Errors
+    /// Whatever stopped the handshake.
+    fn open(&mut self, stream: &mut S) -> Result<(), Error<S::Error>> {
+        self.upgrade(stream)
+    }
+}
+
+/// An upgrader the caller keeps (a [`tls::Connector`](crate::tls::Connector) in
+/// its own frame, say): the client then holds only the reference.
+impl<S: ErrorType, T: Upgrade<S> + ?Sized> Upgrade<S> for &mut T {
+    fn upgrade(&mut self, stream: &mut S) -> Result<(), Error<S::Error>> {
+        T::upgrade(self, stream)
+    }
+
+    fn open(&mut self, stream: &mut S) -> Result<(), Error<S::Error>> {
+        T::open(self, stream)
+    }
 }
 
 impl<S: ErrorType> Upgrade<S> for NoTls {
     fn upgrade(&mut self, _: &mut S) -> Result<(), Error<S::Error>> {
         Err(Error::Unsupported(Unsupported::TlsUnavailable))
+    }
+
+    /// The stream is the caller's and already encrypted (its own TLS stack ran
+    /// the handshake): nothing to do.
+    fn open(&mut self, _: &mut S) -> Result<(), Error<S::Error>> {
+        Ok(())
     }
 }
 
@@ -198,15 +230,33 @@ pub struct Client<'a, S, const N: usize = 4, U = NoTls> {
     dirty: bool,
 }
 
-impl<'a, S: Read + Write + Deadline, const N: usize> Client<'a, S, N, NoTls> {
+impl<'a, S: Read + Write + Deadline> Client<'a, S> {
     /// A client over a connected stream with caller-owned buffers (see
-    /// [`Engine::new`] for their sizes). Nothing is read or written yet. A session
-    /// configured for STARTTLS fails with [`Unsupported::TlsUnavailable`]; use
-    /// [`with_upgrade`](Client::with_upgrade) for that.
+    /// [`Engine::new`] for their sizes), for transactions of up to 4 recipients
+    /// ([`with_max_recipients`](Client::with_max_recipients) for another limit).
+    /// Nothing is read or written yet. A session configured for STARTTLS fails with
+    /// [`Unsupported::TlsUnavailable`]; use [`with_upgrade`](Client::with_upgrade)
+    /// for that.
     ///
     /// # Errors
     /// [`Error::Capacity`] when a buffer is too small.
     pub fn new(
+        stream: S,
+        config: Config<'a>,
+        rx: &'a mut [u8],
+        tx: &'a mut [u8],
+    ) -> Result<Self, Error<S::Error>> {
+        Client::with_max_recipients(stream, config, rx, tx)
+    }
+}
+
+impl<'a, S: Read + Write + Deadline, const N: usize> Client<'a, S, N, NoTls> {
+    /// [`new`](Client::new) for transactions of up to `N` recipients:
+    /// `Client::<_, 16>::with_max_recipients(..)`.
+    ///
+    /// # Errors
+    /// [`Error::Capacity`] when a buffer is too small.
+    pub fn with_max_recipients(
         stream: S,
         config: Config<'a>,
         rx: &'a mut [u8],
@@ -295,7 +345,7 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
     ) -> Result<Report<N>, Error<S::Error>> {
         match self.transact(message, false)? {
             Outcome::Sent => Ok(self.engine.report_copy()),
-            _ => Err(Error::Protocol(ProtocolError::InvalidState)),
+            _ => Err(Error::Invariant(broken(Invariant::State))),
         }
     }
 
@@ -343,7 +393,7 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
         let mut body = body;
         match self.run(Some(&mut body))? {
             Outcome::Sent => Ok(self.engine.report_copy()),
-            _ => Err(Error::Protocol(ProtocolError::InvalidState)),
+            _ => Err(Error::Invariant(broken(Invariant::State))),
         }
     }
 
@@ -360,7 +410,7 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
     ) -> Result<Report<N>, Error<S::Error>> {
         match self.transact(message, true)? {
             Outcome::Closed => Ok(self.engine.report_copy()),
-            _ => Err(Error::Protocol(ProtocolError::InvalidState)),
+            _ => Err(Error::Invariant(broken(Invariant::State))),
         }
     }
 
@@ -386,7 +436,7 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
     /// Sends `QUIT` and waits for its reply (or for the server to close).
     ///
     /// # Errors
-    /// Any [`Error`] from the exchange; [`ProtocolError::InvalidState`] when the
+    /// Any [`Error`] from the exchange; [`Misuse::NotIdle`](crate::Misuse::NotIdle) when the
     /// session is not idle (after an error, just drop the connection).
     pub fn quit(&mut self) -> Result<(), Error<S::Error>> {
         self.engine.quit().map_err(Error::widen)?;
@@ -401,7 +451,7 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
             self.arm();
             let stage = self.engine.stage();
             match self.engine.poll_action() {
-                Action::Send(bytes) => match self.stream.write(bytes) {
+                Action::Send(out) => match self.stream.write(out.bytes()) {
                     Ok(0) => self.engine.handle_eof(),
                     Ok(n) => {
                         self.dirty = true;
@@ -424,10 +474,15 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
                 }
                 Action::Body => match body.as_deref_mut() {
                     Some(b) => self.engine.handle_body(b),
-                    None => return Err(Error::Protocol(ProtocolError::InvalidState)),
+                    None => return Err(Error::Invariant(broken(Invariant::NoBody))),
                 },
-                Action::StartTls => {
-                    if let Err(e) = self.upgrade.upgrade(&mut self.stream) {
+                tls @ (Action::Handshake | Action::StartTls) => {
+                    let done = if matches!(tls, Action::Handshake) {
+                        self.upgrade.open(&mut self.stream)
+                    } else {
+                        self.upgrade.upgrade(&mut self.stream)
+                    };
+                    if let Err(e) = done {
                         return Err(note(&mut self.engine, e, Failure::Upgrade));
                     }
                     self.engine.handle_tls_ready();

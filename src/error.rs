@@ -1,12 +1,16 @@
 //! The crate's errors: one [`Error<E>`] generic over the transport's error, and the
 //! small `Copy` enums it carries.
 //!
-//! Variants are sorted by blame, from the network to the caller: [`Error::Io`],
-//! [`Error::Closed`], [`Error::TimedOut`], `Error::Tls` (feature `tls`), [`Error::Reply`], [`Error::Protocol`],
-//! [`Error::Unsupported`], [`Error::Rejected`], [`Error::NoRecipients`],
-//! [`Error::Capacity`], [`Error::Input`], [`Error::Source`]. Every error says whether
-//! trying again later can help ([`Error::is_transient`]) and prints a line a person
-//! can act on.
+//! Variants are sorted by blame. The network and the server: [`Error::Io`],
+//! [`Error::Closed`], [`Error::TimedOut`], `Error::Tls` (feature `tls`),
+//! [`Error::Reply`], [`Error::Protocol`], [`Error::Unsupported`],
+//! [`Error::Rejected`], [`Error::NoRecipients`]. The caller: [`Error::Capacity`]
+//! (which buffer, how large), [`Error::Input`], [`Error::Source`],
+//! [`Error::Misuse`] (a step called in the wrong state), and [`Error::Unusable`]
+//! (a call after the session failed). A driver that breaks the engine's contract:
+//! [`Error::Contract`]. This crate itself: [`Error::Invariant`], a bug. Every
+//! error says whether trying again later can help ([`Error::is_transient`]) and
+//! prints a line a person can act on.
 
 use core::convert::Infallible;
 use core::fmt;
@@ -43,8 +47,9 @@ pub enum Error<E = Infallible> {
     Tls(crate::tls::error::TlsFailure),
     /// The server sent bytes that are not a valid reply.
     Reply(ReplyError),
-    /// The server sent a valid reply that is not allowed here, or the caller asked
-    /// for something the session's state does not allow.
+    /// The server sent a valid reply that is not allowed here (a code that is
+    /// neither the success awaited nor a 4yz or 5yz refusal, bytes after the `220`
+    /// to `STARTTLS`, too many AUTH challenges).
     Protocol(ProtocolError),
     /// The server lacks an extension the session needs.
     Unsupported(Unsupported),
@@ -65,6 +70,8 @@ pub enum Error<E = Infallible> {
     },
     /// A caller-supplied buffer is too small; nothing was sent for the step that needed it.
     Capacity {
+        /// Which buffer.
+        buffer: Buffer,
         /// Bytes the buffer needs to hold.
         required: usize,
     },
@@ -74,6 +81,16 @@ pub enum Error<E = Infallible> {
     /// The message was not terminated, so the server discards it; the connection
     /// cannot be used again.
     Source(embedded_io::ErrorKind),
+    /// The caller made a call the session's state does not allow (nothing was sent,
+    /// and the session is as it was).
+    Misuse(Misuse),
+    /// A driver broke the engine's contract (a `handle_*` call that does not answer
+    /// the last [`Action`](crate::engine::Action)): a bug in the driver, not in the
+    /// session. The connection is unusable.
+    Contract(Contract),
+    /// An invariant of this crate does not hold: a bug in embedded-smtp (please
+    /// report it). Nothing wrong was sent; the connection is unusable.
+    Invariant(Invariant),
     /// The session failed earlier (at `stage`, for `failure`) and this call was
     /// made anyway: nothing was sent. Make a new connection; this one is over
     /// ([`Engine::is_usable`](crate::engine::Engine::is_usable) is false). Not
@@ -136,9 +153,12 @@ impl Error<Infallible> {
             Error::Unsupported(e) => Error::Unsupported(e),
             Error::Rejected { stage, response } => Error::Rejected { stage, response },
             Error::NoRecipients { refused, first } => Error::NoRecipients { refused, first },
-            Error::Capacity { required } => Error::Capacity { required },
+            Error::Capacity { buffer, required } => Error::Capacity { buffer, required },
             Error::Input(e) => Error::Input(e),
             Error::Source(k) => Error::Source(k),
+            Error::Misuse(m) => Error::Misuse(m),
+            Error::Contract(c) => Error::Contract(c),
+            Error::Invariant(i) => Error::Invariant(i),
             Error::Unusable { stage, failure } => Error::Unusable { stage, failure },
         }
     }
@@ -162,7 +182,8 @@ impl<E> Error<E> {
     }
 
     /// Whether retrying the same thing cannot help without a change (5yz replies,
-    /// invalid input, missing extensions, malformed server bytes, buffers too small).
+    /// unexpected reply codes, invalid input, missing extensions, malformed server
+    /// bytes, buffers too small, misuse and bugs).
     pub fn is_permanent(&self) -> bool {
         !self.is_transient()
     }
@@ -198,11 +219,16 @@ impl<E: fmt::Debug> fmt::Display for Error<E> {
             Error::NoRecipients { refused, first } => {
                 write!(f, "all {refused} recipient(s) refused; first: {first}")
             }
-            Error::Capacity { required } => write!(f, "buffer too small: {required} bytes needed"),
+            Error::Capacity { buffer, required } => {
+                write!(f, "{buffer} buffer too small: {required} bytes needed")
+            }
             Error::Input(e) => write!(f, "invalid input: {e}"),
             Error::Source(k) => {
                 write!(f, "message source failed ({k:?}); the message was not sent")
             }
+            Error::Misuse(m) => write!(f, "misuse: {m}"),
+            Error::Contract(c) => write!(f, "the driver broke the engine's contract: {c}"),
+            Error::Invariant(i) => write!(f, "internal error (a bug in embedded-smtp): {i}"),
             Error::Unusable { stage, failure } => write!(
                 f,
                 "the session failed earlier ({stage}: {failure}); make a new connection"
@@ -256,11 +282,14 @@ impl<E> defmt::Format for Error<E> {
             Error::NoRecipients { refused, first } => {
                 defmt::write!(f, "all {} recipients refused: {}", refused, first)
             }
-            Error::Capacity { required } => {
-                defmt::write!(f, "buffer too small: {} needed", required)
+            Error::Capacity { buffer, required } => {
+                defmt::write!(f, "{} buffer too small: {} needed", buffer, required)
             }
             Error::Input(e) => defmt::write!(f, "invalid input: {}", e),
             Error::Source(_) => defmt::write!(f, "message source failed"),
+            Error::Misuse(m) => defmt::write!(f, "misuse: {}", m),
+            Error::Contract(c) => defmt::write!(f, "driver contract broken: {}", c),
+            Error::Invariant(i) => defmt::write!(f, "internal error: {}", i),
             Error::Unusable { stage, failure } => {
                 defmt::write!(f, "session failed earlier ({}: {})", stage, failure)
             }
@@ -268,13 +297,13 @@ impl<E> defmt::Format for Error<E> {
     }
 }
 
-/// A well-formed reply that is not allowed where it came, or a call the session's
-/// state does not allow.
+/// A well-formed reply that is not allowed where it came.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum ProtocolError {
-    /// A reply code that makes no sense for the command (e.g. `354` to `MAIL`).
+    /// A reply code that is neither the success the command awaits nor a 4yz or
+    /// 5yz refusal (e.g. `354` to `MAIL`, `250` as the greeting).
     UnexpectedReply {
         /// The command the reply answered.
         stage: Stage,
@@ -290,9 +319,6 @@ pub enum ProtocolError {
     TooManyChallenges,
     /// A `334` challenge whose text is not valid base64.
     InvalidChallenge,
-    /// The call does not fit the session's state (e.g. `send` before the session is
-    /// ready, or after an error left the connection unusable).
-    InvalidState,
 }
 
 impl fmt::Display for ProtocolError {
@@ -311,11 +337,138 @@ impl fmt::Display for ProtocolError {
                 f.write_str("the server sent too many AUTH challenges")
             }
             ProtocolError::InvalidChallenge => f.write_str("an AUTH challenge is not valid base64"),
-            ProtocolError::InvalidState => {
-                f.write_str("the session is not in a state that allows this call")
-            }
         }
     }
+}
+
+/// The caller-supplied buffer that is too small, in [`Error::Capacity`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Buffer {
+    /// The client's receive buffer `rx` (one reply line, RFC 5321 §4.5.3.1.5).
+    Rx,
+    /// The client's transmit buffer `tx` (one command group, e.g. `MAIL` with
+    /// every `RCPT` and `DATA`).
+    Tx,
+    /// The TLS record read buffer.
+    TlsRead,
+    /// The TLS record write buffer.
+    TlsWrite,
+}
+
+impl fmt::Display for Buffer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Buffer::Rx => "receive (rx)",
+            Buffer::Tx => "transmit (tx)",
+            Buffer::TlsRead => "TLS read",
+            Buffer::TlsWrite => "TLS write",
+        })
+    }
+}
+
+/// A call the session's state does not allow, in [`Error::Misuse`]: the caller's
+/// mistake, found before any byte was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Misuse {
+    /// A step that needs an idle session (a transaction, `QUIT`) was called before
+    /// the session was ready (before `connect`), or while an exchange is under way.
+    NotIdle,
+    /// `quit_after_transaction` with no transaction under way, or after the end of
+    /// its message was already queued.
+    NoTransaction,
+    /// A TLS handshake was asked of a stream that is not plain (TLS is up already,
+    /// or the stream failed).
+    NotPlain,
+}
+
+impl fmt::Display for Misuse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Misuse::NotIdle => "the session is not idle (connect first, and let each step end)",
+            Misuse::NoTransaction => "no transaction is under way",
+            Misuse::NotPlain => "the stream is not plain (TLS is up already, or it failed)",
+        })
+    }
+}
+
+/// How a driver broke the engine's contract, in [`Error::Contract`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Contract {
+    /// `handle_tls_ready` without an `Action::StartTls` (or `Action::Handshake`) to answer.
+    UnaskedTls,
+    /// `handle_body` without an `Action::Body` to answer.
+    UnaskedBody,
+    /// `handle_sent(n)` with `n` more than the bytes of the `Action::Send`.
+    SentTooMuch,
+    /// `handle_received(n)` with `n` more than the `Action::Recv` buffer holds.
+    ReceivedTooMuch,
+}
+
+impl fmt::Display for Contract {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Contract::UnaskedTls => "a TLS handshake was reported that the engine did not ask for",
+            Contract::UnaskedBody => "a message body was passed that the engine did not ask for",
+            Contract::SentTooMuch => "more bytes reported written than the engine gave",
+            Contract::ReceivedTooMuch => "more bytes reported read than the buffer holds",
+        })
+    }
+}
+
+/// Which invariant of this crate failed, in [`Error::Invariant`]. Each is checked
+/// with a `debug_assert!` too, so that tests stop at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Invariant {
+    /// A command or the end of the message did not fit the room reserved for it
+    /// in `tx`.
+    Room,
+    /// The engine reached a state in which it has nothing to ask of the driver,
+    /// or finished a step with an outcome that step cannot have.
+    State,
+    /// The engine asked for a message body outside a transaction.
+    NoBody,
+}
+
+impl fmt::Display for Invariant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Invariant::Room => "the room reserved in tx was too small",
+            Invariant::State => "the engine reached a state with no next step",
+            Invariant::NoBody => "a message body was asked for outside a transaction",
+        })
+    }
+}
+
+impl<E> From<Misuse> for Error<E> {
+    fn from(e: Misuse) -> Self {
+        Error::Misuse(e)
+    }
+}
+
+impl<E> From<Contract> for Error<E> {
+    fn from(e: Contract) -> Self {
+        Error::Contract(e)
+    }
+}
+
+impl<E> From<Invariant> for Error<E> {
+    fn from(e: Invariant) -> Self {
+        Error::Invariant(e)
+    }
+}
+
+/// An invariant failed: a `debug_assert!` in debug builds, the typed error always.
+pub(crate) fn broken(i: Invariant) -> Invariant {
+    debug_assert!(false, "invariant: {i}");
+    i
 }
 
 /// An extension or mode the session needs and the server (or the connection) lacks.
@@ -600,5 +753,66 @@ impl<E> From<ProtocolError> for Error<E> {
 impl<E> From<Unsupported> for Error<E> {
     fn from(e: Unsupported) -> Self {
         Error::Unsupported(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::format;
+
+    type E = Error<Infallible>;
+
+    #[test]
+    fn blame_variants_print_and_classify() {
+        let cases: [(E, &str); 6] = [
+            (
+                Error::Misuse(Misuse::NoTransaction),
+                "misuse: no transaction is under way",
+            ),
+            (
+                Error::Misuse(Misuse::NotPlain),
+                "misuse: the stream is not plain (TLS is up already, or it failed)",
+            ),
+            (
+                Error::Contract(Contract::SentTooMuch),
+                "the driver broke the engine's contract: more bytes reported written than the engine gave",
+            ),
+            (
+                Error::Invariant(Invariant::Room),
+                "internal error (a bug in embedded-smtp): the room reserved in tx was too small",
+            ),
+            (
+                Error::Capacity {
+                    buffer: Buffer::TlsRead,
+                    required: 768,
+                },
+                "TLS read buffer too small: 768 bytes needed",
+            ),
+            (
+                Error::Protocol(ProtocolError::UnexpectedReply {
+                    stage: Stage::Greeting,
+                    code: ReplyCode::new(250).unwrap(),
+                }),
+                "protocol error: unexpected reply 250 to greeting",
+            ),
+        ];
+        for (e, text) in cases {
+            assert_eq!(format!("{e}"), text);
+            // None of these goes away by trying again later.
+            assert!(!e.is_transient() && e.is_permanent(), "{e:?}");
+        }
+        assert_eq!(
+            Error::<Infallible>::Protocol(ProtocolError::UnexpectedReply {
+                stage: Stage::Mail,
+                code: ReplyCode::new(354).unwrap(),
+            })
+            .code(),
+            ReplyCode::new(354)
+        );
+        assert_eq!(Error::<Infallible>::Misuse(Misuse::NotIdle).code(), None);
+        // widen keeps the blame.
+        let wide: Error<u8> = Error::<Infallible>::Contract(Contract::UnaskedBody).widen();
+        assert_eq!(wide, Error::Contract(Contract::UnaskedBody));
     }
 }

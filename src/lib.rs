@@ -63,7 +63,8 @@ pub use address::{Address, Domain, HeaderText, Mailbox};
 pub use auth::{Credentials, Mechanism};
 pub use engine::{Config, Security};
 pub use error::{
-    Error, Failure, InputError, InputErrorKind, ProtocolError, Response, Text, Unsupported,
+    Buffer, Contract, Error, Failure, InputError, InputErrorKind, Invariant, Misuse, ProtocolError,
+    Response, Text, Unsupported,
 };
 
 /// The TLS upgrader of a client that cannot do TLS: a session that needs STARTTLS

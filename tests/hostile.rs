@@ -318,3 +318,52 @@ fn connection_cut_at_every_client_byte() {
     }
     assert!(checked > 300, "{checked}");
 }
+
+/// A code that is neither the success a command awaits nor a 4yz/5yz refusal is a
+/// protocol error naming the stage and the code (never `Rejected`), and nothing
+/// more is sent on that connection.
+#[test]
+fn replies_of_the_wrong_class_are_protocol_errors() {
+    let unexpected = |stage, code| {
+        Err(Error::Protocol(ProtocolError::UnexpectedReply {
+            stage,
+            code: embedded_smtp::reply::ReplyCode::new(code).unwrap(),
+        }))
+    };
+    // 250 instead of the 220 greeting.
+    let steps = script("S: 250 mx.example.net hello");
+    assert_eq!(run(steps, config()), unexpected(Stage::Greeting, 250));
+    // 354 to EHLO.
+    let steps = script(&format!("{GREETING}\n S: 354 go ahead"));
+    assert_eq!(run(steps, config()), unexpected(Stage::Ehlo, 354));
+    // 354 to MAIL, without PIPELINING: MAIL is alone on the wire.
+    let t = format!(
+        "{GREETING}
+         S: 250 mx.example.net
+         C: MAIL FROM:<alert@example.com>
+         S: 354 send the data"
+    );
+    let e = run(script(&t), config());
+    assert_eq!(e, unexpected(Stage::Mail, 354));
+    let e = e.unwrap_err();
+    assert!(e.is_permanent());
+    assert_eq!(e.code().map(|c| c.get()), Some(354));
+    // 334 to the end of data.
+    let t = format!(
+        "{GREETING}
+         S: 250 mx.example.net
+         C: MAIL FROM:<alert@example.com>
+         S: 250 ok
+         C: RCPT TO:<a@example.com>
+         S: 250 ok
+         C: RCPT TO:<b@example.com>
+         S: 250 ok
+         C: RCPT TO:<c@example.com>
+         S: 250 ok
+         C: DATA
+         S: 354 go ahead
+         {BODY_WIRE}
+         S: 334 what"
+    );
+    assert_eq!(run(script(&t), config()), unexpected(Stage::EndOfData, 334));
+}

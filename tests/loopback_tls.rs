@@ -21,7 +21,9 @@ use embedded_io::{ErrorType, Read, Write};
 use embedded_smtp::blocking::{Deadline, FromStdTcp};
 use embedded_smtp::message::{Attachment, BodySource, DateTime, Message};
 use embedded_smtp::tls::blocking::{TlsClient, client};
-use embedded_smtp::tls::{Connector, StreamError, TLS_READ_BUFFER, TLS_WRITE_BUFFER, TlsFailure};
+use embedded_smtp::tls::{
+    self, Connector, StreamError, TLS_READ_BUFFER, TLS_WRITE_BUFFER, TlsFailure,
+};
 use embedded_smtp::verify::{
     TimeSource, TrustAnchor, Verifier, VerifyError, anchor_from_der, spki_sha256,
 };
@@ -142,10 +144,12 @@ fn open<'a>(
         socket,
         connector,
         config(security, mechanism),
-        &mut buffers.rx,
-        &mut buffers.tx,
-        &mut buffers.tls_read,
-        &mut buffers.tls_write,
+        tls::Buffers {
+            rx: &mut buffers.rx,
+            tx: &mut buffers.tx,
+            tls_read: &mut buffers.tls_read,
+            tls_write: &mut buffers.tls_write,
+        },
     )
     .and_then(|mut c| c.connect().map(|()| c));
     (result, sent)
@@ -528,17 +532,18 @@ mod asynch {
         let connector = Connector::new("localhost", at_now(&anchors), OsRng);
         let mut b = Buffers::new();
         block_on(async {
-            let mut c = async_client::<_, _, _, _, 4>(
+            let mut c = async_client(
                 AsyncTcp(tcp),
                 connector,
-                config(security, Mechanism::Auto),
-                &mut b.rx,
-                &mut b.tx,
-                &mut b.tls_read,
-                &mut b.tls_write,
                 embedded_smtp::asynch::NoTimer,
+                config(security, Mechanism::Auto),
+                tls::Buffers {
+                    rx: &mut b.rx,
+                    tx: &mut b.tx,
+                    tls_read: &mut b.tls_read,
+                    tls_write: &mut b.tls_write,
+                },
             )
-            .await
             .unwrap();
             c.connect().await.unwrap();
             assert!(c.engine().is_encrypted() && c.stream_mut().is_encrypted());

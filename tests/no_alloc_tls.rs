@@ -150,10 +150,12 @@ fn session_makes_no_allocation(server_config: std::sync::Arc<rustls::ServerConfi
         FromStdTcp::new(tcp),
         connector,
         config,
-        &mut rx,
-        &mut tx,
-        &mut tls_read,
-        &mut tls_write,
+        embedded_smtp::tls::Buffers {
+            rx: &mut rx,
+            tx: &mut tx,
+            tls_read: &mut tls_read,
+            tls_write: &mut tls_write,
+        },
     )
     .unwrap();
     client.connect().unwrap();

@@ -989,7 +989,13 @@ fn buffers_too_small_are_refused() {
         &mut rx,
         &mut tx,
     );
-    assert_eq!(r.err(), Some(Error::Capacity { required: 512 }));
+    assert_eq!(
+        r.err(),
+        Some(Error::Capacity {
+            buffer: embedded_smtp::Buffer::Rx,
+            required: 512
+        })
+    );
     // A recipient group that does not fit tx is refused before anything is sent.
     let t = format!("{GREETING}\n S: 250 mx.example.net");
     let steps = script(&t);
@@ -1009,7 +1015,7 @@ fn buffers_too_small_are_refused() {
         .send_raw(addr("alert@example.com"), to, &mut RawMessage::new(BODY))
         .unwrap_err();
     assert!(
-        matches!(e, Error::Capacity { required } if required > 512),
+        matches!(e, Error::Capacity { buffer: embedded_smtp::Buffer::Tx, required } if required > 512),
         "{e:?}"
     );
     assert!(c.engine().is_usable());
@@ -1356,4 +1362,249 @@ fn a_closed_connection_is_remembered_too() {
             failure: Failure::Closed
         }
     );
+}
+
+// ------------------------------------------------------------- implicit TLS --
+
+/// An alert from `Message`, and its bytes on the wire (no line starts with a dot).
+fn alert() -> (embedded_smtp::message::Message<'static>, String) {
+    use embedded_smtp::message::{BodySource, Message};
+    use embedded_smtp::{HeaderText, Mailbox};
+    let to: &'static [Mailbox<'static>] =
+        Box::leak(Box::new([Mailbox::parse("ops@example.com").unwrap()]));
+    let make = || {
+        Message::new(
+            Mailbox::parse("alert@example.com").unwrap(),
+            HeaderText::try_new("Door 3 opened").unwrap(),
+        )
+        .to(to)
+        .date(embedded_smtp::message::DateTime {
+            unix_seconds: 1_780_000_000,
+            offset_minutes: 0,
+        })
+        .text("Door 3 opened at 04:12.\n")
+    };
+    let mut m = make();
+    let mut w = m.writer();
+    let (mut wire, mut buf) = (Vec::new(), [0u8; 256]);
+    loop {
+        let n = w.fill(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        wire.extend_from_slice(&buf[..n]);
+    }
+    let wire = String::from_utf8(wire).unwrap();
+    assert!(!wire.contains("\n."), "the alert needs no dot-stuffing");
+    let lines: Vec<String> = wire.lines().map(|l| format!("C: {l}")).collect();
+    (make(), lines.join("\n "))
+}
+
+/// Implicit TLS with AUTH PLAIN (no plaintext permission needed: the stream is
+/// encrypted), PIPELINING, no CHUNKING, one message with `send_and_quit`.
+fn implicit_one_message(end_of_data: &str) -> String {
+    let (_, wire) = alert();
+    format!(
+        "{GREETING}
+         {CAPS_PIPE}
+         {AUTH_PLAIN}
+         C: MAIL FROM:<alert@example.com>
+         C: RCPT TO:<ops@example.com>
+         C: DATA
+         S: 250 2.1.0 Ok
+         S: 250 2.1.5 Ok
+         S: 354 End data with <CR><LF>.<CR><LF>
+         {wire}
+         C: .
+         C: QUIT
+         S: {end_of_data}
+         S: 221 2.0.0 Bye"
+    )
+}
+
+fn implicit_config() -> Config<'static> {
+    config()
+        .with_security(Security::Implicit)
+        .with_credentials(Credentials::try_new("alert@example.com", "s3cret-code").unwrap())
+}
+
+#[test]
+fn implicit_tls_one_message_waits_four_times_with_quit_in_the_last_flight() {
+    let t = implicit_one_message("250 2.0.0 Ok: queued as 4F2A");
+    let out = run(&t, implicit_config(), |c| {
+        assert!(!c.engine().is_encrypted());
+        assert_eq!(c.engine().stage(), Stage::TlsHandshake);
+        c.connect()?;
+        assert!(c.engine().is_encrypted());
+        let report = c.send_and_quit(&mut alert().0)?;
+        let stream = c.stream_mut();
+        if !stream.deadlines.is_empty() {
+            // The blocking client started the handshake's wait first, then the greeting's.
+            assert_eq!(
+                stream.deadlines[..2],
+                [
+                    Some(embedded_smtp::limits::TIMEOUT_TLS_HANDSHAKE),
+                    Some(embedded_smtp::limits::TIMEOUT_GREETING)
+                ]
+            );
+        }
+        Ok::<_, E>((
+            report.accepted(),
+            report.reply().unwrap().text.as_str_lossy().to_owned(),
+            stream.waits,
+        ))
+    });
+    // EHLO, AUTH, MAIL+RCPT+DATA, then body + "." + QUIT: four waits after the greeting.
+    assert_eq!(out, Ok((1, "Ok: queued as 4F2A".to_string(), 4)));
+}
+
+#[test]
+fn implicit_tls_refused_message_still_reads_quit_and_reports_the_refusal() {
+    let t = implicit_one_message("554 5.7.1 Message rejected as spam");
+    let out = run(&t, implicit_config(), |c| {
+        c.connect()?;
+        let e = c.send_and_quit(&mut alert().0).unwrap_err();
+        assert!(!c.engine().is_usable());
+        Ok::<_, E>((rejected(&e), c.stream_mut().waits))
+    });
+    // QUIT's 221 was read (the script is played to its end by `run`).
+    assert_eq!(out, Ok(((Stage::EndOfData, 554), 4)));
+}
+
+/// An upgrader whose implicit handshake never ends, and a timer that lets each
+/// step of a wait run once: the async driver's handshake runs out of time.
+#[cfg(feature = "async")]
+#[test]
+fn async_implicit_handshake_that_never_ends_times_out_naming_its_stage() {
+    use core::future::Future;
+    use embedded_smtp::asynch::{Client, TimedOut, Timer, Upgrade};
+    use std::cell::RefCell;
+
+    struct Stuck;
+    impl Upgrade<Scripted> for Stuck {
+        async fn upgrade(&mut self, _: &mut Scripted) -> Result<(), E> {
+            core::future::pending().await
+        }
+    }
+    struct OnePoll<'r>(&'r RefCell<Vec<Option<core::time::Duration>>>);
+    impl Timer for OnePoll<'_> {
+        fn start_wait(&mut self, limit: Option<core::time::Duration>) {
+            self.0.borrow_mut().push(limit);
+        }
+        async fn with_timeout<F: Future>(&mut self, f: F) -> Result<F::Output, TimedOut> {
+            let mut f = core::pin::pin!(f);
+            let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+            match f.as_mut().poll(&mut cx) {
+                core::task::Poll::Ready(v) => Ok(v),
+                core::task::Poll::Pending => Err(TimedOut),
+            }
+        }
+    }
+    let seen = RefCell::new(vec![]);
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    let stream = Scripted::new(script(GREETING), Mode::Whole);
+    let cfg = config()
+        .with_security(Security::Implicit)
+        .with_timeout(core::time::Duration::from_secs(9));
+    let mut c: Client<'_, _, 4, _, _> =
+        Client::with_upgrade(stream, Stuck, OnePoll(&seen), cfg, &mut rx, &mut tx).unwrap();
+    let e = common::block_on(c.connect()).unwrap_err();
+    assert_eq!(
+        e,
+        Error::TimedOut {
+            stage: Stage::TlsHandshake
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "TLS handshake: the server did not answer in time"
+    );
+    // The handshake was the first wait, with the configured limit; nothing was read.
+    assert_eq!(
+        *seen.borrow(),
+        vec![Some(core::time::Duration::from_secs(9))]
+    );
+    assert_eq!(c.stream_mut().reads, 0);
+    assert_eq!(
+        common::block_on(c.connect()),
+        Err(Error::Unusable {
+            stage: Stage::TlsHandshake,
+            failure: Failure::TimedOut
+        })
+    );
+}
+
+/// An upgrader the caller keeps (`&mut`): the implicit handshake is asked of it
+/// once, before the greeting is read, in both drivers.
+#[test]
+fn a_borrowed_upgrader_runs_the_implicit_handshake_once() {
+    struct Counting {
+        opens: usize,
+        reads_before: Option<usize>,
+    }
+    impl embedded_smtp::blocking::Upgrade<Scripted> for Counting {
+        fn upgrade(&mut self, _: &mut Scripted) -> Result<(), E> {
+            panic!("no STARTTLS in this session")
+        }
+        fn open(&mut self, s: &mut Scripted) -> Result<(), E> {
+            self.opens += 1;
+            self.reads_before = Some(s.reads);
+            Ok(())
+        }
+    }
+    #[cfg(feature = "async")]
+    impl embedded_smtp::asynch::Upgrade<Scripted> for Counting {
+        async fn upgrade(&mut self, _: &mut Scripted) -> Result<(), E> {
+            panic!("no STARTTLS in this session")
+        }
+        async fn open(&mut self, s: &mut Scripted) -> Result<(), E> {
+            self.opens += 1;
+            self.reads_before = Some(s.reads);
+            Ok(())
+        }
+    }
+    let t = format!("{GREETING}\n {CAPS_PLAIN}\n {QUIT}");
+    let cfg = config().with_security(Security::Implicit);
+    let mut up = Counting {
+        opens: 0,
+        reads_before: None,
+    };
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    let mut c: embedded_smtp::blocking::Client<'_, _, 4, _> =
+        embedded_smtp::blocking::Client::with_upgrade(
+            Scripted::new(script(&t), Mode::Bytewise),
+            &mut up,
+            cfg,
+            &mut rx,
+            &mut tx,
+        )
+        .unwrap();
+    c.connect().unwrap();
+    assert!(c.engine().is_encrypted());
+    c.quit().unwrap();
+    c.stream_mut().assert_finished();
+    drop(c);
+    assert_eq!((up.opens, up.reads_before), (1, Some(0)));
+    #[cfg(feature = "async")]
+    {
+        let mut up = Counting {
+            opens: 0,
+            reads_before: None,
+        };
+        let mut c: embedded_smtp::asynch::Client<'_, _, 4, _, _> =
+            embedded_smtp::asynch::Client::with_upgrade(
+                Scripted::new(script(&t), Mode::Bytewise),
+                &mut up,
+                embedded_smtp::asynch::NoTimer,
+                cfg,
+                &mut rx,
+                &mut tx,
+            )
+            .unwrap();
+        common::block_on(c.connect()).unwrap();
+        common::block_on(c.quit()).unwrap();
+        c.stream_mut().assert_finished();
+        drop(c);
+        assert_eq!((up.opens, up.reads_before), (1, Some(0)));
+    }
 }

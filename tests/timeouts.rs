@@ -339,26 +339,35 @@ mod tls {
         let (mut tls_read, mut tls_write) =
             (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
         let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
-        let r = blocking::client::<_, _, _, 4>(
+        let mut c = blocking::client(
             Stalls::new(b""),
             connector(),
             config()
                 .with_security(Security::Implicit)
                 .with_timeout(Duration::from_secs(7)),
-            &mut rx,
-            &mut tx,
-            &mut tls_read,
-            &mut tls_write,
-        );
+            embedded_smtp::tls::Buffers {
+                rx: &mut rx,
+                tx: &mut tx,
+                tls_read: &mut tls_read,
+                tls_write: &mut tls_write,
+            },
+        )
+        .unwrap();
+        // Nothing happens before connect: the handshake is the session's first wait.
+        assert!(LIMITS.with(|l| l.borrow().is_empty()));
         assert_eq!(
-            r.err(),
-            Some(Error::TimedOut {
+            c.connect(),
+            Err(Error::TimedOut {
                 stage: Stage::TlsHandshake
             })
         );
         assert_eq!(
             LIMITS.with(|l| l.borrow().clone()),
             vec![Some(Duration::from_secs(7))]
+        );
+        assert!(
+            !c.engine().is_usable(),
+            "a timed-out handshake leaves the session unusable"
         );
     }
 
@@ -453,19 +462,23 @@ mod tls {
             let (mut tls_read, mut tls_write) =
                 (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
             let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
-            let r = block_on(client::<_, _, _, _, 4>(
+            let mut c = client(
                 Stalls::new(b""),
                 connector(),
-                config().with_security(Security::Implicit),
-                &mut rx,
-                &mut tx,
-                &mut tls_read,
-                &mut tls_write,
                 OnePoll(&seen),
-            ));
+                config().with_security(Security::Implicit),
+                embedded_smtp::tls::Buffers {
+                    rx: &mut rx,
+                    tx: &mut tx,
+                    tls_read: &mut tls_read,
+                    tls_write: &mut tls_write,
+                },
+            )
+            .unwrap();
+            assert!(seen.borrow().is_empty());
             assert_eq!(
-                r.err(),
-                Some(Error::TimedOut {
+                block_on(c.connect()),
+                Err(Error::TimedOut {
                     stage: Stage::TlsHandshake
                 })
             );
@@ -474,19 +487,22 @@ mod tls {
             // The config's single override applies to the handshake too.
             let seen = RefCell::new(vec![]);
             let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
-            let r = block_on(client::<_, _, _, _, 4>(
+            let mut c = client(
                 Stalls::new(b""),
                 connector(),
+                OnePoll(&seen),
                 config()
                     .with_security(Security::Implicit)
                     .with_timeout(Duration::from_secs(7)),
-                &mut rx,
-                &mut tx,
-                &mut tls_read,
-                &mut tls_write,
-                OnePoll(&seen),
-            ));
-            assert!(r.is_err());
+                embedded_smtp::tls::Buffers {
+                    rx: &mut rx,
+                    tx: &mut tx,
+                    tls_read: &mut tls_read,
+                    tls_write: &mut tls_write,
+                },
+            )
+            .unwrap();
+            assert!(block_on(c.connect()).is_err());
             assert_eq!(*seen.borrow(), vec![Duration::from_secs(7)]);
         }
 
@@ -496,16 +512,18 @@ mod tls {
             let (mut tls_read, mut tls_write) =
                 (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
             let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
-            let mut c = block_on(client::<_, _, _, _, 4>(
+            let mut c = client(
                 Stalls::new(TO_STARTTLS),
                 connector(),
-                config().with_security(Security::StartTls),
-                &mut rx,
-                &mut tx,
-                &mut tls_read,
-                &mut tls_write,
                 OnePoll(&seen),
-            ))
+                config().with_security(Security::StartTls),
+                embedded_smtp::tls::Buffers {
+                    rx: &mut rx,
+                    tx: &mut tx,
+                    tls_read: &mut tls_read,
+                    tls_write: &mut tls_write,
+                },
+            )
             .unwrap();
             assert_eq!(
                 block_on(c.connect()),
@@ -518,16 +536,18 @@ mod tls {
             // Without a timer the same handshake just waits (here: is still
             // pending after the ClientHello went out).
             let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
-            let mut c = block_on(client::<_, _, _, _, 4>(
+            let mut c = client(
                 Stalls::new(TO_STARTTLS),
                 connector(),
-                config().with_security(Security::StartTls),
-                &mut rx,
-                &mut tx,
-                &mut tls_read,
-                &mut tls_write,
                 NoTimer,
-            ))
+                config().with_security(Security::StartTls),
+                embedded_smtp::tls::Buffers {
+                    rx: &mut rx,
+                    tx: &mut tx,
+                    tls_read: &mut tls_read,
+                    tls_write: &mut tls_write,
+                },
+            )
             .unwrap();
             let mut connect = core::pin::pin!(c.connect());
             let mut cx = core::task::Context::from_waker(core::task::Waker::noop());

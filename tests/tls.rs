@@ -156,12 +156,21 @@ fn small_buffers_are_refused_before_any_byte_is_sent() {
     let e = TlsStream::open(&mut socket, &mut read, &mut write, &mut connector)
         .map(drop)
         .unwrap_err();
-    assert_eq!(e, Error::Capacity { required: 768 });
+    assert_eq!(
+        e,
+        Error::Capacity {
+            buffer: embedded_smtp::Buffer::TlsRead,
+            required: 768
+        }
+    );
     let (mut read, mut write) = (vec![0u8; TLS_READ_BUFFER], vec![0u8; 511]);
     let mut stream = TlsStream::new(&mut socket, &mut read, &mut write);
     assert_eq!(
         stream.start_tls(&mut connector),
-        Err(Error::Capacity { required: 512 })
+        Err(Error::Capacity {
+            buffer: embedded_smtp::Buffer::TlsWrite,
+            required: 512
+        })
     );
     // Still plain and usable.
     assert!(!stream.is_encrypted());
@@ -431,10 +440,12 @@ fn run_session(security: Security, port: u16) -> Result<(), Error<StreamError<st
         dial(port),
         connector,
         config,
-        &mut rx,
-        &mut tx,
-        &mut tls_read,
-        &mut tls_write,
+        embedded_smtp::tls::Buffers {
+            rx: &mut rx,
+            tx: &mut tx,
+            tls_read: &mut tls_read,
+            tls_write: &mut tls_write,
+        },
     )?;
     client.connect()?;
     assert!(client.engine().is_encrypted());
@@ -674,10 +685,12 @@ fn a_key_update_is_a_typed_transient_failure() {
         dial(port),
         connector,
         config,
-        &mut rx,
-        &mut tx,
-        &mut tls_read,
-        &mut tls_write,
+        embedded_smtp::tls::Buffers {
+            rx: &mut rx,
+            tx: &mut tx,
+            tls_read: &mut tls_read,
+            tls_write: &mut tls_write,
+        },
     )
     .unwrap();
     let e = client.connect().unwrap_err();

@@ -405,14 +405,16 @@ fn blocking_session(wire: &mut Wire<'_>, implicit: bool) -> Outcome {
     use embedded_smtp::tls::blocking::client;
     let (mut rx, mut tx) = ([0u8; 512], [0u8; 1024]);
     let (mut tls_read, mut tls_write) = (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
-    let mut c = match client::<_, _, _, 4>(
+    let mut c = match client(
         wire,
         connector(),
         config(implicit),
-        &mut rx,
-        &mut tx,
-        &mut tls_read,
-        &mut tls_write,
+        embedded_smtp::tls::Buffers {
+            rx: &mut rx,
+            tx: &mut tx,
+            tls_read: &mut tls_read,
+            tls_write: &mut tls_write,
+        },
     ) {
         Ok(c) => c,
         Err(e) => return Outcome::failed(e),
@@ -435,18 +437,18 @@ fn async_session(wire: &mut Wire<'_>, implicit: bool) -> Outcome {
     let (mut rx, mut tx) = ([0u8; 512], [0u8; 1024]);
     let (mut tls_read, mut tls_write) = (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
     block_on(async {
-        let mut c = match client::<_, _, _, _, 4>(
+        let mut c = match client(
             wire,
             connector(),
-            config(implicit),
-            &mut rx,
-            &mut tx,
-            &mut tls_read,
-            &mut tls_write,
             NoTimer,
-        )
-        .await
-        {
+            config(implicit),
+            embedded_smtp::tls::Buffers {
+                rx: &mut rx,
+                tx: &mut tx,
+                tls_read: &mut tls_read,
+                tls_write: &mut tls_write,
+            },
+        ) {
             Ok(c) => c,
             Err(e) => return Outcome::failed(e),
         };

@@ -386,13 +386,16 @@ fn fields_rest(data: &[u8]) -> &[u8] {
 const SECRET: &str = "Zq9-secret-Zq9";
 
 /// `session`: byte 0 picks the configuration (bits: pipelining, chunking,
-/// STARTTLS, implicit TLS, credentials, mechanism), byte 1 the buffer sizes and
-/// recipient count, byte 2 seeds the fragmentation; the rest is what the server
-/// sends.
+/// STARTTLS, implicit TLS, credentials, mechanism, and bit 7 refuses AUTH in the
+/// clear), byte 1 the buffer sizes and recipient count, byte 2 seeds the
+/// fragmentation; the rest is what the server sends.
 ///
-/// Invariants: no body byte before a `354` (or with BDAT, which needs none); nothing
-/// after `QUIT`; the AUTH secret never before the server offered AUTH; a bounded
-/// number of steps; no panic.
+/// Invariants, read from the engine's actions and the replies as the crate's parser
+/// reads them (no substring search): no body byte before a `354` reply (or with
+/// BDAT, which needs none); nothing after `QUIT`; a secret only inside the secret
+/// span of a `Send`, which holds exactly one AUTH payload, only at the AUTH stage
+/// after the server offered AUTH, and over an unencrypted connection only when
+/// plaintext AUTH was allowed; a bounded number of steps; no panic.
 pub fn session(data: &[u8]) {
     if data.len() < 3 {
         return;
@@ -411,27 +414,34 @@ pub fn session(data: &[u8]) {
         2 => Security::Implicit,
         _ => Security::None,
     };
+    let chunking = flags & 2 != 0;
+    let plaintext_auth = flags & 0x80 == 0;
     let mut config = Config::new(Domain::try_new("fuzz.example").unwrap())
         .with_pipelining(flags & 1 != 0)
-        .with_chunking(flags & 2 != 0)
+        .with_chunking(chunking)
         .with_security(security);
     if flags & 0x10 != 0 {
-        config = config
-            .with_credentials(
-                Credentials::try_new("user", SECRET)
-                    .unwrap()
-                    .with_mechanism(mechanism),
-            )
-            .allow_plaintext_auth();
+        config = config.with_credentials(
+            Credentials::try_new("user", SECRET)
+                .unwrap()
+                .with_mechanism(mechanism),
+        );
+        if plaintext_auth {
+            config = config.allow_plaintext_auth();
+        }
     }
     let Ok(mut engine) = Engine::<'_, 3>::new(config, &mut rx, &mut tx) else {
         return;
     };
-    let secrets = [
+    // What may be in a secret span: each mechanism's payload (LOGIN sends the
+    // user name and the password as two).
+    let payloads = [
         b64(&[b"\0user\0", SECRET.as_bytes()].concat()),
         b64(SECRET.as_bytes()),
         b64(format!("user=user\x01auth=Bearer {SECRET}\x01\x01").as_bytes()),
+        b64(b"user"),
     ];
+    let secrets = &payloads[..3];
     let a = Address::try_new("a@example.com").unwrap();
     let recipients = 1 + usize::from((sizes >> 2) & 1) + usize::from((sizes >> 6) & 1);
     let body = b"Subject: fuzz\r\n\r\nBODY-MARK line\r\n.\r\n";
@@ -441,26 +451,43 @@ pub fn session(data: &[u8]) {
     let mut sent = Vec::new();
     let mut began = false;
     let mut quit_sent = false;
+    // The Sends after an `Action::Body` carry the message until the next Recv.
+    let mut body_out = false;
     for _ in 0..10_000 {
-        let saw_354 = server[..delivered]
-            .windows(4)
-            .any(|w| w == b"354 " || w == b"354\r" || w == b"354-");
+        let stage = engine.stage();
+        let encrypted = engine.is_encrypted();
+        let auth_offered = !engine.capabilities().auth.is_empty();
+        let bdat = chunking && engine.capabilities().has(Extensions::CHUNKING);
         match engine.poll_action() {
-            Action::Send(bytes) => {
+            Action::Send(out) => {
+                let bytes = out.bytes();
                 assert!(!quit_sent, "bytes after QUIT: {bytes:?}");
-                let bdat = engine_uses_bdat(&sent, bytes);
-                if bytes.windows(9).any(|w| w == b"BODY-MARK") {
-                    assert!(saw_354 || bdat, "body before 354");
+                if body_out && !bdat {
+                    assert!(
+                        reply_codes(&server[..delivered]).contains(&354),
+                        "body before 354"
+                    );
                 }
-                for s in &secrets {
-                    if bytes.windows(s.len()).any(|w| w == s.as_slice()) {
+                let (before, secret, after) = out.split();
+                for part in [before, after] {
+                    for s in secrets {
                         assert!(
-                            server[..delivered]
-                                .windows(4)
-                                .any(|w| w.eq_ignore_ascii_case(b"AUTH")),
-                            "secret before AUTH was offered"
+                            !part.windows(s.len()).any(|w| w == s.as_slice()),
+                            "a secret outside the secret span"
                         );
                     }
+                }
+                if out.secret().is_some() {
+                    assert_eq!(stage, embedded_smtp::engine::Stage::Auth);
+                    assert!(auth_offered, "secret before AUTH was offered");
+                    assert!(
+                        encrypted || plaintext_auth,
+                        "a secret in the clear without permission"
+                    );
+                    assert!(
+                        payloads.iter().any(|p| p.as_slice() == secret),
+                        "the secret span is not one AUTH payload"
+                    );
                 }
                 let n = bytes.len();
                 sent.extend_from_slice(bytes);
@@ -470,6 +497,7 @@ pub fn session(data: &[u8]) {
                 engine.handle_sent(n);
             }
             Action::Recv(buf) => {
+                body_out = false;
                 if delivered == server.len() {
                     engine.handle_eof();
                 } else {
@@ -479,8 +507,11 @@ pub fn session(data: &[u8]) {
                     engine.handle_received(n);
                 }
             }
-            Action::Body => engine.handle_body(&mut raw),
-            Action::StartTls => engine.handle_tls_ready(),
+            Action::Body => {
+                body_out = true;
+                engine.handle_body(&mut raw);
+            }
+            Action::Handshake | Action::StartTls => engine.handle_tls_ready(),
             Action::Done(Outcome::Ready) if !began => {
                 began = true;
                 let _ = engine.begin_transaction(
@@ -497,6 +528,15 @@ pub fn session(data: &[u8]) {
                     return;
                 }
             }
+            Action::Failed(embedded_smtp::Error::Unsupported(
+                embedded_smtp::Unsupported::PlaintextAuth,
+            )) => {
+                assert!(
+                    !plaintext_auth && !encrypted,
+                    "plaintext AUTH refused wrongly"
+                );
+                return;
+            }
             Action::Done(_) | Action::Failed(_) => return,
             _ => return,
         }
@@ -504,10 +544,21 @@ pub fn session(data: &[u8]) {
     panic!("the session did not end within 10 000 steps");
 }
 
-/// Whether the transaction sends its body with BDAT (the body then needs no 354).
-fn engine_uses_bdat(sent: &[u8], bytes: &[u8]) -> bool {
-    let all = [sent, bytes].concat();
-    all.windows(5).any(|w| w == b"BDAT ")
+/// The codes of the complete replies in `bytes`, as the crate's parser reads them
+/// (up to the first malformed or incomplete line).
+fn reply_codes(mut bytes: &[u8]) -> Vec<u16> {
+    let config = ParserConfig::DEFAULT;
+    let mut assembler = Assembler::new(config);
+    let mut codes = Vec::new();
+    while let Ok(Status::Complete((line, used))) = parse_line(bytes, &config) {
+        match assembler.push(&line) {
+            Ok(true) => codes.push(line.code.get()),
+            Ok(false) => {}
+            Err(_) => break,
+        }
+        bytes = &bytes[used..];
+    }
+    codes
 }
 
 fn b64(data: &[u8]) -> Vec<u8> {

@@ -344,9 +344,10 @@ pub fn check_run(decoded: &Decoded, run: &Run) {
             "data read after the session failed: {later:?}"
         );
     }
-    // The implicit handshake's failure leaves no stream to call; any other
-    // failure leaves one.
-    let no_stream = matches!(
+    // Every failure leaves the stream to call, the implicit handshake's too (it
+    // runs in `connect`, as the session's first step); after a failed handshake
+    // the stream fails every call.
+    let handshake = matches!(
         run.failure(),
         Some(
             Error::Tls(_)
@@ -356,7 +357,15 @@ pub fn check_run(decoded: &Decoded, run: &Run) {
         )
     );
     if run.failure().is_some() {
-        assert_eq!(run.later.is_empty(), no_stream, "{:?}", run.failure());
+        assert!(!run.later.is_empty(), "{:?}", run.failure());
+    }
+    if handshake {
+        for later in &run.later {
+            assert!(
+                later.error().is_some(),
+                "after a failed handshake the stream went on: {later:?}"
+            );
+        }
     }
     match run.failure() {
         Some(Error::Io(e)) => {
@@ -368,7 +377,7 @@ pub fn check_run(decoded: &Decoded, run: &Run) {
                 );
             }
         }
-        Some(Error::TimedOut { .. }) if !no_stream => {
+        Some(Error::TimedOut { .. }) if !handshake => {
             let first = run.later.first().and_then(Later::error);
             assert!(first.is_some(), "after a time-out: {:?}", run.later);
             for later in &run.later {

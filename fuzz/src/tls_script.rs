@@ -1075,14 +1075,16 @@ pub fn blocking_session<S: Stream>(socket: &mut S) -> Run {
     use embedded_smtp::tls::blocking::client;
     let (mut rx, mut tx) = ([0u8; 512], [0u8; 1024]);
     let (mut tls_read, mut tls_write) = (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
-    let mut c = match client::<_, _, _, 4>(
+    let mut c = match client(
         &mut *socket,
         connector(),
         config(),
-        &mut rx,
-        &mut tx,
-        &mut tls_read,
-        &mut tls_write,
+        embedded_smtp::tls::Buffers {
+            rx: &mut rx,
+            tx: &mut tx,
+            tls_read: &mut tls_read,
+            tls_write: &mut tls_write,
+        },
     ) {
         Ok(c) => c,
         Err(e) => return Run::handshake_failed(e),
@@ -1119,18 +1121,18 @@ pub fn async_session<S: Stream>(socket: &mut S, stalls: usize) -> Run {
     let (mut rx, mut tx) = ([0u8; 512], [0u8; 1024]);
     let (mut tls_read, mut tls_write) = (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
     let session = async {
-        let mut c = match client::<_, _, _, _, 4>(
+        let mut c = match client(
             &mut *socket,
             connector(),
-            config(),
-            &mut rx,
-            &mut tx,
-            &mut tls_read,
-            &mut tls_write,
             Impatient,
-        )
-        .await
-        {
+            config(),
+            embedded_smtp::tls::Buffers {
+                rx: &mut rx,
+                tx: &mut tx,
+                tls_read: &mut tls_read,
+                tls_write: &mut tls_write,
+            },
+        ) {
             Ok(c) => c,
             Err(e) => return Run::handshake_failed(e),
         };

@@ -5,13 +5,19 @@ use std::vec;
 use std::vec::Vec;
 
 use super::*;
+use crate::address::{Address, Domain};
+use crate::auth::Credentials;
+use crate::error::{ProtocolError, Text};
 use crate::message::RawMessage;
+use crate::reply::{Extensions, ReplyCode};
+use txn::MIN_STAGE;
 
 /// What a step of the engine looked like, owned for comparison.
 #[derive(Debug, PartialEq, Eq)]
 enum Seen {
     Send(Vec<u8>),
     Recv,
+    Handshake,
     StartTls,
     Body,
     Done(Outcome),
@@ -20,8 +26,9 @@ enum Seen {
 
 fn step<const N: usize>(e: &mut Engine<'_, N>) -> Seen {
     match e.poll_action() {
-        Action::Send(b) => Seen::Send(b.to_vec()),
+        Action::Send(b) => Seen::Send(b.bytes().to_vec()),
         Action::Recv(_) => Seen::Recv,
+        Action::Handshake => Seen::Handshake,
         Action::StartTls => Seen::StartTls,
         Action::Body => Seen::Body,
         Action::Done(o) => Seen::Done(o),
@@ -192,19 +199,163 @@ fn secrets_are_zeroed_after_sending() {
 }
 
 #[test]
-fn calls_in_the_wrong_state_are_refused() {
+fn calls_in_the_wrong_state_are_misuse() {
     let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
     let mut e: Engine<'_, 1> = Engine::new(cfg(), &mut rx, &mut tx).unwrap();
     let a = Address::try_new("a@example.com").unwrap();
     assert_eq!(
         e.begin_transaction(Some(a), [a], MailParams::default()),
-        Err(Error::Protocol(ProtocolError::InvalidState))
+        Err(Error::Misuse(Misuse::NotIdle))
     );
-    assert_eq!(e.quit(), Err(Error::Protocol(ProtocolError::InvalidState)));
+    assert_eq!(e.quit(), Err(Error::Misuse(Misuse::NotIdle)));
+    assert_eq!(
+        e.quit_after_transaction(),
+        Err(Error::Misuse(Misuse::NoTransaction))
+    );
+    // Misuse leaves the session as it was: still waiting for the greeting.
+    assert!(e.is_usable());
+    assert_eq!(step(&mut e), Seen::Recv);
+    let err = Error::<core::convert::Infallible>::Misuse(Misuse::NotIdle);
+    assert!(!err.is_transient());
+    assert_eq!(
+        std::format!("{err}"),
+        "misuse: the session is not idle (connect first, and let each step end)"
+    );
+}
+
+#[test]
+fn a_driver_that_breaks_the_contract_is_told_so() {
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    // A TLS handshake nobody asked for.
+    let mut e: Engine<'_, 1> = Engine::new(cfg(), &mut rx, &mut tx).unwrap();
     e.handle_tls_ready();
     assert_eq!(
         step(&mut e),
-        Seen::Failed(Error::Protocol(ProtocolError::InvalidState))
+        Seen::Failed(Error::Contract(Contract::UnaskedTls))
+    );
+    assert!(!e.is_usable());
+    drop(e);
+    // More bytes read than the buffer holds.
+    let mut e: Engine<'_, 1> = Engine::new(cfg(), &mut rx, &mut tx).unwrap();
+    e.handle_received(513);
+    assert_eq!(
+        step(&mut e),
+        Seen::Failed(Error::Contract(Contract::ReceivedTooMuch))
+    );
+    drop(e);
+    // More bytes written than the Send held.
+    let mut e: Engine<'_, 1> = Engine::new(cfg(), &mut rx, &mut tx).unwrap();
+    recv(&mut e, b"220 mx\r\n");
+    assert_eq!(
+        step(&mut e),
+        Seen::Send(b"EHLO client.example\r\n".to_vec())
+    );
+    e.handle_sent(22);
+    assert_eq!(
+        step(&mut e),
+        Seen::Failed(Error::Contract(Contract::SentTooMuch))
+    );
+    drop(e);
+    // A body nobody asked for.
+    let mut e: Engine<'_, 1> = Engine::new(cfg(), &mut rx, &mut tx).unwrap();
+    e.handle_body(&mut RawMessage::new(b"x\r\n"));
+    assert_eq!(
+        step(&mut e),
+        Seen::Failed(Error::Contract(Contract::UnaskedBody))
+    );
+    let err = Error::<core::convert::Infallible>::Contract(Contract::UnaskedBody);
+    assert!(!err.is_transient());
+}
+
+#[test]
+fn a_code_that_is_neither_success_nor_refusal_is_a_protocol_error() {
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    // 250 where the greeting's 220 belongs: not a refusal.
+    let mut e: Engine<'_, 1> = Engine::new(cfg(), &mut rx, &mut tx).unwrap();
+    recv(&mut e, b"250 hello\r\n");
+    let unexpected = |stage, code| {
+        Seen::Failed(Error::Protocol(ProtocolError::UnexpectedReply {
+            stage,
+            code: ReplyCode::new(code).unwrap(),
+        }))
+    };
+    assert_eq!(step(&mut e), unexpected(Stage::Greeting, 250));
+    drop(e);
+    // 354 to EHLO.
+    let mut e: Engine<'_, 1> = Engine::new(cfg(), &mut rx, &mut tx).unwrap();
+    recv(&mut e, b"220 mx\r\n");
+    sent(&mut e, b"EHLO client.example\r\n");
+    recv(&mut e, b"354 go on\r\n");
+    assert_eq!(step(&mut e), unexpected(Stage::Ehlo, 354));
+    drop(e);
+    // 334 to MAIL (not pipelined).
+    let mut e: Engine<'_, 1> = Engine::new(cfg(), &mut rx, &mut tx).unwrap();
+    recv(&mut e, b"220 mx\r\n");
+    sent(&mut e, b"EHLO client.example\r\n");
+    recv(&mut e, b"250 mx\r\n");
+    assert_eq!(step(&mut e), Seen::Done(Outcome::Ready));
+    let a = Address::try_new("a@example.com").unwrap();
+    e.begin_transaction(Some(a), [a], MailParams::default())
+        .unwrap();
+    sent(&mut e, b"MAIL FROM:<a@example.com>\r\n");
+    recv(&mut e, b"334 what\r\n");
+    let err = match step(&mut e) {
+        Seen::Failed(err) => err,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        err,
+        Error::Protocol(ProtocolError::UnexpectedReply {
+            stage: Stage::Mail,
+            code: ReplyCode::new(334).unwrap(),
+        })
+    );
+    assert_eq!(err.code(), ReplyCode::new(334));
+    assert!(!err.is_transient());
+    assert_eq!(
+        std::format!("{err}"),
+        "protocol error: unexpected reply 334 to MAIL FROM"
+    );
+    // A 5yz there is the server's refusal.
+    let refused = refusal(
+        Stage::Mail,
+        Response {
+            code: ReplyCode::new(550).unwrap(),
+            enhanced: None,
+            text: Text::new(b"no"),
+        },
+    );
+    assert!(matches!(
+        refused,
+        Error::Rejected {
+            stage: Stage::Mail,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn capacity_names_the_buffer() {
+    let (mut rx, mut tx) = ([0u8; 511], [0u8; 512]);
+    assert_eq!(
+        Engine::<1>::new(cfg(), &mut rx, &mut tx).err(),
+        Some(Error::Capacity {
+            buffer: Buffer::Rx,
+            required: 512
+        })
+    );
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 100]);
+    let err = Engine::<1>::new(cfg(), &mut rx, &mut tx).err().unwrap();
+    assert_eq!(
+        err,
+        Error::Capacity {
+            buffer: Buffer::Tx,
+            required: 512
+        }
+    );
+    assert_eq!(
+        std::format!("{err}"),
+        "transmit (tx) buffer too small: 512 bytes needed"
     );
 }
 
@@ -311,4 +462,89 @@ fn move_left_equals_copy_within() {
             }
         }
     }
+}
+
+#[test]
+fn implicit_tls_starts_with_the_handshake_and_its_limit() {
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    let config = cfg().with_security(Security::Implicit);
+    let mut e: Engine<'_, 1> = Engine::new(config, &mut rx, &mut tx).unwrap();
+    let first = e.wait_id();
+    assert_eq!(e.stage(), Stage::TlsHandshake);
+    assert_eq!(e.timeout(), Some(limits::TIMEOUT_TLS_HANDSHAKE));
+    assert!(!e.is_encrypted());
+    assert_eq!(step(&mut e), Seen::Handshake);
+    e.handle_tls_ready();
+    assert!(e.is_encrypted());
+    // The greeting is a new wait with its own limit.
+    assert_ne!(e.wait_id(), first);
+    assert_eq!(e.stage(), Stage::Greeting);
+    assert_eq!(e.timeout(), Some(limits::TIMEOUT_GREETING));
+    assert_eq!(step(&mut e), Seen::Recv);
+    recv(&mut e, b"220 mx\r\n");
+    sent(&mut e, b"EHLO client.example\r\n");
+    // A second handshake report is the driver's mistake.
+    e.handle_tls_ready();
+    assert_eq!(
+        step(&mut e),
+        Seen::Failed(Error::Contract(Contract::UnaskedTls))
+    );
+
+    drop(e);
+    // A failed handshake names its stage in every later call.
+    let mut e: Engine<'_, 1> = Engine::new(config, &mut rx, &mut tx).unwrap();
+    assert_eq!(step(&mut e), Seen::Handshake);
+    e.handle_failure(Failure::TimedOut);
+    assert_eq!(
+        step(&mut e),
+        Seen::Failed(Error::Unusable {
+            stage: Stage::TlsHandshake,
+            failure: Failure::TimedOut
+        })
+    );
+}
+
+/// The secret span of each `Send`: exactly the AUTH payload, also when the
+/// driver writes it in pieces.
+#[test]
+fn sends_mark_their_secret_span() {
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    let c = cfg()
+        .with_credentials(
+            Credentials::try_new("u", "hunter2")
+                .unwrap()
+                .with_mechanism(crate::auth::Mechanism::Plain),
+        )
+        .allow_plaintext_auth();
+    let mut e: Engine<'_, 1> = Engine::new(c, &mut rx, &mut tx).unwrap();
+    recv(&mut e, b"220 hi\r\n");
+    match e.poll_action() {
+        Action::Send(out) => {
+            assert_eq!(out.secret(), None);
+            assert_eq!(
+                out.split(),
+                (&b"EHLO client.example\r\n"[..], &b""[..], &b""[..])
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    e.handle_sent(21);
+    recv(&mut e, b"250-mx\r\n250 AUTH PLAIN\r\n");
+    // Written in pieces of 7 bytes: each piece says which of its bytes are secret.
+    let mut seen = Vec::new();
+    let mut secret = Vec::new();
+    while let Action::Send(out) = e.poll_action() {
+        let n = out.bytes().len().min(7);
+        let piece = &out.bytes()[..n];
+        if let Some(r) = out.secret() {
+            secret.extend_from_slice(&out.bytes()[r.start.min(n)..r.end.min(n)]);
+        }
+        seen.extend_from_slice(piece);
+        e.handle_sent(n);
+    }
+    assert_eq!(seen, b"AUTH PLAIN AHUAaHVudGVyMg==\r\n");
+    assert_eq!(secret, b"AHUAaHVudGVyMg==");
+    // Debug never shows the bytes.
+    let text = std::format!("{:?}", Outgoing::new(b"AUTH PLAIN AHUA\r\n", (11, 15)));
+    assert_eq!(text, "Outgoing { len: 17, secret: Some(11..15) }");
 }

@@ -12,11 +12,9 @@ use embedded_tls::{Aes128GcmSha256, CryptoRngCore, TlsCipherSuite, TlsConnection
 
 use super::guard::Guard;
 use super::stream::State;
-use super::{Connector, SessionError, StreamError, TlsFailure};
-use crate::asynch::{Client, NoTimer, TimedOut, Timer, Upgrade};
-use crate::engine::{Config, Security, Stage};
-use crate::error::Error;
-use crate::limits::TIMEOUT_TLS_HANDSHAKE;
+use super::{Buffers, Connector, SessionError, StreamError, TlsFailure};
+use crate::asynch::{Client, NoTimer, Timer, Upgrade};
+use crate::engine::Config;
 
 /// The async client over a [`TlsStream`], upgraded by its [`Connector`], its
 /// waits bounded by `Tm`.
@@ -44,7 +42,7 @@ impl<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static> TlsStream<'b, T, C> 
     /// Implicit TLS: the handshake runs now.
     ///
     /// # Errors
-    /// [`Error::Tls`] with the reason, or [`Error::Capacity`] for small buffers.
+    /// [`Error::Tls`](crate::Error::Tls) with the reason, or [`Error::Capacity`](crate::Error::Capacity) for small buffers.
     pub async fn open<Rng: CryptoRngCore>(
         socket: T,
         read: &'b mut [u8],
@@ -61,9 +59,9 @@ impl<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static> TlsStream<'b, T, C> 
     /// [`TlsFailure::Interrupted`].
     ///
     /// # Errors
-    /// [`Error::Tls`] with the reason (the stream is then failed for good),
-    /// [`Error::Capacity`] for small buffers (the stream stays plain), or
-    /// [`ProtocolError::InvalidState`](crate::ProtocolError::InvalidState) when TLS
+    /// [`Error::Tls`](crate::Error::Tls) with the reason (the stream is then failed for good),
+    /// [`Error::Capacity`](crate::Error::Capacity) for small buffers (the stream stays plain), or
+    /// [`Misuse::NotPlain`](crate::Misuse::NotPlain) when TLS
     /// is already up.
     pub async fn start_tls<Rng: CryptoRngCore>(
         &mut self,
@@ -83,7 +81,11 @@ impl<'b, T: Read + Write + 'b, C: TlsCipherSuite + 'static> TlsStream<'b, T, C> 
                     .open(TlsContext::new(&connector.config, &mut connector.provider))
                     .await
             }
-            None => return Err(crate::Error::Protocol(crate::ProtocolError::InvalidState)),
+            None => {
+                return Err(crate::Error::Invariant(crate::error::broken(
+                    crate::Invariant::State,
+                )));
+            }
         };
         self.state.end_handshake(opened, connector)
     }
@@ -185,27 +187,60 @@ where
     }
 }
 
-/// An async client over `socket`: for [`Security::Implicit`] the handshake runs
-/// now; for [`Security::StartTls`] during [`connect`](Client::connect). `timer`
-/// bounds the implicit handshake ([`TIMEOUT_TLS_HANDSHAKE`], or the config's
-/// [`with_timeout`](Config::with_timeout)) and then every wait of the client
-/// ([`Client::with_upgrade`]); pass [`NoTimer`] to leave the waits to the
-/// transport.
+/// The same for a stream the caller keeps in its own frame (the client holds
+/// `&mut TlsStream`).
+impl<'b, T, Rng, C> Upgrade<&mut TlsStream<'b, T, C>> for Connector<'_, Rng, C>
+where
+    T: Read + Write + 'b,
+    Rng: CryptoRngCore,
+    C: TlsCipherSuite + 'static,
+{
+    async fn upgrade(
+        &mut self,
+        stream: &mut &mut TlsStream<'b, T, C>,
+    ) -> Result<(), SessionError<T::Error>> {
+        stream.start_tls(self).await
+    }
+}
+
+/// An async client over `socket`, for transactions of up to 4 recipients
+/// ([`client_with_max_recipients`] for another limit): for
+/// [`Security::Implicit`](crate::Security::Implicit) the handshake runs first
+/// thing in [`connect`](Client::connect), for
+/// [`Security::StartTls`](crate::Security::StartTls) after the server's `220` to
+/// `STARTTLS`. `timer` bounds every wait of the client, the handshake included
+/// (its limit is the engine's, at
+/// [`Stage::TlsHandshake`](crate::engine::Stage::TlsHandshake)); pass [`NoTimer`]
+/// to leave the waits to the transport.
 ///
 /// # Errors
-/// As [`TlsStream::open`] and [`Client::with_upgrade`];
-/// [`Error::TimedOut`] at [`Stage::TlsHandshake`] when the implicit handshake
-/// outlasts its limit.
-#[allow(clippy::too_many_arguments)]
-pub async fn client<'a, 'b, 'c, T, Rng, C, Tm, const N: usize>(
+/// As [`Client::with_upgrade`].
+pub fn client<'a, 'b, 'c, T, Rng, C, Tm>(
     socket: T,
-    mut connector: Connector<'c, Rng, C>,
+    connector: Connector<'c, Rng, C>,
+    timer: Tm,
     config: Config<'a>,
-    rx: &'a mut [u8],
-    tx: &'a mut [u8],
-    tls_read: &'b mut [u8],
-    tls_write: &'b mut [u8],
-    mut timer: Tm,
+    buffers: Buffers<'a, 'b>,
+) -> Result<TlsClient<'a, 'b, 'c, T, Rng, 4, C, Tm>, SessionError<T::Error>>
+where
+    T: Read + Write + 'b,
+    Rng: CryptoRngCore,
+    C: TlsCipherSuite + 'static,
+    Tm: Timer,
+{
+    client_with_max_recipients(socket, connector, timer, config, buffers)
+}
+
+/// [`client`] for transactions of up to `N` recipients.
+///
+/// # Errors
+/// As [`client`].
+pub fn client_with_max_recipients<'a, 'b, 'c, T, Rng, C, Tm, const N: usize>(
+    socket: T,
+    connector: Connector<'c, Rng, C>,
+    timer: Tm,
+    config: Config<'a>,
+    buffers: Buffers<'a, 'b>,
 ) -> Result<TlsClient<'a, 'b, 'c, T, Rng, N, C, Tm>, SessionError<T::Error>>
 where
     T: Read + Write + 'b,
@@ -213,16 +248,12 @@ where
     C: TlsCipherSuite + 'static,
     Tm: Timer,
 {
-    let stream = if config.security() == Security::Implicit {
-        timer.start_wait(Some(config.timeout().unwrap_or(TIMEOUT_TLS_HANDSHAKE)));
-        timer
-            .with_timeout(TlsStream::open(socket, tls_read, tls_write, &mut connector))
-            .await
-            .map_err(|TimedOut| Error::TimedOut {
-                stage: Stage::TlsHandshake,
-            })??
-    } else {
-        TlsStream::new(socket, tls_read, tls_write)
-    };
+    let Buffers {
+        rx,
+        tx,
+        tls_read,
+        tls_write,
+    } = buffers;
+    let stream = TlsStream::new(socket, tls_read, tls_write);
     Client::with_upgrade(stream, connector, timer, config, rx, tx)
 }

@@ -7,10 +7,9 @@ use embedded_tls::{Aes128GcmSha256, CryptoRngCore, TlsCipherSuite};
 
 use super::guard::Guard;
 use super::stream::State;
-use super::{Connector, SessionError, StreamError, TlsFailure};
+use super::{Buffers, Connector, SessionError, StreamError, TlsFailure};
 use crate::blocking::{Client, Deadline, Upgrade};
-use crate::engine::{Config, Security};
-use crate::limits::TIMEOUT_TLS_HANDSHAKE;
+use crate::engine::Config;
 
 /// A blocking client on a [`TlsStream`] that the [`Connector`] upgrades.
 pub type TlsClient<'a, 'b, 'c, T, Rng, const N: usize = 4, C = Aes128GcmSha256> =
@@ -52,7 +51,7 @@ impl<'b, T: Read + Write + Deadline + 'b, C: TlsCipherSuite + 'static> TlsStream
     }
 
     /// Implicit TLS (port 465): runs the handshake on `socket` at once and returns
-    /// the encrypted stream, for a client configured with [`Security::Implicit`].
+    /// the encrypted stream, for a client configured with [`Security::Implicit`](crate::Security::Implicit).
     ///
     /// # Errors
     /// [`Error::Tls`](crate::Error::Tls) when the handshake fails or the server is
@@ -78,7 +77,7 @@ impl<'b, T: Read + Write + Deadline + 'b, C: TlsCipherSuite + 'static> TlsStream
     ///
     /// # Errors
     /// As [`TlsStream::open`];
-    /// [`ProtocolError::InvalidState`](crate::ProtocolError::InvalidState) when
+    /// [`Misuse::NotPlain`](crate::Misuse::NotPlain) when
     /// the stream is not plain.
     pub fn start_tls<Rng: CryptoRngCore>(
         &mut self,
@@ -96,7 +95,11 @@ impl<'b, T: Read + Write + Deadline + 'b, C: TlsCipherSuite + 'static> TlsStream
             Some(connection) => {
                 connection.open(TlsContext::new(&connector.config, &mut connector.provider))
             }
-            None => return Err(crate::Error::Protocol(crate::ProtocolError::InvalidState)),
+            None => {
+                return Err(crate::Error::Invariant(crate::error::broken(
+                    crate::Invariant::State,
+                )));
+            }
         };
         self.state.end_handshake(opened, connector)
     }
@@ -184,50 +187,89 @@ impl<'b, T: Read + Write + Deadline + 'b, C: TlsCipherSuite + 'static> Write
     }
 }
 
-/// STARTTLS: the client calls this after the server's `220` (and after the
-/// engine made sure nothing followed it); the client then sends EHLO again.
+/// The implicit handshake (`open`, the session's first step) and STARTTLS: the
+/// client calls `upgrade` after the server's `220` (and after the engine made sure
+/// nothing followed it), then sends EHLO again.
 impl<'b, T, Rng, C> Upgrade<TlsStream<'b, T, C>> for Connector<'_, Rng, C>
 where
     T: Read + Write + Deadline + 'b,
     Rng: CryptoRngCore,
     C: TlsCipherSuite + 'static,
 {
+    // Out of line: inlined into the client's driver loop, the handshake's locals
+    // (several KB) became part of the loop's frame for the whole session.
+    #[inline(never)]
     fn upgrade(&mut self, stream: &mut TlsStream<'b, T, C>) -> Result<(), SessionError<T::Error>> {
         stream.start_tls(self)
     }
 }
 
-/// A blocking client over `socket` that speaks TLS as `config` says:
-/// [`Security::Implicit`] runs the handshake now (port 465),
-/// [`Security::StartTls`] leaves it to the session (port 587), and
-/// [`Security::None`] never uses TLS. `tls_read` and `tls_write` are the TLS
-/// record buffers ([`TlsStream::new`]); `rx` and `tx` the client's
-/// ([`Engine::new`](crate::engine::Engine::new)).
+/// The same for a stream the caller keeps in its own frame (the client holds
+/// `&mut TlsStream`).
+impl<'b, T, Rng, C> Upgrade<&mut TlsStream<'b, T, C>> for Connector<'_, Rng, C>
+where
+    T: Read + Write + Deadline + 'b,
+    Rng: CryptoRngCore,
+    C: TlsCipherSuite + 'static,
+{
+    fn upgrade(
+        &mut self,
+        stream: &mut &mut TlsStream<'b, T, C>,
+    ) -> Result<(), SessionError<T::Error>> {
+        Upgrade::<TlsStream<'b, T, C>>::upgrade(self, stream)
+    }
+}
+
+/// A blocking client over `socket` that speaks TLS as `config` says, for
+/// transactions of up to 4 recipients ([`client_with_max_recipients`] for
+/// another limit): [`Security::Implicit`](crate::Security::Implicit) runs the
+/// handshake first thing in [`connect`](Client::connect) (port 465),
+/// [`Security::StartTls`](crate::Security::StartTls) after the server's `220`
+/// to `STARTTLS` (port 587), and [`Security::None`](crate::Security::None) never
+/// uses TLS. Either handshake is one of the engine's waits, bounded by the
+/// transport's [`Deadline`] at
+/// [`Stage::TlsHandshake`](crate::engine::Stage::TlsHandshake).
 ///
 /// # Errors
-/// For implicit TLS, those of [`TlsStream::open`]; then
-/// [`Error::Capacity`](crate::Error::Capacity) when `rx` or `tx` is too small.
-pub fn client<'a, 'b, 'c, T, Rng, C, const N: usize>(
+/// [`Error::Capacity`](crate::Error::Capacity) when `rx` or `tx` is too small
+/// (the TLS buffers are checked when the handshake starts).
+pub fn client<'a, 'b, 'c, T, Rng, C>(
     socket: T,
-    mut connector: Connector<'c, Rng, C>,
+    connector: Connector<'c, Rng, C>,
     config: Config<'a>,
-    rx: &'a mut [u8],
-    tx: &'a mut [u8],
-    tls_read: &'b mut [u8],
-    tls_write: &'b mut [u8],
+    buffers: Buffers<'a, 'b>,
+) -> Result<TlsClient<'a, 'b, 'c, T, Rng, 4, C>, SessionError<T::Error>>
+where
+    T: Read + Write + Deadline + 'b,
+    Rng: CryptoRngCore,
+    C: TlsCipherSuite + 'static,
+{
+    client_with_max_recipients(socket, connector, config, buffers)
+}
+
+/// [`client`] for transactions of up to `N` recipients:
+/// `client_with_max_recipients::<_, _, _, 16>(..)`, or let the type of the
+/// result say `N`.
+///
+/// # Errors
+/// As [`client`].
+pub fn client_with_max_recipients<'a, 'b, 'c, T, Rng, C, const N: usize>(
+    socket: T,
+    connector: Connector<'c, Rng, C>,
+    config: Config<'a>,
+    buffers: Buffers<'a, 'b>,
 ) -> Result<TlsClient<'a, 'b, 'c, T, Rng, N, C>, SessionError<T::Error>>
 where
     T: Read + Write + Deadline + 'b,
     Rng: CryptoRngCore,
     C: TlsCipherSuite + 'static,
 {
-    let stream = if config.security() == Security::Implicit {
-        // The handshake's wait, before the client (and its engine) exists.
-        let mut socket = socket;
-        socket.start_wait(Some(config.timeout().unwrap_or(TIMEOUT_TLS_HANDSHAKE)));
-        TlsStream::open(socket, tls_read, tls_write, &mut connector)?
-    } else {
-        TlsStream::new(socket, tls_read, tls_write)
-    };
+    let Buffers {
+        rx,
+        tx,
+        tls_read,
+        tls_write,
+    } = buffers;
+    let stream = TlsStream::new(socket, tls_read, tls_write);
     Client::with_upgrade(stream, connector, config, rx, tx)
 }

@@ -38,8 +38,7 @@
 //! # fn demo<T: embedded_io::Read + embedded_io::Write + embedded_smtp::blocking::Deadline>(
 //! #     socket: T, rng: impl embedded_tls::CryptoRngCore, root_der: &[u8], now: u64,
 //! # ) -> Result<(), embedded_smtp::Error<embedded_smtp::tls::StreamError<T::Error>>> {
-//! use embedded_smtp::blocking::Client;
-//! use embedded_smtp::tls::{self, Connector, TLS_READ_BUFFER, TLS_WRITE_BUFFER};
+//! use embedded_smtp::tls::{self, Buffers, Connector, TLS_READ_BUFFER, TLS_WRITE_BUFFER};
 //! use embedded_smtp::verify::{TimeSource, Verifier, anchor_from_der};
 //! use embedded_smtp::{Config, Credentials, Domain, Security};
 //!
@@ -50,12 +49,12 @@
 //! let mut tls_read = [0u8; TLS_READ_BUFFER]; // 16 640: one whole TLS record
 //! let mut tls_write = [0u8; TLS_WRITE_BUFFER]; // 4 096 (at most 16 517 is used)
 //! let (mut rx, mut tx) = ([0u8; 512], [0u8; 1024]);
+//! let buffers = Buffers { rx: &mut rx, tx: &mut tx, tls_read: &mut tls_read, tls_write: &mut tls_write };
 //! let config = Config::new(Domain::try_new("sensor-7.local")?)
 //!     .with_security(Security::Implicit) // port 465; Security::StartTls for 587
 //!     .with_credentials(Credentials::try_new("sensor7@example.com", "app-password")?);
-//! let mut client: Client<'_, _, 4, _> =
-//!     tls::blocking::client(socket, connector, config, &mut rx, &mut tx, &mut tls_read, &mut tls_write)?;
-//! client.connect()?; // TLS was opened above (implicit) or is opened here (STARTTLS)
+//! let mut client = tls::blocking::client(socket, connector, config, buffers)?;
+//! client.connect()?; // the TLS handshake (implicit TLS, first) or STARTTLS, EHLO, AUTH
 //! # Ok(()) }
 //! ```
 //!
@@ -162,6 +161,24 @@ impl<E> From<TlsFailure> for crate::Error<E> {
     fn from(e: TlsFailure) -> Self {
         crate::Error::Tls(e)
     }
+}
+
+/// The four buffers of a client over TLS, all the caller's: the client's own
+/// (`rx` and `tx`, see [`Engine::new`](crate::engine::Engine::new): at least
+/// 512 bytes each) and the TLS record buffers (`tls_read`: [`TLS_READ_BUFFER`],
+/// `tls_write`: [`TLS_WRITE_BUFFER`]; less only with
+/// [`Connector::with_max_fragment_length`]). One value for
+/// [`blocking::client`] and `asynch::client`, so the four cannot be swapped.
+#[derive(Debug)]
+pub struct Buffers<'a, 'b> {
+    /// The client's receive buffer: one reply line.
+    pub rx: &'a mut [u8],
+    /// The client's transmit buffer: one command group, and chunks of the body.
+    pub tx: &'a mut [u8],
+    /// The TLS record read buffer.
+    pub tls_read: &'b mut [u8],
+    /// The TLS record write buffer.
+    pub tls_write: &'b mut [u8],
 }
 
 /// The error of a client on a [`blocking::TlsStream`] over a socket whose error is `E`.
@@ -447,11 +464,17 @@ mod tests {
         );
         assert_eq!(
             stream::write_len::<()>(c.fragment, 700, 4_096),
-            Err(Error::Capacity { required: 768 })
+            Err(Error::Capacity {
+                buffer: crate::Buffer::TlsRead,
+                required: 768
+            })
         );
         assert_eq!(
             stream::write_len::<()>(c.fragment, 16_640, 100),
-            Err(Error::Capacity { required: 512 })
+            Err(Error::Capacity {
+                buffer: crate::Buffer::TlsWrite,
+                required: 512
+            })
         );
         let c = c.with_max_fragment_length(MaxFragmentLength::Bits10);
         assert_eq!(

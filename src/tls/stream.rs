@@ -16,7 +16,7 @@ use super::guard::{Guard, VERDICT_LEN, Verdict};
 use super::{Connector, MIN_TLS_READ_BUFFER, MIN_TLS_WRITE_BUFFER, SessionError, StreamError};
 use super::{TlsFailure, WRITE_OVERHEAD};
 use crate::engine::Stage;
-use crate::error::{Error, ProtocolError};
+use crate::error::{Buffer, Error, Misuse};
 
 /// A TLS stream's state over socket `T`, with embedded-tls connection `Conn`.
 pub(super) enum State<'b, T, Conn> {
@@ -67,7 +67,7 @@ impl<'b, T, Conn> State<'b, T, Conn> {
     ///
     /// # Errors
     /// [`Error::Capacity`] for a buffer below its minimum (the stream stays plain);
-    /// [`ProtocolError::InvalidState`] when the stream is not plain.
+    /// [`Misuse::NotPlain`] when the stream is not plain.
     pub(super) fn begin_handshake<E, Rng: CryptoRngCore, C: TlsCipherSuite>(
         &mut self,
         connector: &Connector<'_, Rng, C>,
@@ -81,7 +81,7 @@ impl<'b, T, Conn> State<'b, T, Conn> {
                 } => (socket, read, write),
                 other => {
                     *self = other;
-                    return Err(Error::Protocol(ProtocolError::InvalidState));
+                    return Err(Error::Misuse(Misuse::NotPlain));
                 }
             };
         let len = match write_len(connector.fragment, read.len(), write.len()) {
@@ -246,11 +246,13 @@ impl<T: crate::blocking::Deadline, Conn> State<'_, T, Conn> {
 pub(super) fn write_len<E>(fragment: usize, read: usize, write: usize) -> Result<usize, Error<E>> {
     if read < MIN_TLS_READ_BUFFER {
         return Err(Error::Capacity {
+            buffer: Buffer::TlsRead,
             required: MIN_TLS_READ_BUFFER,
         });
     }
     if write < MIN_TLS_WRITE_BUFFER {
         return Err(Error::Capacity {
+            buffer: Buffer::TlsWrite,
             required: MIN_TLS_WRITE_BUFFER,
         });
     }

@@ -88,9 +88,6 @@ const PIN_BACKUP: Option<&str> = option_env!("SMTP_PIN_BACKUP");
 
 /// DNS + TCP connect.
 const CONNECT_LIMIT: Duration = Duration::from_secs(30);
-/// The TLS handshake, certificate check included (a P-256 signature check takes
-/// tens of milliseconds at 168 MHz; the rest is the network).
-const HANDSHAKE_LIMIT: Duration = Duration::from_secs(30);
 /// Waiting for the Ethernet link and a DHCP lease.
 const DHCP_LIMIT: Duration = Duration::from_secs(60);
 /// Tries for one alert: three at most, the pauses from 10 s doubling up to a
@@ -333,27 +330,27 @@ async fn send_alert(
     // TLS 1.3, the server authenticated by its key's pin, the RNG the STM32's.
     let connector = Connector::new(SERVER, Verifier::with_pins(pins), &mut *rng);
     // The timer bounds every wait of the client (RFC 5321's limits through
-    // embassy-time); HANDSHAKE_LIMIT, shorter than the crate's 2 minutes, bounds
-    // the handshake.
-    let handshake = tls::asynch::client::<_, _, _, _, 1>(
+    // embassy-time), the TLS handshake included: it is the session's first wait,
+    // in `connect`, with the crate's limit for it.
+    let buffers = tls::Buffers {
+        rx: &mut bufs.rx,
+        tx: &mut bufs.tx,
+        tls_read: &mut bufs.tls_read,
+        tls_write: &mut bufs.tls_write,
+    };
+    let mut client = tls::asynch::client_with_max_recipients::<_, _, _, _, 1>(
         connection,
         connector,
-        config,
-        &mut bufs.rx,
-        &mut bufs.tx,
-        &mut bufs.tls_read,
-        &mut bufs.tls_write,
         EmbassyTimer::new(),
-    );
-    let mut client = with_timeout(HANDSHAKE_LIMIT, handshake)
-        .await
-        .map_err(|_| AlertError::TimedOut("TLS handshake"))??;
-    info!("TLS up, server key matches the pin");
+        config,
+        buffers,
+    )?;
 
-    // Greeting, EHLO, AUTH; then MAIL, RCPT, DATA (pipelined when offered) and
-    // QUIT, each wait bounded by RFC 5321's limit through embassy-time.
+    // TLS (the server's key checked against the pins), greeting, EHLO, AUTH; then
+    // MAIL, RCPT, DATA (pipelined when offered) and QUIT, each wait bounded by
+    // RFC 5321's limit through embassy-time.
     client.connect().await?;
-    info!("logged in as {}", USER);
+    info!("TLS up (server key matches the pin), logged in as {}", USER);
     let report = client.send_and_quit(&mut message).await?;
     Ok(report.accepted())
 }

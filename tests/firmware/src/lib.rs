@@ -31,6 +31,30 @@ impl Checks {
         hprintln!("{} {}", if ok { "ok  " } else { "FAIL" }, name);
     }
 
+    /// Records a check that ended in `error`, and prints the error.
+    pub fn failed(&mut self, name: &str, error: &dyn core::fmt::Display) {
+        self.failed += 1;
+        hprintln!("FAIL {}: {}", name, error);
+    }
+
+    /// Records a check on `result`: passed when it is `Ok` and `ok` holds for its
+    /// value; an error is printed, a wrong value shown with `Debug`.
+    pub fn result<T: core::fmt::Debug, E: core::fmt::Display>(
+        &mut self,
+        name: &str,
+        result: &Result<T, E>,
+        ok: impl FnOnce(&T) -> bool,
+    ) {
+        match result {
+            Ok(v) if ok(v) => self.check(name, true),
+            Ok(v) => {
+                self.failed += 1;
+                hprintln!("FAIL {}: got {:?}", name, v);
+            }
+            Err(e) => self.failed(name, e),
+        }
+    }
+
     /// Prints the stack high-water and the verdict line, and exits QEMU with
     /// status 0 only when every check passed.
     pub fn finish(self) -> ! {

@@ -38,7 +38,7 @@ fn delivered(checks: &mut Checks, name: &str, accepted: usize, want: usize, r: &
 fn blocking_in_memory(checks: &mut Checks, name: &str, refuse: &'static [u8], want: usize) {
     match sessions::blocking(Responder::new(refuse)) {
         Ok((n, r)) => delivered(checks, name, n, want, &r),
-        Err(_) => checks.check(name, false),
+        Err(e) => checks.failed(name, &e),
     }
 }
 
@@ -53,7 +53,7 @@ fn async_in_memory(checks: &mut Checks, name: &str, refuse: &'static [u8], want:
     );
     match block_on(session) {
         Ok((n, r)) => delivered(checks, name, n, want, &r),
-        Err(_) => checks.check(name, false),
+        Err(e) => checks.failed(name, &e),
     }
 }
 
@@ -74,9 +74,9 @@ fn blocking_over_tcp(checks: &mut Checks, wire: &mut Loopback, buffers: &mut Buf
                 );
                 delivered(checks, name, n, 2, &link.responder);
             }
-            Err(_) => checks.check(name, false),
+            Err(e) => checks.failed(name, &e),
         },
-        Err(_) => checks.check("blocking over TCP: connects", false),
+        Err(e) => checks.failed("blocking over TCP: connects", &e),
     }
 }
 
@@ -96,9 +96,9 @@ fn async_over_tcp(checks: &mut Checks, wire: &mut Loopback, buffers: &mut Buffer
                 );
                 delivered(checks, name, n, 2, &link.responder);
             }
-            Err(_) => checks.check(name, false),
+            Err(e) => checks.failed(name, &e),
         },
-        Err(_) => checks.check("async over TCP: connects", false),
+        Err(e) => checks.failed("async over TCP: connects", &e),
     }
 }
 
