@@ -1,0 +1,303 @@
+//! The command line: `--help`'s text, the options and their checks.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use embedded_smtp::{Domain, Mechanism};
+
+pub(crate) const USAGE: &str = "\
+send: send an email through an SMTP server (embedded-smtp example)
+
+usage: send [OPTIONS]
+  --server HOST[:PORT]     default smtp.qq.com:465
+  --tls implicit|starttls|none   default: implicit for port 465, starttls otherwise
+  --ca-file FILE           PEM or DER trust anchor; repeatable; default: webpki-roots
+  --pin SHA256             base64 SHA-256 of the server's SubjectPublicKeyInfo; repeatable
+  --danger-accept-invalid-certs
+  --user NAME              the password or authorization code is read from $SMTP_PASSWORD
+  --auth auto|plain|login|xoauth2      xoauth2 token from $SMTP_OAUTH_TOKEN
+  --allow-plaintext-auth   needed to authenticate without TLS
+  --from ADDR              \"Name <a@b>\" or \"a@b\"; envelope sender and From:
+  --to ADDR  --cc ADDR  --bcc ADDR     repeatable; Bcc never appears in headers
+  --subject TEXT
+  --body TEXT | --body-file FILE       otherwise the body is read from stdin
+  --attach FILE            repeatable
+  --helo NAME              default: the local host name
+  --timeout SECS           overrides every phase limit
+  --repeat N               send the same message N times over one session and
+                           print messages per second to stderr
+  -v, --verbose            the SMTP dialogue on stderr (C:/S: lines, AUTH redacted)
+  -h, --help               this text
+
+exit status: 0 every recipient accepted; 2 some or all recipients refused
+(each listed on stderr); 1 any other error (one line on stderr).
+";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Implicit,
+    StartTls,
+    None,
+}
+
+#[derive(Debug)]
+pub(crate) enum Body {
+    Text(String),
+    File(PathBuf),
+    Stdin,
+}
+
+#[derive(Debug)]
+pub(crate) struct Opts {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) tls: Mode,
+    pub(crate) ca_files: Vec<PathBuf>,
+    pub(crate) pins: Vec<[u8; 32]>,
+    pub(crate) danger_accept_invalid_certs: bool,
+    pub(crate) user: Option<String>,
+    pub(crate) auth: Mechanism,
+    pub(crate) allow_plaintext_auth: bool,
+    pub(crate) from: String,
+    pub(crate) to: Vec<String>,
+    pub(crate) cc: Vec<String>,
+    pub(crate) bcc: Vec<String>,
+    pub(crate) subject: String,
+    pub(crate) body: Body,
+    pub(crate) attach: Vec<PathBuf>,
+    pub(crate) helo: Option<String>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) repeat: Option<u32>,
+    pub(crate) verbose: bool,
+}
+
+/// Parses the command line (without the program name). `Ok(None)` is `--help`.
+pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Opts>, String> {
+    let mut server: Option<String> = None;
+    let mut tls: Option<Mode> = None;
+    let mut o = Opts {
+        host: String::new(),
+        port: 0,
+        tls: Mode::Implicit,
+        ca_files: vec![],
+        pins: vec![],
+        danger_accept_invalid_certs: false,
+        user: None,
+        auth: Mechanism::Auto,
+        allow_plaintext_auth: false,
+        from: String::new(),
+        to: vec![],
+        cc: vec![],
+        bcc: vec![],
+        subject: String::new(),
+        body: Body::Stdin,
+        attach: vec![],
+        helo: None,
+        timeout: None,
+        repeat: None,
+        verbose: false,
+    };
+    let mut from = None;
+    let mut auth_given = false;
+    let mut body_given = false;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        // `--flag=value` is accepted as well as `--flag value`.
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| -> Result<String, String> {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "-v" | "--verbose" => o.verbose = true,
+            "--server" => server = Some(value("--server")?),
+            "--tls" => {
+                tls = Some(match value("--tls")?.as_str() {
+                    "implicit" => Mode::Implicit,
+                    "starttls" => Mode::StartTls,
+                    "none" => Mode::None,
+                    v => return Err(format!("--tls {v}: expected implicit, starttls or none")),
+                })
+            }
+            "--ca-file" => o.ca_files.push(value("--ca-file")?.into()),
+            "--pin" => {
+                let v = value("--pin")?;
+                o.pins.push(
+                    embedded_smtp::tls::parse_pin(&v).map_err(|e| format!("--pin {v}: {e}"))?,
+                );
+            }
+            "--danger-accept-invalid-certs" => o.danger_accept_invalid_certs = true,
+            "--user" => o.user = Some(value("--user")?),
+            "--auth" => {
+                auth_given = true;
+                o.auth = match value("--auth")?.as_str() {
+                    "auto" => Mechanism::Auto,
+                    "plain" => Mechanism::Plain,
+                    "login" => Mechanism::Login,
+                    "xoauth2" => Mechanism::XOAuth2,
+                    v => {
+                        return Err(format!(
+                            "--auth {v}: expected auto, plain, login or xoauth2"
+                        ));
+                    }
+                }
+            }
+            "--allow-plaintext-auth" => o.allow_plaintext_auth = true,
+            "--from" => from = Some(value("--from")?),
+            "--to" => o.to.push(value("--to")?),
+            "--cc" => o.cc.push(value("--cc")?),
+            "--bcc" => o.bcc.push(value("--bcc")?),
+            "--subject" => o.subject = value("--subject")?,
+            "--body" | "--body-file" if body_given => {
+                return Err("give --body or --body-file once".into());
+            }
+            "--body" => {
+                body_given = true;
+                o.body = Body::Text(value("--body")?);
+            }
+            "--body-file" => {
+                body_given = true;
+                o.body = Body::File(value("--body-file")?.into());
+            }
+            "--attach" => o.attach.push(value("--attach")?.into()),
+            "--helo" => o.helo = Some(value("--helo")?),
+            "--timeout" => {
+                let v = value("--timeout")?;
+                let secs: f64 = v
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| s.is_finite() && *s > 0.0 && *s < 1e9)
+                    .ok_or_else(|| {
+                        format!("--timeout {v}: expected a positive number of seconds")
+                    })?;
+                o.timeout = Some(Duration::from_secs_f64(secs));
+            }
+            "--repeat" => {
+                let v = value("--repeat")?;
+                o.repeat = Some(
+                    v.parse()
+                        .ok()
+                        .filter(|&n: &u32| n > 0)
+                        .ok_or_else(|| format!("--repeat {v}: expected a positive count"))?,
+                );
+            }
+            _ => return Err(format!("unknown argument {arg:?}")),
+        }
+    }
+    let (host, port) = split_server(server.as_deref().unwrap_or("smtp.qq.com:465"), tls)?;
+    o.host = host;
+    o.port = port;
+    o.tls = tls.unwrap_or(if port == 465 {
+        Mode::Implicit
+    } else {
+        Mode::StartTls
+    });
+    o.from = from.ok_or("--from is required")?;
+    if o.to.is_empty() && o.cc.is_empty() && o.bcc.is_empty() {
+        return Err("at least one --to, --cc or --bcc is required".into());
+    }
+    if auth_given && o.user.is_none() {
+        return Err("--auth needs --user".into());
+    }
+    if o.tls == Mode::None
+        && (!o.ca_files.is_empty() || !o.pins.is_empty() || o.danger_accept_invalid_certs)
+    {
+        return Err(
+            "--ca-file, --pin and --danger-accept-invalid-certs need TLS, not --tls none".into(),
+        );
+    }
+    if !o.pins.is_empty() && !o.ca_files.is_empty() {
+        return Err("give --pin or --ca-file, not both (a pin replaces the chain check)".into());
+    }
+    if o.danger_accept_invalid_certs && (!o.pins.is_empty() || !o.ca_files.is_empty()) {
+        return Err(
+            "--danger-accept-invalid-certs turns off what --pin and --ca-file ask for".into(),
+        );
+    }
+    Ok(Some(o))
+}
+
+/// `HOST[:PORT]`, `[v6]:PORT` or a bare IPv6 address. Without a port: 465 for
+/// implicit TLS (or no `--tls`), 587 for STARTTLS, 25 without TLS.
+pub(crate) fn split_server(s: &str, tls: Option<Mode>) -> Result<(String, u16), String> {
+    let default_port = match tls {
+        None | Some(Mode::Implicit) => 465,
+        Some(Mode::StartTls) => 587,
+        Some(Mode::None) => 25,
+    };
+    let bad = || format!("--server {s}: expected HOST[:PORT]");
+    let (host, port) = if let Some(rest) = s.strip_prefix('[') {
+        let (h, after) = rest.split_once(']').ok_or_else(bad)?;
+        match after.strip_prefix(':') {
+            Some(p) => (h, Some(p)),
+            None if after.is_empty() => (h, None),
+            None => return Err(bad()),
+        }
+    } else if s.matches(':').count() == 1 {
+        let (h, p) = s.split_once(':').ok_or_else(bad)?;
+        (h, Some(p))
+    } else {
+        (s, None)
+    };
+    let port = match port {
+        Some(p) => p.parse().ok().filter(|&p| p != 0).ok_or_else(bad)?,
+        None => default_port,
+    };
+    if host.is_empty() {
+        return Err(bad());
+    }
+    Ok((host.to_string(), port))
+}
+
+/// The local host name for EHLO, or `localhost` when it is unknown or not a
+/// valid domain.
+pub(crate) fn local_host_name() -> String {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .filter_map(|p| std::fs::read_to_string(p).ok())
+        .map(|s| s.trim().to_string())
+        .find(|s| !s.is_empty() && Domain::try_new(s).is_ok())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn server_and_tls_defaults() {
+        let o = parse(args("--from a@b --to c@d")).unwrap().unwrap();
+        assert_eq!(
+            (o.host.as_str(), o.port, o.tls),
+            ("smtp.qq.com", 465, Mode::Implicit)
+        );
+        let o = parse(args("--server mx:587 --from a@b --to c@d"))
+            .unwrap()
+            .unwrap();
+        assert_eq!((o.port, o.tls), (587, Mode::StartTls));
+        let o = parse(args("--server mx --tls none --from a@b --to c@d"))
+            .unwrap()
+            .unwrap();
+        assert_eq!((o.port, o.tls), (25, Mode::None));
+        let o = parse(args("--server [::1]:2525 --tls=none --from a@b --to c@d"))
+            .unwrap()
+            .unwrap();
+        assert_eq!((o.host.as_str(), o.port), ("::1", 2525));
+        assert!(parse(args("--server mx:0 --from a@b --to c@d")).is_err());
+        assert!(parse(args("--from a@b")).is_err());
+        assert!(parse(args("--to a@b")).is_err());
+        assert!(parse(args("--from a@b --to c@d --auth login")).is_err());
+        assert!(parse(args("--from a@b --to c@d --tls none --pin x")).is_err());
+        assert!(parse(args("--help")).unwrap().is_none());
+    }
+}

@@ -1,0 +1,169 @@
+//! `send`: a small swaks-like command that sends one email (or the same one N
+//! times) through any SMTP server, with the same code a firmware runs:
+//! std-embedded-nal → the crate's `nal` adapter → embedded-tls with the crate's
+//! certificate verifier (`tls`) → the blocking client.
+//!
+//! ```text
+//! SMTP_PASSWORD=... cargo run --release --features nal,std,tls-rsa,webpki-roots --example send -- \
+//!     --server 127.0.0.1:2525 --tls none --user me@example.com --allow-plaintext-auth \
+//!     --from me@example.com --to you@example.com --subject hi --body "hello"
+//! ```
+//!
+//! The command line is a public interface (scripts and tests depend on it); `--help` prints it.
+//! Exit status: 0 when every recipient was accepted, 2 when some (or all) were
+//! refused (each listed on stderr), 1 on any other error, with one line that
+//! says the stage, the reply code, the enhanced code and the server's text.
+//!
+//! The program's parts: [`args`] (the command line), [`net`] (the socket and the
+//! TLS setup), [`transcript`] (`-v`), [`session`] (the message and the exchange)
+//! and [`errors`] (one actionable line per failure).
+
+mod args;
+mod errors;
+mod net;
+mod session;
+mod transcript;
+
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use embedded_smtp::blocking::{Client, Deadline};
+use embedded_smtp::limits::TIMEOUT_TLS_HANDSHAKE;
+use embedded_smtp::tls::blocking::TlsStream;
+use embedded_smtp::tls::{Connector, TLS_READ_BUFFER, TLS_WRITE_BUFFER};
+use embedded_smtp::verify::{TimeSource, Verifier, anchor_from_der};
+use embedded_smtp::{Config, Credentials, Domain, HeaderText, Mechanism, Security};
+use rand_core::OsRng;
+
+use args::{Mode, Opts, USAGE, local_host_name, parse};
+use errors::describe;
+use net::{Socket, Via, connect, default_roots, read_ca_files, tls_peer};
+use session::{Summary, mailboxes, read_parts, session};
+use transcript::Transcript;
+
+/// Most recipients (To + Cc + Bcc) of one message.
+const MAX_RCPT: usize = 32;
+/// Limit for resolving and connecting when `--timeout` is not given.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn main() -> ExitCode {
+    let opts = match parse(std::env::args().skip(1)) {
+        Ok(Some(o)) => o,
+        Ok(None) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("send: error: {e} (see --help)");
+            return ExitCode::from(1);
+        }
+    };
+    match run(&opts) {
+        Ok(summary) if summary.refused.is_empty() => ExitCode::SUCCESS,
+        Ok(summary) => {
+            for (who, r) in &summary.refused {
+                eprintln!("send: refused: {who}: {r}");
+            }
+            ExitCode::from(2)
+        }
+        Err(line) => {
+            eprintln!("send: error: {line}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(o: &Opts) -> Result<Summary, String> {
+    // Everything that can fail on input fails before connecting.
+    let secret = match (&o.user, o.auth) {
+        (None, _) => None,
+        (Some(_), Mechanism::XOAuth2) => Some(
+            std::env::var("SMTP_OAUTH_TOKEN")
+                .map_err(|_| "--auth xoauth2 needs the token in $SMTP_OAUTH_TOKEN")?,
+        ),
+        (Some(_), _) => Some(
+            std::env::var("SMTP_PASSWORD")
+                .map_err(|_| "--user needs the password or authorization code in $SMTP_PASSWORD")?,
+        ),
+    };
+    let helo = o.helo.clone().unwrap_or_else(local_host_name);
+    let client_id = Domain::try_new(&helo).map_err(|e| format!("--helo {helo:?}: {e}"))?;
+    let mut config = Config::new(client_id);
+    if let (Some(user), Some(secret)) = (&o.user, &secret) {
+        let creds = Credentials::try_new(user, secret)
+            .map_err(|e| format!("--user or its secret: {e}"))?
+            .with_mechanism(o.auth);
+        config = config.with_credentials(creds);
+    }
+    if o.allow_plaintext_auth {
+        config = config.allow_plaintext_auth();
+    }
+    if let Some(t) = o.timeout {
+        config = config.with_timeout(t);
+    }
+    let mailboxes = mailboxes(o)?;
+    if mailboxes.to.len() + mailboxes.cc.len() + mailboxes.bcc.len() > MAX_RCPT {
+        return Err(format!("at most {MAX_RCPT} recipients"));
+    }
+    HeaderText::try_new(&o.subject).map_err(|e| format!("--subject: {e}"))?;
+    let parts = read_parts(o)?;
+
+    let (mut rx, mut tx) = ([0u8; 1024], [0u8; 8192]);
+
+    if o.tls == Mode::None {
+        let socket = Socket::new(connect(o)?);
+        let stream = Transcript::new(socket, o.verbose);
+        let config = config.with_security(Security::None);
+        let mut client: Client<'_, _, MAX_RCPT> =
+            Client::new(stream, config, &mut rx, &mut tx).map_err(|e| describe(&e, o))?;
+        return session(&mut client, o, &parts, &mailboxes).map_err(|e| describe(&e, o));
+    }
+
+    // TLS: how the server is authenticated.
+    let ca_certs = read_ca_files(o)?;
+    let anchors = ca_certs
+        .iter()
+        .map(|der| anchor_from_der(der))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("--ca-file: {e}"))?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .ok();
+    let verifier = if o.danger_accept_invalid_certs {
+        eprintln!(
+            "send: WARNING: --danger-accept-invalid-certs: the server is not authenticated; \
+             anyone on the path can read the password and the message"
+        );
+        Verifier::danger_no_verify()
+    } else if !o.pins.is_empty() {
+        Verifier::with_pins(&o.pins)
+    } else if !anchors.is_empty() {
+        Verifier::with_anchors(&anchors, TimeSource::from(now))
+    } else {
+        default_roots(TimeSource::from(now))?
+    };
+    let mut connector = Connector::new(&o.host, verifier, OsRng);
+    let (mut tls_read, mut tls_write) = (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
+    let mut socket = Socket::new(connect(o)?);
+    let (stream, security) = if o.tls == Mode::Implicit {
+        // The handshake runs before the client: it gets the handshake's limit.
+        socket.start_wait(Some(o.timeout.unwrap_or(TIMEOUT_TLS_HANDSHAKE)));
+        let stream = TlsStream::open(socket, &mut tls_read, &mut tls_write, &mut connector)
+            .map_err(|e| format!("connect to {}:{}: {}", o.host, o.port, describe(&e, o)))?;
+        if o.verbose {
+            eprintln!("-- TLS 1.3 established with {}", tls_peer(o));
+        }
+        (stream, Security::Implicit)
+    } else {
+        let stream = TlsStream::new(socket, &mut tls_read, &mut tls_write);
+        (stream, Security::StartTls)
+    };
+    let stream = Transcript::new(stream, o.verbose);
+    let config = config.with_security(security);
+    let upgrade = Via(connector);
+    let mut client: Client<'_, _, MAX_RCPT, _> =
+        Client::with_upgrade(stream, upgrade, config, &mut rx, &mut tx)
+            .map_err(|e| describe(&e, o))?;
+    session(&mut client, o, &parts, &mailboxes).map_err(|e| describe(&e, o))
+}

@@ -1,0 +1,199 @@
+//! The message and the session: what is read before connecting, and the
+//! exchange once the connection is up.
+
+use std::io::Read as _;
+use std::path::Path;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use embedded_io::{Read, Write};
+use embedded_smtp::blocking::{Client, Deadline, Upgrade};
+use embedded_smtp::engine::Report;
+use embedded_smtp::message::{Attachment, DateTime, Message};
+use embedded_smtp::{Error, HeaderText, Mailbox, Response};
+
+use crate::MAX_RCPT;
+use crate::args::{Body, Opts};
+
+/// Owned parts of the message, read before connecting.
+pub(crate) struct Parts {
+    pub(crate) body: String,
+    pub(crate) attachments: Vec<(String, &'static str, Vec<u8>)>,
+}
+
+pub(crate) fn read_parts(o: &Opts) -> Result<Parts, String> {
+    let body = match &o.body {
+        Body::Text(t) => t.clone(),
+        Body::File(p) => {
+            std::fs::read_to_string(p).map_err(|e| format!("--body-file {}: {e}", p.display()))?
+        }
+        Body::Stdin => {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .map_err(|e| format!("reading the body from stdin: {e}"))?;
+            s
+        }
+    };
+    let mut attachments = vec![];
+    for p in &o.attach {
+        let bytes = std::fs::read(p).map_err(|e| format!("--attach {}: {e}", p.display()))?;
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| format!("--attach {}: not a file name", p.display()))?;
+        attachments.push((name, content_type(p), bytes));
+    }
+    Ok(Parts { body, attachments })
+}
+
+fn content_type(p: &Path) -> &'static str {
+    let ext = p
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "txt" | "log" => "text/plain",
+        "csv" => "text/csv",
+        "htm" | "html" => "text/html",
+        "json" => "application/json",
+        "pdf" => "application/pdf",
+        "zip" => "application/zip",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Random bytes for the Message-ID without an RNG crate: std's hasher keys are random.
+fn random_bytes() -> [u8; 16] {
+    use std::hash::{BuildHasher, Hasher};
+    let mut out = [0u8; 16];
+    for half in out.chunks_mut(8) {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(1);
+        half.copy_from_slice(&h.finish().to_le_bytes());
+    }
+    out
+}
+
+/// How the sending went, for the exit status.
+pub(crate) struct Summary {
+    /// Refused recipients as (address, reply), over every message sent.
+    pub(crate) refused: Vec<(String, Response)>,
+}
+
+/// Everything after the TCP (and TLS) connection is up: greeting, EHLO, AUTH,
+/// the message `--repeat` times, QUIT. Generic over the stream so the plain and
+/// TLS paths share it.
+pub(crate) fn session<S, U>(
+    client: &mut Client<'_, S, MAX_RCPT, U>,
+    o: &Opts,
+    parts: &Parts,
+    mailboxes: &Mailboxes<'_>,
+) -> Result<Summary, Error<S::Error>>
+where
+    S: Read + Write + Deadline,
+    U: Upgrade<S>,
+{
+    client.connect()?;
+    let subject = HeaderText::try_new(&o.subject)?;
+    let all: Vec<&Mailbox<'_>> = mailboxes
+        .to
+        .iter()
+        .chain(&mailboxes.cc)
+        .chain(&mailboxes.bcc)
+        .collect();
+    let count = o.repeat.unwrap_or(1);
+    let mut summary = Summary { refused: vec![] };
+    let start = Instant::now();
+    let mut sent = 0u32;
+    for _ in 0..count {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let mut atts: Vec<Attachment<'_, &[u8]>> = parts
+            .attachments
+            .iter()
+            .map(|(name, ct, bytes)| Attachment::new(name, ct, &bytes[..]))
+            .collect::<Result<_, _>>()?;
+        let mut message = Message::new(mailboxes.from, subject)
+            .to(&mailboxes.to)
+            .cc(&mailboxes.cc)
+            .bcc(&mailboxes.bcc)
+            .date(DateTime {
+                unix_seconds: now,
+                offset_minutes: 0,
+            })
+            .message_id(random_bytes())
+            .text(&parts.body)
+            .attachments(&mut atts);
+        let report: Report<MAX_RCPT> = match client.send(&mut message) {
+            Ok(r) => r,
+            // Every recipient refused: nothing was sent; the report lists them.
+            Err(Error::NoRecipients { .. }) => {
+                let report = client.engine().report().clone();
+                refused(&report, &all, &mut summary);
+                eprintln!("send: no message sent: every recipient was refused");
+                break;
+            }
+            Err(e) => return Err(e),
+        };
+        refused(&report, &all, &mut summary);
+        sent += 1;
+        if o.repeat.is_none()
+            && let Some(reply) = report.reply()
+        {
+            eprintln!(
+                "send: accepted for {} recipient(s): {reply}",
+                report.accepted()
+            );
+        }
+    }
+    let elapsed = start.elapsed();
+    if o.repeat.is_some() {
+        let secs = elapsed.as_secs_f64();
+        eprintln!(
+            "send: {sent} message(s) in {secs:.3} s: {:.1} messages/s",
+            f64::from(sent) / secs.max(1e-9)
+        );
+    }
+    // The messages are accepted whatever QUIT does: a failure here is only a warning,
+    // so that a script does not send them again.
+    if let Err(e) = client.quit() {
+        eprintln!("send: warning: QUIT failed after sending: {e}");
+    }
+    Ok(summary)
+}
+
+fn refused(report: &Report<MAX_RCPT>, all: &[&Mailbox<'_>], summary: &mut Summary) {
+    for (i, r) in report.refused() {
+        let who = all.get(i).map(|m| m.address().as_str()).unwrap_or("?");
+        summary.refused.push((who.to_string(), *r));
+    }
+}
+
+pub(crate) struct Mailboxes<'a> {
+    pub(crate) from: Mailbox<'a>,
+    pub(crate) to: Vec<Mailbox<'a>>,
+    pub(crate) cc: Vec<Mailbox<'a>>,
+    pub(crate) bcc: Vec<Mailbox<'a>>,
+}
+
+fn mailbox<'a>(flag: &str, s: &'a str) -> Result<Mailbox<'a>, String> {
+    Mailbox::parse(s).map_err(|e| format!("{flag} {s:?}: {e}"))
+}
+
+fn mailbox_list<'a>(flag: &str, v: &'a [String]) -> Result<Vec<Mailbox<'a>>, String> {
+    v.iter().map(|s| mailbox(flag, s)).collect()
+}
+
+pub(crate) fn mailboxes(o: &Opts) -> Result<Mailboxes<'_>, String> {
+    Ok(Mailboxes {
+        from: mailbox("--from", &o.from)?,
+        to: mailbox_list("--to", &o.to)?,
+        cc: mailbox_list("--cc", &o.cc)?,
+        bcc: mailbox_list("--bcc", &o.bcc)?,
+    })
+}
