@@ -28,8 +28,10 @@
 //! With pins ([`Verifier::with_pins`]) the only check on the certificate is that the
 //! SHA-256 of the leaf's SubjectPublicKeyInfo equals one of the pins: no chain, name
 //! or time is looked at (the usual choice for a device without a root store or a clock).
+//! With both ([`Verifier::with_anchors_and_pins`]) both must hold: every check of the
+//! anchors and a pinned leaf key, as curl's `--cacert` with `--pinnedpubkey`.
 //!
-//! In both modes the server's CertificateVerify (RFC 8446 §4.4.3) must then be a
+//! In every mode the server's CertificateVerify (RFC 8446 §4.4.3) must then be a
 //! valid signature, by the leaf's key, over the handshake transcript, with a
 //! signature scheme made for that kind of key (an RSA scheme with an EC certificate
 //! is refused).
@@ -269,6 +271,8 @@ pub fn tls_config(server_name: &str) -> TlsConfig<'_> {
 enum Policy<'a> {
     Anchors(&'a [TrustAnchor<'a>]),
     Pins(&'a [[u8; 32]]),
+    /// Both must hold: the chain to an anchor and a pinned key.
+    AnchorsAndPins(&'a [TrustAnchor<'a>], &'a [[u8; 32]]),
     DangerNoVerify,
 }
 
@@ -311,6 +315,7 @@ impl fmt::Debug for Verifier<'_> {
         let policy = match self.policy {
             Policy::Anchors(a) => ("anchors", a.len()),
             Policy::Pins(p) => ("pins", p.len()),
+            Policy::AnchorsAndPins(a, p) => ("anchors and pins", a.len() + p.len()),
             Policy::DangerNoVerify => ("danger_no_verify", 0),
         };
         f.debug_struct("Verifier")
@@ -349,6 +354,21 @@ impl<'a> Verifier<'a> {
     /// or time check; the CertificateVerify is still verified with the leaf's key.
     pub fn with_pins(pins: &'a [[u8; 32]]) -> Self {
         Self::new(Policy::Pins(pins), TimeSource::Unknown)
+    }
+
+    /// Accepts a server only if **both** checks hold: its certificate passes every
+    /// check of [`Verifier::with_anchors`] (chain to one of `anchors`, server name,
+    /// validity at `time`) **and** the SHA-256 of the leaf's SubjectPublicKeyInfo
+    /// equals one of `pins` (curl's `--cacert` with `--pinnedpubkey`). A pin here
+    /// narrows what the anchors accept; it does not replace the chain, the name or
+    /// the clock. The pin is checked first (it costs no signature): a key that
+    /// matches no pin is [`VerifyError::PinMismatch`] whatever the chain.
+    pub fn with_anchors_and_pins(
+        anchors: &'a [TrustAnchor<'a>],
+        pins: &'a [[u8; 32]],
+        time: TimeSource,
+    ) -> Self {
+        Self::new(Policy::AnchorsAndPins(anchors, pins), time)
     }
 
     /// [`Verifier::with_anchors`] with Mozilla's root store (`webpki-roots` crate).
@@ -461,35 +481,11 @@ impl<'a> Verifier<'a> {
 
         match self.policy {
             Policy::DangerNoVerify => {}
-            Policy::Pins(pins) => {
-                let hash: [u8; 32] = Sha256::digest(spki).into();
-                if !pins.contains(&hash) {
-                    return Err(VerifyError::PinMismatch);
-                }
-            }
-            Policy::Anchors(anchors) => {
-                // Cheap checks first: a signature costs a device far more.
-                let time = match self.time {
-                    TimeSource::Now(t) if t >= MIN_PLAUSIBLE_TIME => Some(t),
-                    TimeSource::Now(_) | TimeSource::Unknown => {
-                        return Err(VerifyError::NoTimeSource);
-                    }
-                    TimeSource::DangerNoTimeCheck => None,
-                };
-                let name = self.name.as_ref().ok_or(VerifyError::NoServerName)?;
-                let name = ServerName::try_from(name.as_str())
-                    .map_err(|_| VerifyError::InvalidServerName)?;
-                end_entity
-                    .verify_is_valid_for_subject_name(&name)
-                    .map_err(|e| VerifyError::from_webpki(&e))?;
-                let intermediates = certificate.entries.get(1..).unwrap_or(&[]);
-                check_chain(&end_entity, intermediates, anchors, time).map_err(|e| {
-                    if e == VerifyError::UnsupportedSignatureAlgorithm {
-                        missing_algorithm(leaf, intermediates, anchors).unwrap_or(e)
-                    } else {
-                        e
-                    }
-                })?;
+            Policy::Pins(pins) => check_pin(spki, pins)?,
+            Policy::Anchors(anchors) => self.check_path(&end_entity, certificate, leaf, anchors)?,
+            Policy::AnchorsAndPins(anchors, pins) => {
+                check_pin(spki, pins)?;
+                self.check_path(&end_entity, certificate, leaf, anchors)?;
             }
         }
         let kept = self
@@ -504,6 +500,40 @@ impl<'a> Verifier<'a> {
             .ok_or(VerifyError::BadCertificate)?;
         kept.copy_from_slice(transcript_hash);
         self.transcript_len = transcript_hash.len();
+        Ok(())
+    }
+
+    /// The checks of [`Verifier::with_anchors`]: time, server name, the path to an
+    /// anchor with its constraints and signatures.
+    fn check_path(
+        &self,
+        end_entity: &EndEntityCert<'_>,
+        certificate: &CertificateRef<'_>,
+        leaf: &[u8],
+        anchors: &[TrustAnchor<'_>],
+    ) -> Result<(), VerifyError> {
+        // Cheap checks first: a signature costs a device far more.
+        let time = match self.time {
+            TimeSource::Now(t) if t >= MIN_PLAUSIBLE_TIME => Some(t),
+            TimeSource::Now(_) | TimeSource::Unknown => {
+                return Err(VerifyError::NoTimeSource);
+            }
+            TimeSource::DangerNoTimeCheck => None,
+        };
+        let name = self.name.as_ref().ok_or(VerifyError::NoServerName)?;
+        let name =
+            ServerName::try_from(name.as_str()).map_err(|_| VerifyError::InvalidServerName)?;
+        end_entity
+            .verify_is_valid_for_subject_name(&name)
+            .map_err(|e| VerifyError::from_webpki(&e))?;
+        let intermediates = certificate.entries.get(1..).unwrap_or(&[]);
+        check_chain(end_entity, intermediates, anchors, time).map_err(|e| {
+            if e == VerifyError::UnsupportedSignatureAlgorithm {
+                missing_algorithm(leaf, intermediates, anchors).unwrap_or(e)
+            } else {
+                e
+            }
+        })?;
         Ok(())
     }
 
@@ -540,6 +570,17 @@ impl<'a> Verifier<'a> {
         algorithm
             .verify_signature(key, &message[..end], signature)
             .map_err(|_| VerifyError::BadSignature)
+    }
+}
+
+/// The pin check: the SHA-256 of the leaf's SubjectPublicKeyInfo (whole TLV) is one
+/// of `pins`.
+fn check_pin(spki: &[u8], pins: &[[u8; 32]]) -> Result<(), VerifyError> {
+    let hash: [u8; 32] = Sha256::digest(spki).into();
+    if pins.contains(&hash) {
+        Ok(())
+    } else {
+        Err(VerifyError::PinMismatch)
     }
 }
 
