@@ -511,16 +511,18 @@ fn verbose_transcript_redacts_auth() {
         ]);
         assert_eq!(lines[..expected.len()], expected[..], "{err}");
         assert_eq!(ehlo, 8);
+        // The only message goes out with `send_and_quit`: the server pipelines, so
+        // QUIT leaves in the same write as the end of data.
         let tail = &lines[lines.len() - 6..];
         assert_eq!(
             tail,
             [
                 "C: Body line.",
                 "C: .",
-                "S: 250 OK",
-                "send: accepted for 1 recipient(s): 250 OK",
                 "C: QUIT",
+                "S: 250 OK",
                 "S: 221 Bye",
+                "send: accepted for 1 recipient(s): 250 OK",
             ],
             "{err}"
         );
@@ -556,6 +558,16 @@ fn repeat_sends_the_same_message_over_one_session() {
     assert_eq!(err.matches("C: EHLO").count(), 1, "{err}");
     assert_eq!(err.matches("C: MAIL FROM").count(), 3, "{err}");
     assert_eq!(err.matches("C: QUIT").count(), 1, "{err}");
+    // The first two messages end with `send`, the last with `send_and_quit`: QUIT
+    // follows the third end of data in the same write.
+    let lines: Vec<&str> = err.lines().collect();
+    let after_dots: Vec<&str> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| **l == "C: .")
+        .map(|(i, _)| lines[i + 1])
+        .collect();
+    assert_eq!(after_dots, ["S: 250 OK", "S: 250 OK", "C: QUIT"], "{err}");
     let rate = err
         .lines()
         .find(|l| l.starts_with("send: 3 message(s) in "))
@@ -946,4 +958,265 @@ fn timeout_ends_a_dripping_server_within_three_seconds() {
         assert!(took < std::time::Duration::from_secs(3), "{d:?}: {took:?}");
         server.join().unwrap();
     }
+}
+
+// ------------------------------------------------- flags as curl and swaks --
+
+#[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
+fn without_pipelining_quit_follows_the_reply_to_the_end_of_data() {
+    let server = start(&["--no-pipelining"]);
+    let out = send(
+        &server,
+        None,
+        &[&["--tls", "none", "-v"], HELLO].concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines[lines.len() - 5..],
+        [
+            "C: .",
+            "S: 250 OK",
+            "C: QUIT",
+            "S: 221 Bye",
+            "send: accepted for 1 recipient(s): 250 OK"
+        ],
+        "{err}"
+    );
+    assert_stored_hello(&server, 1);
+}
+
+#[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
+fn comma_separated_recipients_are_split_outside_quotes() {
+    let server = start(&["--reject-rcpt", "nobody@example.org"]);
+    let out = send(
+        &server,
+        None,
+        &[
+            "--tls",
+            "none",
+            "--from",
+            "alice@example.org",
+            "--to",
+            r#""Doe, Jane" <jane@example.org>, bob@example.org"#,
+            "--cc",
+            "carol@example.org,dave@example.org",
+            "--bcc",
+            "erin@example.org , nobody@example.org",
+            "--subject",
+            "list",
+            "--body",
+            "x",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "send: accepted for 5 recipient(s): 250 OK\n\
+         send: refused: nobody@example.org: 550 5.1.1 No such user\n"
+    );
+    let (eml, json) = stored(&server, 1);
+    assert!(
+        json.contains(
+            r#""rcpt_tos": ["jane@example.org", "bob@example.org", "carol@example.org", "dave@example.org", "erin@example.org"]"#
+        ),
+        "{json}"
+    );
+    assert!(
+        eml.contains("\r\nTo: \"Doe, Jane\" <jane@example.org>, bob@example.org\r\n"),
+        "{eml}"
+    );
+    assert!(
+        eml.contains("\r\nCc: carol@example.org, dave@example.org\r\n"),
+        "{eml}"
+    );
+    assert!(!eml.contains("erin"), "{eml}");
+
+    // An empty entry is refused before connecting.
+    let out = send(
+        &server,
+        None,
+        &[
+            "--tls",
+            "none",
+            "--from",
+            "a@example.org",
+            "--to",
+            "b@example.org,,c@example.org",
+            "--body",
+            "x",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "send: error: --to \"b@example.org,,c@example.org\": an empty address in the list (see --help)\n"
+    );
+    assert_eq!(count(&server), 1);
+}
+
+/// The leaf-ecdsa key's pin (tests/data/certs/spki-sha256.txt), as hex.
+fn leaf_pin() -> String {
+    let pins = std::fs::read_to_string(certs().join("spki-sha256.txt")).unwrap();
+    pins.lines()
+        .find_map(|l| l.strip_prefix("leaf-ecdsa "))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
+fn pin_with_ca_file_needs_both_to_hold() {
+    let server = start_mode("implicit", &[]);
+    let root = cert("root-ca.pem");
+    let other_root = cert("other-root-ca.pem");
+    let pin = leaf_pin();
+    let wrong_pin = "00".repeat(32);
+    // Both hold.
+    let out = send(
+        &server,
+        None,
+        &[
+            &["--tls", "implicit", "--ca-file", &root, "--pin", &pin, "-v"],
+            HELLO,
+        ]
+        .concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with(
+            "-- TLS 1.3 established with 127.0.0.1 (certificate verified and public key matches a --pin)\n"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert_stored_hello(&server, 1);
+    // The chain is good, the key is not pinned.
+    let out = send(
+        &server,
+        None,
+        &[
+            &["--tls", "implicit", "--ca-file", &root, "--pin", &wrong_pin],
+            HELLO,
+        ]
+        .concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("TLS: the server was not authenticated: the server's key matches no pin"),
+        "{}",
+        stderr(&out)
+    );
+    // The key is pinned, the chain leads to no given anchor.
+    let out = send(
+        &server,
+        None,
+        &[
+            &["--tls", "implicit", "--ca-file", &other_root, "--pin", &pin],
+            HELLO,
+        ]
+        .concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("TLS: the server was not authenticated: "),
+        "{err}"
+    );
+    assert!(!err.contains("pin"), "{err}");
+    assert_eq!(count(&server), 1);
+}
+
+#[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
+fn danger_wins_over_ca_file_with_a_warning_but_keeps_a_pin() {
+    let server = start_mode("implicit", &[]);
+    let other_root = cert("other-root-ca.pem");
+    // The CA file alone refuses this server...
+    let out = send(
+        &server,
+        None,
+        &[&["--tls", "implicit", "--ca-file", &other_root], HELLO].concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // ...and `-k` wins over it, saying so.
+    let out = send(
+        &server,
+        None,
+        &[
+            &[
+                "--tls",
+                "implicit",
+                "--ca-file",
+                &other_root,
+                "--danger-accept-invalid-certs",
+                "-v",
+            ],
+            HELLO,
+        ]
+        .concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines[..3],
+        [
+            "send: warning: --danger-accept-invalid-certs wins over --ca-file: the certificate chain is not checked",
+            "send: WARNING: --danger-accept-invalid-certs: the server is not authenticated; anyone on the path can read the password and the message",
+            "-- TLS 1.3 established with 127.0.0.1 (certificate NOT verified)",
+        ],
+        "{err}"
+    );
+    assert_stored_hello(&server, 1);
+    // A pin is still checked under it, as curl keeps --pinnedpubkey under -k.
+    let out = send(
+        &server,
+        None,
+        &[
+            &[
+                "--tls",
+                "implicit",
+                "--danger-accept-invalid-certs",
+                "--pin",
+                &"00".repeat(32),
+            ],
+            HELLO,
+        ]
+        .concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("matches no pin"), "{}", stderr(&out));
+    let out = send(
+        &server,
+        None,
+        &[
+            &[
+                "--tls",
+                "implicit",
+                "--danger-accept-invalid-certs",
+                "--pin",
+                &leaf_pin(),
+            ],
+            HELLO,
+        ]
+        .concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(count(&server), 2);
 }

@@ -12,13 +12,18 @@ usage: send [OPTIONS]
   --server HOST[:PORT]     default smtp.qq.com:465
   --tls implicit|starttls|none   default: implicit for port 465, starttls otherwise
   --ca-file FILE           PEM or DER trust anchor; repeatable; default: webpki-roots
-  --pin SHA256             base64 SHA-256 of the server's SubjectPublicKeyInfo; repeatable
+  --pin SHA256             base64 (or hex) SHA-256 of the server's SubjectPublicKeyInfo;
+                           repeatable. Alone: the key is all that is checked. With
+                           --ca-file: both must hold (as curl's --pinnedpubkey)
   --danger-accept-invalid-certs
+                           check no certificate (curl's -k); wins over --ca-file,
+                           with a warning; a --pin is still checked
   --user NAME              the password or authorization code is read from $SMTP_PASSWORD
   --auth auto|plain|login|xoauth2      xoauth2 token from $SMTP_OAUTH_TOKEN
   --allow-plaintext-auth   needed to authenticate without TLS
   --from ADDR              \"Name <a@b>\" or \"a@b\"; envelope sender and From:
-  --to ADDR  --cc ADDR  --bcc ADDR     repeatable; Bcc never appears in headers
+  --to ADDR  --cc ADDR  --bcc ADDR     repeatable, or several in one value separated
+                           by commas (outside quotes); Bcc never appears in headers
   --subject TEXT
   --body TEXT | --body-file FILE       otherwise the body is read from stdin
   --attach FILE            repeatable
@@ -150,9 +155,9 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Opt
             }
             "--allow-plaintext-auth" => o.allow_plaintext_auth = true,
             "--from" => from = Some(value("--from")?),
-            "--to" => o.to.push(value("--to")?),
-            "--cc" => o.cc.push(value("--cc")?),
-            "--bcc" => o.bcc.push(value("--bcc")?),
+            "--to" => o.to.extend(address_list("--to", &value("--to")?)?),
+            "--cc" => o.cc.extend(address_list("--cc", &value("--cc")?)?),
+            "--bcc" => o.bcc.extend(address_list("--bcc", &value("--bcc")?)?),
             "--subject" => o.subject = value("--subject")?,
             "--body" | "--body-file" if body_given => {
                 return Err("give --body or --body-file once".into());
@@ -212,15 +217,43 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Opt
             "--ca-file, --pin and --danger-accept-invalid-certs need TLS, not --tls none".into(),
         );
     }
-    if !o.pins.is_empty() && !o.ca_files.is_empty() {
-        return Err("give --pin or --ca-file, not both (a pin replaces the chain check)".into());
-    }
-    if o.danger_accept_invalid_certs && (!o.pins.is_empty() || !o.ca_files.is_empty()) {
-        return Err(
-            "--danger-accept-invalid-certs turns off what --pin and --ca-file ask for".into(),
-        );
-    }
     Ok(Some(o))
+}
+
+/// Splits one `--to`, `--cc` or `--bcc` value at the commas outside double quotes
+/// and angle brackets (`"Doe, Jane" <j@x>, b@y` is two addresses), as a mail
+/// header lists them; each part is trimmed. An empty part (`a@x,,b@y`, a trailing
+/// comma) or an unclosed quote or bracket is an error.
+pub(crate) fn address_list(flag: &str, s: &str) -> Result<Vec<String>, String> {
+    let mut out = vec![];
+    let (mut start, mut quoted, mut escaped, mut angle) = (0, false, false, 0u32);
+    let mut push = |part: &str| {
+        let part = part.trim();
+        if part.is_empty() {
+            return Err(format!("{flag} {s:?}: an empty address in the list"));
+        }
+        out.push(part.to_string());
+        Ok(())
+    };
+    for (i, c) in s.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '<' if !quoted => angle += 1,
+            '>' if !quoted => angle = angle.saturating_sub(1),
+            ',' if !quoted && angle == 0 => {
+                push(&s[start..i])?;
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if quoted || angle > 0 {
+        return Err(format!("{flag} {s:?}: an unclosed quote or '<'"));
+    }
+    push(&s[start..])?;
+    Ok(out)
 }
 
 /// `HOST[:PORT]`, `[v6]:PORT` or a bare IPv6 address. Without a port: 465 for
@@ -299,5 +332,87 @@ mod tests {
         assert!(parse(args("--from a@b --to c@d --auth login")).is_err());
         assert!(parse(args("--from a@b --to c@d --tls none --pin x")).is_err());
         assert!(parse(args("--help")).unwrap().is_none());
+    }
+
+    #[test]
+    fn address_lists_split_outside_quotes_and_brackets() {
+        let split = |s| address_list("--to", s);
+        assert_eq!(split("a@x"), Ok(vec!["a@x".to_string()]));
+        assert_eq!(
+            split("a@x, b@y ,c@z"),
+            Ok(vec!["a@x".into(), "b@y".into(), "c@z".into()])
+        );
+        assert_eq!(
+            split(r#""Doe, Jane" <j@x>, Bob <b@y>"#),
+            Ok(vec![r#""Doe, Jane" <j@x>"#.into(), "Bob <b@y>".into()])
+        );
+        assert_eq!(
+            split(r#""a \" , b" <q@x>,r@y"#),
+            Ok(vec![r#""a \" , b" <q@x>"#.into(), "r@y".into()])
+        );
+        assert_eq!(
+            split(r#"<"odd,local"@x>"#),
+            Ok(vec![r#"<"odd,local"@x>"#.into()])
+        );
+        for bad in [
+            "a@x,,b@y",
+            "a@x,",
+            ",a@x",
+            "",
+            " ",
+            r#""Doe, Jane <j@x>"#,
+            "<a@x",
+        ] {
+            assert!(split(bad).is_err(), "{bad:?}");
+        }
+        let o = parse(
+            [
+                "--from", "a@b", "--to", "c@d,e@f", "--cc", "g@h", "--bcc", "i@j, k@l",
+            ]
+            .map(String::from),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            (o.to, o.cc, o.bcc),
+            (
+                vec!["c@d".to_string(), "e@f".into()],
+                vec!["g@h".to_string()],
+                vec!["i@j".to_string(), "k@l".into()]
+            )
+        );
+    }
+
+    /// The README's option list is `--help`'s, line for line.
+    #[test]
+    fn readme_lists_the_options_of_help() {
+        let readme = include_str!("../../README.md");
+        let options = USAGE
+            .split_once("usage: send [OPTIONS]\n")
+            .and_then(|(_, rest)| rest.split_once("  -h, --help"))
+            .map(|(options, _)| options)
+            .unwrap();
+        assert!(options.lines().count() > 20, "{options}");
+        assert!(
+            readme.contains(&format!("```text\n{options}```\n")),
+            "README.md's option list differs from --help:\n{options}"
+        );
+    }
+
+    #[test]
+    fn pin_with_ca_file_and_danger_with_ca_file_are_accepted() {
+        let pin = "00".repeat(32);
+        let o = parse(args(&format!(
+            "--from a@b --to c@d --ca-file r.pem --pin {pin}"
+        )))
+        .unwrap()
+        .unwrap();
+        assert_eq!((o.ca_files.len(), o.pins.len()), (1, 1));
+        let o = parse(args(
+            "--from a@b --to c@d --ca-file r.pem --danger-accept-invalid-certs",
+        ))
+        .unwrap()
+        .unwrap();
+        assert!(o.danger_accept_invalid_certs);
     }
 }

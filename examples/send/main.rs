@@ -31,13 +31,13 @@ use embedded_smtp::blocking::{Client, Deadline};
 use embedded_smtp::limits::TIMEOUT_TLS_HANDSHAKE;
 use embedded_smtp::tls::blocking::TlsStream;
 use embedded_smtp::tls::{Connector, TLS_READ_BUFFER, TLS_WRITE_BUFFER};
-use embedded_smtp::verify::{TimeSource, Verifier, anchor_from_der};
+use embedded_smtp::verify::{TimeSource, anchor_from_der};
 use embedded_smtp::{Config, Credentials, Domain, HeaderText, Mechanism, Security};
 use rand_core::OsRng;
 
 use args::{Mode, Opts, USAGE, local_host_name, parse};
 use errors::describe;
-use net::{Socket, Via, connect, default_roots, read_ca_files, tls_peer};
+use net::{Socket, Via, choose_verifier, connect, read_ca_files, tls_peer};
 use session::{Summary, mailboxes, read_parts, session};
 use transcript::Transcript;
 
@@ -130,19 +130,7 @@ fn run(o: &Opts) -> Result<Summary, String> {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .ok();
-    let verifier = if o.danger_accept_invalid_certs {
-        eprintln!(
-            "send: WARNING: --danger-accept-invalid-certs: the server is not authenticated; \
-             anyone on the path can read the password and the message"
-        );
-        Verifier::danger_no_verify()
-    } else if !o.pins.is_empty() {
-        Verifier::with_pins(&o.pins)
-    } else if !anchors.is_empty() {
-        Verifier::with_anchors(&anchors, TimeSource::from(now))
-    } else {
-        default_roots(TimeSource::from(now))?
-    };
+    let verifier = choose_verifier(o, &anchors, TimeSource::from(now))?;
     let mut connector = Connector::new(&o.host, verifier, OsRng);
     let (mut tls_read, mut tls_write) = (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
     let mut socket = Socket::new(connect(o)?);

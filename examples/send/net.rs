@@ -9,7 +9,7 @@ use embedded_smtp::blocking::{Deadline, Upgrade};
 use embedded_smtp::nal::{self, Backoff, FromNal};
 use embedded_smtp::tls::blocking::TlsStream;
 use embedded_smtp::tls::{Connector, StreamError, decode_certificates};
-use embedded_smtp::verify::{TimeSource, Verifier};
+use embedded_smtp::verify::{TimeSource, TrustAnchor, Verifier};
 use embedded_tls::CryptoRngCore;
 
 use crate::CONNECT_TIMEOUT;
@@ -108,13 +108,65 @@ impl Write for Socket {
 
 /// How the transcript names the server after a handshake.
 pub(crate) fn tls_peer(o: &Opts) -> String {
+    let how = match (
+        o.danger_accept_invalid_certs,
+        o.pins.is_empty(),
+        o.ca_files.is_empty(),
+    ) {
+        (true, true, _) => "certificate NOT verified",
+        (true, false, _) => "public key matches a --pin; chain NOT verified",
+        (false, true, _) => "certificate verified",
+        (false, false, true) => "public key matches a --pin",
+        (false, false, false) => "certificate verified and public key matches a --pin",
+    };
+    format!("{} ({how})", o.host)
+}
+
+/// How the server is authenticated, from `--ca-file`, `--pin` and
+/// `--danger-accept-invalid-certs`, as curl's `--cacert`, `--pinnedpubkey` and `-k`:
+///
+/// | given | the server must |
+/// |---|---|
+/// | nothing | chain to Mozilla's roots (`webpki-roots`) |
+/// | `--ca-file` | chain to one of the files' certificates |
+/// | `--pin` | have a pinned key (no chain, name or clock: for a self-signed server) |
+/// | `--ca-file` and `--pin` | both: chain to the files **and** have a pinned key |
+/// | `--danger-accept-invalid-certs` | nothing; `--ca-file` is then ignored, with a warning |
+/// | `--danger-accept-invalid-certs` and `--pin` | have a pinned key (curl keeps the pin under `-k`) |
+///
+/// Warnings go to stderr.
+pub(crate) fn choose_verifier<'a>(
+    o: &'a Opts,
+    anchors: &'a [TrustAnchor<'a>],
+    time: TimeSource,
+) -> Result<Verifier<'a>, String> {
+    let pins = &o.pins[..];
     if o.danger_accept_invalid_certs {
-        format!("{} (certificate NOT verified)", o.host)
-    } else if o.pins.is_empty() {
-        format!("{} (certificate verified)", o.host)
-    } else {
-        format!("{} (public key matches a --pin)", o.host)
+        if !o.ca_files.is_empty() {
+            eprintln!(
+                "send: warning: --danger-accept-invalid-certs wins over --ca-file: the \
+                 certificate chain is not checked"
+            );
+        }
+        if !pins.is_empty() {
+            eprintln!(
+                "send: warning: --danger-accept-invalid-certs: the certificate chain and name \
+                 are not checked; the server's key must still match a --pin"
+            );
+            return Ok(Verifier::with_pins(pins));
+        }
+        eprintln!(
+            "send: WARNING: --danger-accept-invalid-certs: the server is not authenticated; \
+             anyone on the path can read the password and the message"
+        );
+        return Ok(Verifier::danger_no_verify());
     }
+    Ok(match (anchors.is_empty(), pins.is_empty()) {
+        (false, false) => Verifier::with_anchors_and_pins(anchors, pins, time),
+        (false, true) => Verifier::with_anchors(anchors, time),
+        (true, false) => Verifier::with_pins(pins),
+        (true, true) => default_roots(time)?,
+    })
 }
 
 /// Mozilla's roots when built with them.

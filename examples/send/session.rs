@@ -84,7 +84,9 @@ pub(crate) struct Summary {
 }
 
 /// Everything after the TCP (and TLS) connection is up: greeting, EHLO, AUTH,
-/// the message `--repeat` times, QUIT. Generic over the stream so the plain and
+/// the message `--repeat` times, QUIT. The last (or only) message goes out with
+/// [`Client::send_and_quit`], so QUIT rides with its end of data when the server
+/// pipelines. Generic over the stream so the plain and
 /// TLS paths share it.
 pub(crate) fn session<S, U>(
     client: &mut Client<'_, S, MAX_RCPT, U>,
@@ -108,7 +110,11 @@ where
     let mut summary = Summary { refused: vec![] };
     let start = Instant::now();
     let mut sent = 0u32;
-    for _ in 0..count {
+    // Whether QUIT has been sent (with the last message, or after a refusal of every
+    // recipient of it).
+    let mut quit = false;
+    for i in 0..count {
+        let last = i + 1 == count;
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -129,7 +135,13 @@ where
             .message_id(random_bytes())
             .text(&parts.body)
             .attachments(&mut atts);
-        let report: Report<MAX_RCPT> = match client.send(&mut message) {
+        let result = if last {
+            quit = true;
+            client.send_and_quit(&mut message)
+        } else {
+            client.send(&mut message)
+        };
+        let report: Report<MAX_RCPT> = match result {
             Ok(r) => r,
             // Every recipient refused: nothing was sent; the report lists them.
             Err(Error::NoRecipients { .. }) => {
@@ -137,6 +149,12 @@ where
                 refused(&report, &all, &mut summary);
                 eprintln!("send: no message sent: every recipient was refused");
                 break;
+            }
+            // The message was accepted and only the QUIT after it failed: the message
+            // stands (a script must not send it again); only a warning.
+            Err(e) if last && client.engine().report().reply().is_some() => {
+                eprintln!("send: warning: QUIT failed after sending: {e}");
+                client.engine().report().clone()
             }
             Err(e) => return Err(e),
         };
@@ -161,6 +179,9 @@ where
     }
     // The messages are accepted whatever QUIT does: a failure here is only a warning,
     // so that a script does not send them again.
+    if quit {
+        return Ok(summary);
+    }
     if let Err(e) = client.quit() {
         eprintln!("send: warning: QUIT failed after sending: {e}");
     }
