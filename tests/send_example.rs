@@ -692,9 +692,14 @@ fn starttls_with_a_ca_file_and_auth_login() {
         .iter()
         .position(|l| *l == "-- TLS 1.3 established; EHLO again")
         .unwrap_or_else(|| panic!("{err}"));
+    // A TLS 1.3 server: embedded-tls carries the session, and says so.
     assert_eq!(
-        lines[tls - 2..tls],
-        ["C: STARTTLS", "S: 220 Ready to start TLS"]
+        lines[tls - 3..tls],
+        [
+            "C: STARTTLS",
+            "S: 220 Ready to start TLS",
+            "send: TLS 1.3 with embedded-tls"
+        ]
     );
     // AUTH only after TLS, and only offered there.
     assert_eq!(lines[tls + 1], "C: EHLO sender.loopback.test");
@@ -733,7 +738,8 @@ fn implicit_tls_with_a_der_ca_file_and_with_a_pin() {
     let err = stderr(&out);
     assert!(
         err.starts_with(
-            "-- TLS 1.3 established with 127.0.0.1 (certificate verified)\n\
+            "send: TLS 1.3 with embedded-tls\n\
+             -- TLS 1.3 established with 127.0.0.1 (certificate verified)\n\
              S: 220 localhost Python SMTP 1.4.6\n"
         ),
         "{err}"
@@ -794,7 +800,10 @@ fn implicit_tls_to_an_rsa_server_under_an_rsa_4096_intermediate() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        stderr(&out).starts_with("-- TLS 1.3 established with 127.0.0.1 (certificate verified)\n"),
+        stderr(&out).starts_with(
+            "send: TLS 1.3 with embedded-tls\n\
+             -- TLS 1.3 established with 127.0.0.1 (certificate verified)\n"
+        ),
         "{}",
         stderr(&out)
     );
@@ -857,69 +866,273 @@ fn tls_refusals_are_one_clear_line() {
     assert_stored_hello(&implicit, 1);
 }
 
-/// A TLS server that speaks at most TLS 1.2 (Python's `ssl`, one connection).
-const TLS12_SERVER: &str = r#"
-import socket, ssl, sys
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-ctx.load_cert_chain(sys.argv[1], sys.argv[2])
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(1)
-s.settimeout(30)
-print("READY", s.getsockname()[1], flush=True)
-c, _ = s.accept()
-c.settimeout(30)
-try:
-    ctx.wrap_socket(c, server_side=True)
-except Exception as e:
-    print("handshake failed:", e, file=sys.stderr)
-"#;
+// ------------------------------------------------------- TLS 1.2 servers --
 
 #[test]
 #[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
-fn a_tls_1_2_only_server_is_named_as_such() {
-    let dir = scratch("tls12");
-    let chain = dir.join("chain.pem");
-    let mut pem = std::fs::read(certs().join("leaf-ecdsa.pem")).unwrap();
-    pem.extend(std::fs::read(certs().join("intermediate-ca.pem")).unwrap());
-    std::fs::write(&chain, pem).unwrap();
-    let mut child = Command::new("python3")
-        .args(["-c", TLS12_SERVER])
-        .arg(&chain)
-        .arg(certs().join("leaf-ecdsa.key.pem"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port: u16 = line
-        .strip_prefix("READY ")
-        .and_then(|p| p.trim().parse().ok())
-        .unwrap_or_else(|| panic!("TLS 1.2 server did not start: {line:?}"));
+fn a_tls_1_2_only_server_is_named_as_such_with_the_embedded_backend() {
+    let server = start_mode("implicit", &["--tls12-only"]);
     let root = cert("root-ca.pem");
-    let out = Command::new(binary())
-        .args(["--server", &format!("127.0.0.1:{port}"), "--timeout", "20"])
-        .args(["--tls", "implicit", "--ca-file", &root])
-        .args(HELLO)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
-    let _ = std::fs::remove_dir_all(dir);
+    let out = send(
+        &server,
+        None,
+        &[
+            &[
+                "--tls",
+                "implicit",
+                "--ca-file",
+                &root,
+                "--tls-backend",
+                "embedded",
+            ],
+            HELLO,
+        ]
+        .concat(),
+        b"",
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.starts_with(&format!("send: error: connect to 127.0.0.1:{port}: TLS: ")),
+        err.starts_with(&format!(
+            "send: error: connect to 127.0.0.1:{}: TLS: the server does not speak TLS 1.3; ",
+            server.port
+        )),
         "{err}"
     );
     assert!(err.contains("embedded-tls speaks TLS 1.3 only"), "{err}");
+    assert_eq!(count(&server), 0);
+}
+
+/// The line `send` prints when it falls back to rustls.
+fn fallback_line(server: &Server) -> String {
+    format!(
+        "send: 127.0.0.1:{} speaks only TLS 1.2, and embedded-tls only TLS 1.3: falling back \
+         to rustls (a firmware build cannot reach this server)",
+        server.port
+    )
+}
+
+#[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
+fn implicit_tls_1_2_falls_back_to_rustls_with_the_same_checks() {
+    let server = start_mode("implicit", &["--tls12-only"]);
+    let root = cert("root-ca.pem");
+    let out = send(
+        &server,
+        Some("s3cret-code-16ch"),
+        &[
+            &[
+                "--tls",
+                "implicit",
+                "--ca-file",
+                &root,
+                "--pin",
+                &leaf_pin(),
+                "--user",
+                "alice",
+                "-v",
+            ],
+            HELLO,
+        ]
+        .concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(&format!(
+            "{}\n\
+             send: TLS 1.2 with rustls\n\
+             -- TLS established with 127.0.0.1 (certificate verified and public key matches a --pin)\n\
+             S: 220 localhost Python SMTP 1.4.6\n",
+            fallback_line(&server)
+        )),
+        "{err}"
+    );
+    assert!(err.contains("\nC: AUTH PLAIN <redacted>\n"), "{err}");
+    assert!(!err.contains("s3cret"), "{err}");
+    assert_stored_hello(&server, 1);
+    assert!(
+        stored(&server, 1)
+            .1
+            .ends_with("\"auth_user\": \"alice\"}\n"),
+        "{:?}",
+        stored(&server, 1).1
+    );
+
+    // The refusals are the embedded path's, word for word.
+    let other_root = cert("other-root-ca.pem");
+    let zero_pin = "00".repeat(32);
+    for (args, expected) in [
+        (
+            vec!["--ca-file", other_root.as_str()],
+            "TLS: the server was not authenticated: ",
+        ),
+        (
+            vec!["--ca-file", root.as_str(), "--pin", zero_pin.as_str()],
+            "TLS: the server was not authenticated: the server's key matches no pin",
+        ),
+        (
+            vec!["--pin", zero_pin.as_str()],
+            "TLS: the server was not authenticated: the server's key matches no pin",
+        ),
+    ] {
+        let out = send(
+            &server,
+            None,
+            &[&["--tls", "implicit"], &args[..], HELLO].concat(),
+            b"",
+        );
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 2, "{err}");
+        assert_eq!(lines[0], fallback_line(&server));
+        assert!(
+            lines[1].starts_with(&format!(
+                "send: error: connect to 127.0.0.1:{}: {expected}",
+                server.port
+            )),
+            "{args:?}: {err}"
+        );
+    }
+    // What the embedded path says for the other root, the rustls path says too.
+    let embedded = start_mode("implicit", &[]);
+    let out = send(
+        &embedded,
+        None,
+        &[&["--tls", "implicit", "--ca-file", &other_root], HELLO].concat(),
+        b"",
+    );
+    let reason = |err: String| err.split_once(": TLS: ").map(|(_, r)| r.trim_end().to_string());
+    let out12 = send(
+        &server,
+        None,
+        &[&["--tls", "implicit", "--ca-file", &other_root], HELLO].concat(),
+        b"",
+    );
+    assert_eq!(
+        reason(stderr(&out)),
+        reason(stderr(&out12).lines().nth(1).unwrap().to_string())
+    );
+    assert!(reason(stderr(&out)).is_some(), "{}", stderr(&out));
+    // The pin alone, and danger, are enough on rustls as on embedded-tls.
+    let pin = leaf_pin();
+    for args in [
+        vec!["--pin", pin.as_str()],
+        vec!["--danger-accept-invalid-certs"],
+    ] {
+        let out = send(
+            &server,
+            None,
+            &[&["--tls", "implicit"], &args[..], HELLO].concat(),
+            b"",
+        );
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("send: TLS 1.2 with rustls\n"));
+    }
+    assert_eq!(count(&server), 3);
+    assert_eq!(count(&embedded), 0);
+}
+
+#[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
+fn starttls_1_2_falls_back_to_rustls_and_starts_again() {
+    let server = start_mode("starttls", &["--tls12-only", "--require-auth"]);
+    let root = cert("root-ca.pem");
+    let out = send(
+        &server,
+        Some("s3cret-code-16ch"),
+        &[
+            &[
+                "--tls",
+                "starttls",
+                "--ca-file",
+                &root,
+                "--user",
+                "alice",
+                "-v",
+            ],
+            HELLO,
+        ]
+        .concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    // embedded-tls tries first and fails at the handshake; nothing was sent but
+    // EHLO and STARTTLS. Then rustls on a new connection.
+    let fallback = lines
+        .iter()
+        .position(|l| *l == fallback_line(&server))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(
+        lines[fallback - 2..fallback],
+        ["C: STARTTLS", "S: 220 Ready to start TLS"],
+        "{err}"
+    );
+    assert!(
+        !lines[..fallback]
+            .iter()
+            .any(|l| l.contains("AUTH") || l.contains("MAIL")),
+        "{err}"
+    );
+    assert_eq!(lines[fallback + 1], "S: 220 localhost Python SMTP 1.4.6");
+    let tls = lines
+        .iter()
+        .position(|l| *l == "send: TLS 1.2 with rustls")
+        .unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(lines[tls - 1], "S: 220 Ready to start TLS");
+    assert_eq!(lines[tls + 1], "-- TLS established; EHLO again");
+    assert_eq!(lines[tls + 2], "C: EHLO sender.loopback.test");
+    assert!(lines[tls..].contains(&"C: AUTH PLAIN <redacted>"), "{err}");
+    assert!(
+        !err.contains("embedded-tls\n") && !err.contains("send: TLS 1.3"),
+        "{err}"
+    );
+    assert_stored_hello(&server, 1);
+    assert_eq!(count(&server), 1);
+}
+
+#[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
+fn the_rustls_backend_by_choice_on_a_tls_1_3_server() {
+    let root = cert("root-ca.pem");
+    for mode in ["implicit", "starttls"] {
+        let server = start_mode(mode, &[]);
+        let out = send(
+            &server,
+            None,
+            &[
+                &["--tls", mode, "--ca-file", &root, "--tls-backend", "rustls"],
+                HELLO,
+            ]
+            .concat(),
+            b"",
+        );
+        assert_eq!(out.status.code(), Some(0), "{mode}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out),
+            "send: TLS 1.3 with rustls\nsend: accepted for 1 recipient(s): 250 OK\n",
+            "{mode}"
+        );
+        assert_stored_hello(&server, 1);
+        // The default on the same server: embedded-tls.
+        let out = send(
+            &server,
+            None,
+            &[&["--tls", mode, "--ca-file", &root], HELLO].concat(),
+            b"",
+        );
+        assert_eq!(
+            stderr(&out),
+            "send: TLS 1.3 with embedded-tls\nsend: accepted for 1 recipient(s): 250 OK\n",
+            "{mode}"
+        );
+        assert_eq!(count(&server), 2);
+    }
 }
 
 #[path = "common/drip.rs"]
@@ -1093,7 +1306,8 @@ fn pin_with_ca_file_needs_both_to_hold() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         stderr(&out).starts_with(
-            "-- TLS 1.3 established with 127.0.0.1 (certificate verified and public key matches a --pin)\n"
+            "send: TLS 1.3 with embedded-tls\n\
+             -- TLS 1.3 established with 127.0.0.1 (certificate verified and public key matches a --pin)\n"
         ),
         "{}",
         stderr(&out)
@@ -1173,10 +1387,11 @@ fn danger_wins_over_ca_file_with_a_warning_but_keeps_a_pin() {
     let err = stderr(&out);
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(
-        lines[..3],
+        lines[..4],
         [
             "send: warning: --danger-accept-invalid-certs wins over --ca-file: the certificate chain is not checked",
             "send: WARNING: --danger-accept-invalid-certs: the server is not authenticated; anyone on the path can read the password and the message",
+            "send: TLS 1.3 with embedded-tls",
             "-- TLS 1.3 established with 127.0.0.1 (certificate NOT verified)",
         ],
         "{err}"

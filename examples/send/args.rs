@@ -15,6 +15,8 @@ usage: send [OPTIONS]
   --pin SHA256             base64 (or hex) SHA-256 of the server's SubjectPublicKeyInfo;
                            repeatable. Alone: the key is all that is checked. With
                            --ca-file: both must hold (as curl's --pinnedpubkey)
+  --tls-backend embedded|rustls|auto   default auto: embedded-tls (TLS 1.3, what a
+                           firmware runs), rustls when the server speaks only TLS 1.2
   --danger-accept-invalid-certs
                            check no certificate (curl's -k); wins over --ca-file,
                            with a warning; a --pin is still checked
@@ -45,6 +47,17 @@ pub(crate) enum Mode {
     None,
 }
 
+/// Which TLS implementation carries the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    /// embedded-tls with the crate's verifier, what a firmware runs (TLS 1.3 only).
+    Embedded,
+    /// rustls with the same certificate checks (TLS 1.2 and 1.3), desktop only.
+    Rustls,
+    /// embedded-tls, then rustls when the server speaks only TLS 1.2.
+    Auto,
+}
+
 #[derive(Debug)]
 pub(crate) enum Body {
     Text(String),
@@ -57,6 +70,7 @@ pub(crate) struct Opts {
     pub(crate) host: String,
     pub(crate) port: u16,
     pub(crate) tls: Mode,
+    pub(crate) tls_backend: Backend,
     pub(crate) ca_files: Vec<PathBuf>,
     pub(crate) pins: Vec<[u8; 32]>,
     pub(crate) danger_accept_invalid_certs: bool,
@@ -80,10 +94,12 @@ pub(crate) struct Opts {
 pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Opts>, String> {
     let mut server: Option<String> = None;
     let mut tls: Option<Mode> = None;
+    let mut backend_given = false;
     let mut o = Opts {
         host: String::new(),
         port: 0,
         tls: Mode::Implicit,
+        tls_backend: Backend::Auto,
         ca_files: vec![],
         pins: vec![],
         danger_accept_invalid_certs: false,
@@ -129,6 +145,19 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Opt
                     "none" => Mode::None,
                     v => return Err(format!("--tls {v}: expected implicit, starttls or none")),
                 })
+            }
+            "--tls-backend" => {
+                backend_given = true;
+                o.tls_backend = match value("--tls-backend")?.as_str() {
+                    "embedded" => Backend::Embedded,
+                    "rustls" => Backend::Rustls,
+                    "auto" => Backend::Auto,
+                    v => {
+                        return Err(format!(
+                            "--tls-backend {v}: expected embedded, rustls or auto"
+                        ));
+                    }
+                }
             }
             "--ca-file" => o.ca_files.push(value("--ca-file")?.into()),
             "--pin" => {
@@ -211,10 +240,15 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Opt
         return Err("--auth needs --user".into());
     }
     if o.tls == Mode::None
-        && (!o.ca_files.is_empty() || !o.pins.is_empty() || o.danger_accept_invalid_certs)
+        && (!o.ca_files.is_empty()
+            || !o.pins.is_empty()
+            || o.danger_accept_invalid_certs
+            || backend_given)
     {
         return Err(
-            "--ca-file, --pin and --danger-accept-invalid-certs need TLS, not --tls none".into(),
+            "--ca-file, --pin, --danger-accept-invalid-certs and --tls-backend \
+                    need TLS, not --tls none"
+                .into(),
         );
     }
     Ok(Some(o))
@@ -332,6 +366,18 @@ mod tests {
         assert!(parse(args("--from a@b --to c@d --auth login")).is_err());
         assert!(parse(args("--from a@b --to c@d --tls none --pin x")).is_err());
         assert!(parse(args("--help")).unwrap().is_none());
+        assert_eq!(o.tls_backend, Backend::Auto);
+        let o = parse(args("--from a@b --to c@d --tls-backend rustls"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(o.tls_backend, Backend::Rustls);
+        assert!(parse(args("--from a@b --to c@d --tls-backend openssl")).is_err());
+        assert!(
+            parse(args(
+                "--from a@b --to c@d --tls none --tls-backend embedded"
+            ))
+            .is_err()
+        );
     }
 
     #[test]

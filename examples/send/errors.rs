@@ -10,6 +10,7 @@ use embedded_smtp::{Error, Mailbox};
 
 use crate::args::{Mode, Opts};
 use crate::net::TcpError;
+use crate::rustls_backend::RustlsError;
 
 /// The transport errors of this program, as a short line.
 pub(crate) trait Transport {
@@ -85,4 +86,13 @@ pub(crate) fn describe<E: Transport + Debug>(e: &Error<E>, o: &Opts) -> String {
         _ => {}
     }
     line
+}
+
+impl Transport for RustlsError {
+    fn describe(&self) -> String {
+        match self {
+            RustlsError::Socket(e) => e.describe(),
+            other => other.to_string(),
+        }
+    }
 }

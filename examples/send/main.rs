@@ -21,6 +21,7 @@
 mod args;
 mod errors;
 mod net;
+mod rustls_backend;
 mod session;
 mod transcript;
 
@@ -30,15 +31,18 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use embedded_smtp::blocking::{Client, Deadline};
 use embedded_smtp::limits::TIMEOUT_TLS_HANDSHAKE;
 use embedded_smtp::tls::blocking::TlsStream;
-use embedded_smtp::tls::{Connector, TLS_READ_BUFFER, TLS_WRITE_BUFFER};
-use embedded_smtp::verify::{TimeSource, anchor_from_der};
-use embedded_smtp::{Config, Credentials, Domain, HeaderText, Mechanism, Security};
+use embedded_smtp::tls::{Connector, TLS_READ_BUFFER, TLS_WRITE_BUFFER, TlsFailure};
+use embedded_smtp::verify::{TimeSource, Verifier, anchor_from_der};
+use embedded_smtp::{Config, Credentials, Domain, Error, HeaderText, Mechanism, Security};
 use rand_core::OsRng;
 
-use args::{Mode, Opts, USAGE, local_host_name, parse};
+use args::{Backend, Mode, Opts, USAGE, local_host_name, parse};
 use errors::describe;
-use net::{Socket, Via, choose_verifier, connect, read_ca_files, tls_peer};
-use session::{Summary, mailboxes, read_parts, session};
+use net::{
+    EMBEDDED_TLS, Socket, Via, connect, read_ca_files, tls_peer, verifier_for, warn_verification,
+};
+use rustls_backend::{RustlsStream, RustlsTls, ViaRustls};
+use session::{Mailboxes, Parts, Summary, mailboxes, read_parts, session};
 use transcript::Transcript;
 
 /// Most recipients (To + Cc + Bcc) of one message.
@@ -119,7 +123,7 @@ fn run(o: &Opts) -> Result<Summary, String> {
         return session(&mut client, o, &parts, &mailboxes).map_err(|e| describe(&e, o));
     }
 
-    // TLS: how the server is authenticated.
+    // TLS: how the server is authenticated, the same on both backends.
     let ca_certs = read_ca_files(o)?;
     let anchors = ca_certs
         .iter()
@@ -130,28 +134,117 @@ fn run(o: &Opts) -> Result<Summary, String> {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .ok();
-    let verifier = choose_verifier(o, &anchors, TimeSource::from(now))?;
-    let mut connector = Connector::new(&o.host, verifier, OsRng);
-    let (mut tls_read, mut tls_write) = (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
-    let mut socket = Socket::new(connect(o)?);
-    let (stream, security) = if o.tls == Mode::Implicit {
-        // The handshake runs before the client: it gets the handshake's limit.
-        socket.start_wait(Some(o.timeout.unwrap_or(TIMEOUT_TLS_HANDSHAKE)));
-        let stream = TlsStream::open(socket, &mut tls_read, &mut tls_write, &mut connector)
-            .map_err(|e| format!("connect to {}:{}: {}", o.host, o.port, describe(&e, o)))?;
-        if o.verbose {
-            eprintln!("-- TLS 1.3 established with {}", tls_peer(o));
-        }
-        (stream, Security::Implicit)
+    let verifier = verifier_for(
+        o.danger_accept_invalid_certs,
+        &o.pins,
+        &anchors,
+        TimeSource::from(now),
+    )?;
+    warn_verification(o);
+    let security = if o.tls == Mode::Implicit {
+        Security::Implicit
     } else {
-        let stream = TlsStream::new(socket, &mut tls_read, &mut tls_write);
-        (stream, Security::StartTls)
+        Security::StartTls
     };
-    let stream = Transcript::new(stream, o.verbose);
     let config = config.with_security(security);
-    let upgrade = Via(connector);
-    let mut client: Client<'_, _, MAX_RCPT, _> =
-        Client::with_upgrade(stream, upgrade, config, &mut rx, &mut tx)
-            .map_err(|e| describe(&e, o))?;
-    session(&mut client, o, &parts, &mailboxes).map_err(|e| describe(&e, o))
+    let job = Job {
+        o,
+        parts: &parts,
+        mailboxes: &mailboxes,
+        config,
+    };
+    match o.tls_backend {
+        Backend::Rustls => job.with_rustls(&ca_certs),
+        Backend::Embedded => job.with_embedded(verifier).map_err(|f| f.line),
+        Backend::Auto => match job.with_embedded(verifier) {
+            Err(Failed {
+                tls13_only: true, ..
+            }) => {
+                eprintln!(
+                    "send: {}:{} speaks only TLS 1.2, and embedded-tls only TLS 1.3: falling \
+                     back to rustls (a firmware build cannot reach this server)",
+                    o.host, o.port
+                );
+                job.with_rustls(&ca_certs)
+            }
+            other => other.map_err(|f| f.line),
+        },
+    }
+}
+
+/// A failure of the embedded-tls path: the line to print, and whether the server
+/// speaks only an older TLS (so that rustls may try).
+struct Failed {
+    line: String,
+    tls13_only: bool,
+}
+
+/// What a TLS session needs, whichever backend carries it.
+struct Job<'a> {
+    o: &'a Opts,
+    parts: &'a Parts,
+    mailboxes: &'a Mailboxes<'a>,
+    config: Config<'a>,
+}
+
+impl Job<'_> {
+    /// The session over embedded-tls, as a firmware runs it.
+    fn with_embedded(&self, verifier: Verifier<'_>) -> Result<Summary, Failed> {
+        let o = self.o;
+        let failed = |e: &Error<_>, prefix: String| Failed {
+            line: format!("{prefix}{}", describe(e, o)),
+            tls13_only: matches!(e, Error::Tls(TlsFailure::ProtocolVersion)),
+        };
+        let mut connector = Connector::new(&o.host, verifier, OsRng);
+        let (mut tls_read, mut tls_write) =
+            (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
+        let mut socket = Socket::new(connect(o).map_err(|line| Failed {
+            line,
+            tls13_only: false,
+        })?);
+        let stream = if o.tls == Mode::Implicit {
+            // The handshake runs before the client: it gets the handshake's limit.
+            socket.start_wait(Some(o.timeout.unwrap_or(TIMEOUT_TLS_HANDSHAKE)));
+            let stream = TlsStream::open(socket, &mut tls_read, &mut tls_write, &mut connector)
+                .map_err(|e| failed(&e, format!("connect to {}:{}: ", o.host, o.port)))?;
+            eprintln!("{EMBEDDED_TLS}");
+            if o.verbose {
+                eprintln!("-- TLS 1.3 established with {}", tls_peer(o));
+            }
+            stream
+        } else {
+            TlsStream::new(socket, &mut tls_read, &mut tls_write)
+        };
+        let stream = Transcript::new(stream, o.verbose);
+        let (mut rx, mut tx) = ([0u8; 1024], [0u8; 8192]);
+        let mut client: Client<'_, _, MAX_RCPT, _> =
+            Client::with_upgrade(stream, Via(connector), self.config, &mut rx, &mut tx)
+                .map_err(|e| failed(&e, String::new()))?;
+        session(&mut client, o, self.parts, self.mailboxes).map_err(|e| failed(&e, String::new()))
+    }
+
+    /// The session over rustls (desktop only), with the same certificate checks.
+    fn with_rustls(&self, ca_certs: &[Vec<u8>]) -> Result<Summary, String> {
+        let o = self.o;
+        let tls = RustlsTls::new(&o.host, o.danger_accept_invalid_certs, &o.pins, ca_certs)?;
+        let mut socket = Socket::new(connect(o)?);
+        let stream = if o.tls == Mode::Implicit {
+            socket.start_wait(Some(o.timeout.unwrap_or(TIMEOUT_TLS_HANDSHAKE)));
+            let mut stream = RustlsStream::new(socket);
+            tls.handshake(&mut stream)
+                .map_err(|e| format!("connect to {}:{}: {}", o.host, o.port, describe(&e, o)))?;
+            if o.verbose {
+                eprintln!("-- TLS established with {}", tls_peer(o));
+            }
+            stream
+        } else {
+            RustlsStream::new(socket)
+        };
+        let stream = Transcript::new(stream, o.verbose);
+        let (mut rx, mut tx) = ([0u8; 1024], [0u8; 8192]);
+        let mut client: Client<'_, _, MAX_RCPT, _> =
+            Client::with_upgrade(stream, ViaRustls(tls), self.config, &mut rx, &mut tx)
+                .map_err(|e| describe(&e, o))?;
+        session(&mut client, o, self.parts, self.mailboxes).map_err(|e| describe(&e, o))
+    }
 }

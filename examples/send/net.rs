@@ -134,40 +134,48 @@ pub(crate) fn tls_peer(o: &Opts) -> String {
 /// | `--danger-accept-invalid-certs` | nothing; `--ca-file` is then ignored, with a warning |
 /// | `--danger-accept-invalid-certs` and `--pin` | have a pinned key (curl keeps the pin under `-k`) |
 ///
-/// Warnings go to stderr.
-pub(crate) fn choose_verifier<'a>(
-    o: &'a Opts,
+/// [`warn_verification`] prints the warnings. Both TLS backends use this choice.
+pub(crate) fn verifier_for<'a>(
+    danger: bool,
+    pins: &'a [[u8; 32]],
     anchors: &'a [TrustAnchor<'a>],
     time: TimeSource,
 ) -> Result<Verifier<'a>, String> {
-    let pins = &o.pins[..];
-    if o.danger_accept_invalid_certs {
-        if !o.ca_files.is_empty() {
-            eprintln!(
-                "send: warning: --danger-accept-invalid-certs wins over --ca-file: the \
-                 certificate chain is not checked"
-            );
-        }
-        if !pins.is_empty() {
-            eprintln!(
-                "send: warning: --danger-accept-invalid-certs: the certificate chain and name \
-                 are not checked; the server's key must still match a --pin"
-            );
-            return Ok(Verifier::with_pins(pins));
-        }
+    Ok(match (danger, anchors.is_empty(), pins.is_empty()) {
+        (true, _, true) => Verifier::danger_no_verify(),
+        (true, _, false) | (false, true, false) => Verifier::with_pins(pins),
+        (false, false, false) => Verifier::with_anchors_and_pins(anchors, pins, time),
+        (false, false, true) => Verifier::with_anchors(anchors, time),
+        (false, true, true) => default_roots(time)?,
+    })
+}
+
+/// The warnings of [`verifier_for`]'s choice, on stderr, once per run.
+pub(crate) fn warn_verification(o: &Opts) {
+    if !o.danger_accept_invalid_certs {
+        return;
+    }
+    if !o.ca_files.is_empty() {
+        eprintln!(
+            "send: warning: --danger-accept-invalid-certs wins over --ca-file: the \
+             certificate chain is not checked"
+        );
+    }
+    if o.pins.is_empty() {
         eprintln!(
             "send: WARNING: --danger-accept-invalid-certs: the server is not authenticated; \
              anyone on the path can read the password and the message"
         );
-        return Ok(Verifier::danger_no_verify());
+    } else {
+        eprintln!(
+            "send: warning: --danger-accept-invalid-certs: the certificate chain and name \
+             are not checked; the server's key must still match a --pin"
+        );
     }
-    Ok(match (anchors.is_empty(), pins.is_empty()) {
-        (false, false) => Verifier::with_anchors_and_pins(anchors, pins, time),
-        (false, true) => Verifier::with_anchors(anchors, time),
-        (true, false) => Verifier::with_pins(pins),
-        (true, true) => default_roots(time)?,
-    })
 }
+
+/// The line that says embedded-tls carried the session (stderr, after the handshake).
+pub(crate) const EMBEDDED_TLS: &str = "send: TLS 1.3 with embedded-tls";
 
 /// Mozilla's roots when built with them.
 #[cfg(feature = "webpki-roots")]
@@ -210,6 +218,7 @@ where
         stream: &mut Transcript<TlsStream<'b, T>>,
     ) -> Result<(), Error<StreamError<T::Error>>> {
         stream.inner.start_tls(&mut self.0)?;
+        eprintln!("{EMBEDDED_TLS}");
         if stream.on {
             eprintln!("-- TLS 1.3 established; EHLO again");
         }

@@ -91,6 +91,28 @@ def tls_context(cert, key, tls12_only=False):
     return ctx
 
 
+def send_handshake_alerts():
+    """Make asyncio send the TLS alert of a failed handshake, as a server on
+    OpenSSL's own sockets does (a TLS 1.2-only server answers a TLS 1.3-only
+    ClientHello with a protocol_version alert). asyncio's SSL protocol closes the
+    connection at once and drops the alert waiting in its buffer; this writes it
+    out first. Only for --tls12-only, whose clients must see that alert."""
+    import asyncio.sslproto as sslproto
+    original = sslproto.SSLProtocol._on_handshake_complete
+    if not hasattr(sslproto.SSLProtocol, "_process_outgoing"):
+        return
+
+    def on_handshake_complete(self, handshake_exc):
+        if handshake_exc is not None:
+            try:
+                self._process_outgoing()
+            except Exception:  # the alert is a courtesy; the close goes on
+                pass
+        return original(self, handshake_exc)
+
+    sslproto.SSLProtocol._on_handshake_complete = on_handshake_complete
+
+
 def write_atomic(path, data: bytes):
     """Write to a temporary name in the same folder, then rename over `path`."""
     tmp = os.path.join(os.path.dirname(path), "." + os.path.basename(path) + ".tmp")
@@ -256,6 +278,8 @@ async def serve(args):
 def main():
     args = parse_args()
     os.makedirs(args.out, exist_ok=True)
+    if args.tls12_only:
+        send_handshake_alerts()
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         stream=sys.stderr, format="smtp_server: %(message)s")
     # aiosmtpd warns (via warnings and logging) about AUTH without TLS; that is
