@@ -14,9 +14,15 @@
 //! refused (each listed on stderr), 1 on any other error, with one line that
 //! says the stage, the reply code, the enhanced code and the server's text.
 //!
+//! A server that speaks only TLS 1.2 is out of embedded-tls's reach (TLS 1.3 only),
+//! and so of every firmware build: `send` says so and, unless `--tls-backend
+//! embedded`, starts again over rustls with the same certificate checks. It names
+//! the backend it used on stderr.
+//!
 //! The program's parts: [`args`] (the command line), [`net`] (the socket and the
-//! TLS setup), [`transcript`] (`-v`), [`session`] (the message and the exchange)
-//! and [`errors`] (one actionable line per failure).
+//! TLS setup), [`rustls_backend`] (the desktop-only TLS 1.2 path), [`transcript`]
+//! (`-v`), [`session`] (the message and the exchange) and [`errors`] (one
+//! actionable line per failure).
 
 mod args;
 mod errors;
