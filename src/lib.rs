@@ -61,6 +61,13 @@ pub mod verify;
 
 pub use address::{Address, Domain, HeaderText, Mailbox};
 pub use auth::{Credentials, Mechanism};
+/// The random-number traits of `rand_core` 0.6 that the TLS connector takes
+/// ([`tls::Connector::new`]), re-exported from embedded-tls so that a program
+/// names them without depending on it: `rand_core::OsRng` (feature `getrandom`)
+/// on a desktop, a hardware TRNG or a seeded DRBG on a device.
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub use embedded_tls::{CryptoRng, CryptoRngCore};
 pub use engine::{Config, Security};
 pub use error::{Error, Failure, InputError, ProtocolError, Response, Text, Unsupported};
 

@@ -1005,7 +1005,10 @@ fn implicit_tls_1_2_falls_back_to_rustls_with_the_same_checks() {
         &[&["--tls", "implicit", "--ca-file", &other_root], HELLO].concat(),
         b"",
     );
-    let reason = |err: String| err.split_once(": TLS: ").map(|(_, r)| r.trim_end().to_string());
+    let reason = |err: String| {
+        err.split_once(": TLS: ")
+            .map(|(_, r)| r.trim_end().to_string())
+    };
     let out12 = send(
         &server,
         None,

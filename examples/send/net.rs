@@ -4,13 +4,13 @@
 use std::time::Duration;
 
 use embedded_io::{ErrorType, Read, Write};
+use embedded_smtp::CryptoRngCore;
 use embedded_smtp::Error;
 use embedded_smtp::blocking::{Deadline, Upgrade};
 use embedded_smtp::nal::{self, Backoff, FromNal};
 use embedded_smtp::tls::blocking::TlsStream;
 use embedded_smtp::tls::{Connector, StreamError, decode_certificates};
 use embedded_smtp::verify::{TimeSource, TrustAnchor, Verifier};
-use embedded_tls::CryptoRngCore;
 
 use crate::CONNECT_TIMEOUT;
 use crate::args::Opts;
