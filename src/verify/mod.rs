@@ -42,9 +42,9 @@
 //! |---|---|---|
 //! | `tls` | ECDSA P-256 with SHA-256 (SHA-384 in certificates too) | no alloc |
 //! | `tls-p384` | ECDSA P-384 | about 115 KB flash |
-//! | `tls-rsa` | RSA 2048-4096 bits: PKCS#1 v1.5 (certificates) and PSS (SHA-256/384/512), [`RSA_PKCS1_SHA256`] and the others | no alloc; about 5 KB flash |
+//! | `tls-rsa` | RSA 2048-4096 bits: PKCS#1 v1.5 (certificates) and PSS (SHA-256/384/512), `RSA_PKCS1_SHA256` and the others | no alloc; about 5 KB flash |
 //! | `tls-ed25519` | Ed25519 | |
-//! | `webpki-roots` | Mozilla's roots, [`Verifier::with_webpki_roots`] | about 200 KB, for desktops |
+//! | `webpki-roots` | Mozilla's roots, `Verifier::with_webpki_roots` | about 200 KB, for desktops |
 //!
 //! A server whose leaf key, or a chain whose signatures, need an algorithm this build
 //! leaves out is refused at its Certificate message with
@@ -289,8 +289,9 @@ enum Progress {
 
 /// Verifies the server's certificate chain and CertificateVerify for embedded-tls.
 ///
-/// Build one with [`Verifier::with_anchors`], [`Verifier::with_pins`] (or
-/// [`Verifier::with_webpki_roots`], or the explicit [`Verifier::danger_no_verify`]),
+/// Build one with [`Verifier::with_anchors`], [`Verifier::with_pins`],
+/// [`Verifier::with_anchors_and_pins`] (or `Verifier::with_webpki_roots`, feature
+/// `webpki-roots`, or the explicit [`Verifier::danger_no_verify`]),
 /// give it to embedded-tls in a [`Provider`], and after `open` call
 /// [`Verifier::check_verified`]. It can be used for one handshake after another
 /// (each `open` with a server name, as [`tls_config`] sets, starts afresh);
