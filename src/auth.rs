@@ -146,7 +146,12 @@ pub(crate) fn login_prompt(challenge: &[u8]) -> Result<Prompt, ()> {
     // Only the start matters; decode at most 48 characters.
     let mut buf = [0u8; 36];
     let take = challenge.len().min(48);
-    let n = crate::b64::decode(challenge.get(..take).unwrap_or_default(), &mut buf).ok_or(())?;
+    let n = base64::Engine::decode_slice(
+        &base64::engine::general_purpose::STANDARD,
+        challenge.get(..take).unwrap_or_default(),
+        &mut buf,
+    )
+    .map_err(|_| ())?;
     let text = buf.get(..n).unwrap_or_default();
     let has = |needle: &[u8]| {
         text.windows(needle.len())

@@ -1,7 +1,14 @@
-//! Standard base64 (RFC 4648 §4, with padding), written out here instead of taken
-//! from a general-purpose crate: an encoder and a strict decoder in a few hundred
-//! bytes of code, where a generic engine costs about 1.6 KB of flash on a
-//! Cortex-M (see the footprint report).
+//! The standard base64 encoder (RFC 4648 §4, with padding) of the message bodies,
+//! the RFC 2047 encoded words and AUTH.
+//!
+//! Every base64 *decoding* in the crate uses the `base64` crate (AUTH challenges,
+//! SPKI pins) or `pem-rfc7468` (PEM files). Encoding is kept here because
+//! the crate's encoder is built for throughput: measured in the footprint binary
+//! of row (a) (thumbv7em-none-eabihf, opt-level z, LTO), its `encode_slice` is
+//! 1 612 bytes of flash where this one is 280, and with it row (a) measured
+//! 25 708 bytes against 23 456 with this one. Encoding only turns the crate's own
+//! bytes into text (nothing from the network is parsed here), and the tests check
+//! it against the `base64` crate for every length up to 80 and four offsets.
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -45,44 +52,6 @@ pub(crate) fn encode(input: &[u8], out: &mut [u8]) -> usize {
     need
 }
 
-fn value(c: u8) -> Option<u32> {
-    Some(u32::from(match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => return None,
-    }))
-}
-
-/// Decodes padded base64 (no whitespace) into the start of `out`; returns the
-/// number of bytes. `None` when the length is not a multiple of 4, a character
-/// is outside the alphabet, padding is anywhere but at the end, or `out` is too
-/// short.
-pub(crate) fn decode(input: &[u8], out: &mut [u8]) -> Option<usize> {
-    if !input.len().is_multiple_of(4) {
-        return None;
-    }
-    let groups = input.len() / 4;
-    let mut n = 0;
-    for (g, chars) in input.chunks_exact(4).enumerate() {
-        let pad = chars.iter().rev().take_while(|&&c| c == b'=').count();
-        if pad > 2 || (pad > 0 && g + 1 != groups) {
-            return None;
-        }
-        let mut v = 0u32;
-        for (i, &c) in chars.iter().take(4 - pad).enumerate() {
-            v |= value(c)? << (18 - 6 * i);
-        }
-        for i in 0..3 - pad {
-            *out.get_mut(n)? = (v >> (16 - 8 * i)) as u8;
-            n += 1;
-        }
-    }
-    Some(n)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,25 +69,18 @@ mod tests {
                 let n = encode(input, &mut out);
                 assert_eq!(&out[..n], want.as_bytes());
                 let mut back = [0u8; 90];
-                let m = decode(&out[..n], &mut back).unwrap();
+                let m = STANDARD.decode_slice(&out[..n], &mut back).unwrap();
                 assert_eq!(&back[..m], input);
             }
         }
     }
 
     #[test]
-    fn short_output_and_bad_input() {
+    fn short_output() {
         assert_eq!(encode(b"abcd", &mut [0u8; 7]), 0);
         assert_eq!(encode(b"", &mut []), 0);
         let mut out = [0u8; 8];
-        assert_eq!(decode(b"YWJj", &mut out), Some(3));
-        assert_eq!(decode(b"YWJj", &mut out[..2]), None);
-        assert_eq!(decode(b"YWJ", &mut out), None);
-        assert_eq!(decode(b"YW=j", &mut out), None);
-        assert_eq!(decode(b"Y===", &mut out), None);
-        assert_eq!(decode(b"YQ==YWJj", &mut out), None);
-        assert_eq!(decode(b"YW J", &mut out), None);
-        assert_eq!(decode(b"YQ==", &mut out), Some(1));
-        assert_eq!(decode(b"", &mut out), Some(0));
+        assert_eq!(encode(b"abcd", &mut out), 8);
+        assert_eq!(&out, b"YWJjZA==");
     }
 }

@@ -394,6 +394,20 @@ pub enum InputError {
     },
     /// A transaction needs at least one recipient.
     NoRecipients,
+    /// A header field name that is not 1 to 76 printable ASCII characters without
+    /// `:` (RFC 5322 §3.6.8 `ftext`).
+    InvalidHeaderName,
+    /// A header field the message writer writes itself (`From`, `To`, `Date`,
+    /// `MIME-Version`, any `Content-*`, ...): a caller's copy would duplicate or
+    /// contradict it.
+    ReservedHeader,
+    /// A message identifier that is not `id-left@id-right` (RFC 5322 §3.6.4), with
+    /// or without the angle brackets.
+    InvalidMessageId,
+    /// The message has no `Date` field (RFC 5322 §3.6 requires one): give one with
+    /// `Message::date`, or say that the submission server adds it with
+    /// `Message::without_date`.
+    MissingDate,
     /// Attachment `index` (from 0) was read by an earlier send and its reader
     /// cannot start again: the message would go out shorter. Make it with
     /// `Attachment::rewindable` or `Attachment::from_bytes` to send it again.
@@ -422,6 +436,18 @@ impl fmt::Display for InputError {
             InputError::InvalidContentType => f.write_str("content type is not 'type/subtype'"),
             InputError::TooManyRecipients { max } => write!(f, "more than {max} recipients"),
             InputError::NoRecipients => f.write_str("no recipients"),
+            InputError::InvalidHeaderName => f.write_str(
+                "header field name is not 1 to 76 printable ASCII characters without ':'",
+            ),
+            InputError::ReservedHeader => {
+                f.write_str("the message writer writes this header field itself")
+            }
+            InputError::InvalidMessageId => {
+                f.write_str("message identifier is not 'id-left@id-right'")
+            }
+            InputError::MissingDate => f.write_str(
+                "the message has no Date (set one, or say the server adds it with without_date)",
+            ),
             InputError::AttachmentSpent { index } => write!(
                 f,
                 "attachment {index} was read by an earlier send and cannot be read again (use a rewindable source)"

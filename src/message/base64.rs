@@ -2,8 +2,9 @@
 //! 57 input bytes each, RFC 2047 encoded-word payloads, and the canonical (CRLF)
 //! view of a text body that a base64 text part encodes.
 //!
-//! The encoding itself is `crate::b64`; this module only cuts the input into pieces
-//! small enough for a short stack buffer.
+//! The encoding itself is `crate::b64` (see there why it is not the `base64`
+//! crate's); this module only cuts the input into pieces small enough for a short
+//! stack buffer.
 
 use super::Sink;
 pub(crate) use crate::b64::encoded_len;

@@ -1,8 +1,9 @@
 //! The message builder: [`Message`] and its [`Attachment`]s (with [`Bytes`], an
 //! in-memory source that can start again), validated when built.
 
+use super::fields::{self, AutoSubmitted, Extras, Header, Importance, MsgId};
 use super::header;
-use super::writer::MessageWriter;
+use super::writer::{self, MessageWriter};
 use super::{DateTime, TextEncoding};
 use crate::address::{Address, HeaderText, Mailbox};
 use crate::error::InputError;
@@ -31,6 +32,10 @@ pub struct Attachment<'a, R> {
     pub(super) started: bool,
     /// Puts `reader` back at its first byte (`false`: it could not).
     pub(super) rewind: Option<fn(&mut R) -> bool>,
+    /// An inline part's `Content-ID`.
+    pub(super) content_id: Option<MsgId<'a>>,
+    /// The body renderer for inline parts, set by [`inline`](Self::inline) only.
+    pub(super) rich: Option<writer::RichFn<R>>,
 }
 
 impl<R> core::fmt::Debug for Attachment<'_, R> {
@@ -40,6 +45,7 @@ impl<R> core::fmt::Debug for Attachment<'_, R> {
             .field("content_type", &self.content_type)
             .field("started", &self.started)
             .field("rewindable", &self.rewind.is_some())
+            .field("content_id", &self.content_id)
             .finish()
     }
 }
@@ -88,6 +94,97 @@ impl embedded_io::Seek for Bytes<'_> {
     }
 }
 
+/// Reading through a trait object, whatever the reader's error type.
+trait ReadDyn {
+    fn read_dyn(&mut self, buf: &mut [u8]) -> Result<usize, embedded_io::ErrorKind>;
+}
+
+impl<T: embedded_io::Read> ReadDyn for T {
+    fn read_dyn(&mut self, buf: &mut [u8]) -> Result<usize, embedded_io::ErrorKind> {
+        self.read(buf).map_err(|e| embedded_io::Error::kind(&e))
+    }
+}
+
+/// [`ReadDyn`] that can also seek.
+trait SeekDyn: ReadDyn {
+    fn seek_dyn(&mut self, pos: embedded_io::SeekFrom) -> Result<u64, embedded_io::ErrorKind>;
+}
+
+impl<T: embedded_io::Read + embedded_io::Seek> SeekDyn for T {
+    fn seek_dyn(&mut self, pos: embedded_io::SeekFrom) -> Result<u64, embedded_io::ErrorKind> {
+        self.seek(pos).map_err(|e| embedded_io::Error::kind(&e))
+    }
+}
+
+enum Inner<'r> {
+    Bytes(Bytes<'r>),
+    Once(&'r mut dyn ReadDyn),
+    Seek(&'r mut dyn SeekDyn),
+}
+
+/// A reader of any type, so that attachments read from different sources (bytes
+/// in memory, a file, a sensor log, a flash partition) can share one message,
+/// whose attachments all have one reader type. It borrows the reader (a trait
+/// object; nothing is allocated) and reports its errors as
+/// [`embedded_io::ErrorKind`].
+///
+/// Make every attachment with [`Attachment::rewindable`]: a reader made with
+/// [`seekable`](Self::seekable) or [`bytes`](Self::bytes) starts again when the
+/// message is sent again; one made with [`once`](Self::once) cannot seek, so sending
+/// again fails with [`InputError::AttachmentSpent`] as for [`Attachment::new`].
+pub struct AnyReader<'r>(Inner<'r>);
+
+impl core::fmt::Debug for AnyReader<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self.0 {
+            Inner::Bytes(_) => "AnyReader::bytes",
+            Inner::Once(_) => "AnyReader::once",
+            Inner::Seek(_) => "AnyReader::seekable",
+        })
+    }
+}
+
+impl<'r> AnyReader<'r> {
+    /// Bytes in memory.
+    pub fn bytes(data: &'r [u8]) -> Self {
+        AnyReader(Inner::Bytes(Bytes::new(data)))
+    }
+
+    /// A reader that is read once.
+    pub fn once<R: embedded_io::Read>(reader: &'r mut R) -> Self {
+        AnyReader(Inner::Once(reader))
+    }
+
+    /// A reader that can seek back to its start.
+    pub fn seekable<R: embedded_io::Read + embedded_io::Seek>(reader: &'r mut R) -> Self {
+        AnyReader(Inner::Seek(reader))
+    }
+}
+
+impl embedded_io::ErrorType for AnyReader<'_> {
+    type Error = embedded_io::ErrorKind;
+}
+
+impl embedded_io::Read for AnyReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        match &mut self.0 {
+            Inner::Bytes(b) => b.read_dyn(buf),
+            Inner::Once(r) => r.read_dyn(buf),
+            Inner::Seek(r) => r.read_dyn(buf),
+        }
+    }
+}
+
+impl embedded_io::Seek for AnyReader<'_> {
+    fn seek(&mut self, pos: embedded_io::SeekFrom) -> Result<u64, Self::Error> {
+        match &mut self.0 {
+            Inner::Bytes(b) => b.seek_dyn(pos),
+            Inner::Once(_) => Err(embedded_io::ErrorKind::Unsupported),
+            Inner::Seek(r) => r.seek_dyn(pos),
+        }
+    }
+}
+
 /// Seeks `r` to its first byte.
 fn seek_start<R: embedded_io::Seek>(r: &mut R) -> bool {
     matches!(r.seek(embedded_io::SeekFrom::Start(0)), Ok(0))
@@ -120,6 +217,8 @@ impl<'a, R: embedded_io::Read> Attachment<'a, R> {
             reader,
             started: false,
             rewind: None,
+            content_id: None,
+            rich: None,
         })
     }
 }
@@ -166,6 +265,26 @@ impl<'a, R> Attachment<'a, R> {
     pub fn content_type(&self) -> &'a str {
         self.content_type
     }
+
+    /// Makes this an inline part (an image the HTML body shows) with
+    /// `Content-ID: <content_id>` and `Content-Disposition: inline`: the HTML
+    /// refers to it as `cid:` followed by [`MsgId::as_str`], e.g.
+    /// `<img src="cid:chart@panel.example">`.
+    ///
+    /// Inline parts go, with the text (and the HTML), into a `multipart/related`
+    /// part (RFC 2387); the other attachments follow it in `multipart/mixed`.
+    pub fn inline(self, content_id: MsgId<'a>) -> Self {
+        Attachment {
+            content_id: Some(content_id),
+            rich: Some(writer::render_rich::<R>),
+            ..self
+        }
+    }
+
+    /// The `Content-ID` of an inline part ([`inline`](Self::inline)).
+    pub fn content_id(&self) -> Option<MsgId<'a>> {
+        self.content_id
+    }
 }
 
 /// A message to write, built from validated parts so that writing it cannot fail on
@@ -185,6 +304,16 @@ pub struct Message<'a, R = &'a [u8]> {
     pub(super) text: &'a str,
     pub(super) encoding: TextEncoding,
     pub(super) attachments: &'a mut [Attachment<'a, R>],
+    /// The message has no `Date` on purpose (the submission server adds it).
+    pub(super) no_date: bool,
+    /// The optional header fields and their renderer, set only when one is added.
+    pub(super) extras: Extras<'a>,
+    pub(super) extras_fn: Option<fields::RenderFn>,
+    /// The HTML alternative of the text.
+    pub(super) html: Option<&'a str>,
+    pub(super) html_encoding: TextEncoding,
+    /// The body renderer for HTML and inline parts, set only when there are some.
+    pub(super) rich: Option<writer::RichFn<R>>,
 }
 
 impl<'a> Message<'a> {
@@ -206,6 +335,19 @@ impl<'a> Message<'a> {
             text: "",
             encoding: TextEncoding::Auto,
             attachments: &mut [],
+            no_date: false,
+            extras: Extras {
+                reply_to: &[],
+                in_reply_to: None,
+                references: &[],
+                auto: None,
+                importance: None,
+                headers: &[],
+            },
+            extras_fn: None,
+            html: None,
+            html_encoding: TextEncoding::Auto,
+            rich: None,
         }
     }
 }
@@ -229,12 +371,143 @@ impl<'a, R: embedded_io::Read> Message<'a, R> {
 
     /// Adds a `Date` field.
     ///
-    /// RFC 5322 §3.6 requires one; without it the header has none and the submission
-    /// server adds its own (RFC 6409 §8.3), which is the right choice for a device with
-    /// no trustworthy clock.
+    /// RFC 5322 §3.6 requires one. A message with neither a date nor
+    /// [`without_date`](Self::without_date) is refused before `MAIL`
+    /// ([`InputError::MissingDate`]).
     pub fn date(self, date: DateTime) -> Self {
         Message {
             date: Some(date),
+            ..self
+        }
+    }
+
+    /// Sends the message without a `Date` field, on purpose: the submission server
+    /// adds its own (RFC 6409 §8.3), which is the right choice for a device with no
+    /// trustworthy clock.
+    pub fn without_date(self) -> Self {
+        Message {
+            no_date: true,
+            ..self
+        }
+    }
+
+    /// Fills `Date` from the system clock (in UTC: `std` does not know the local
+    /// time zone) and `Message-ID` from the operating system's random number
+    /// generator: a message complete in one call (feature `std`).
+    ///
+    /// # Errors
+    /// The RNG's failure, as an I/O error (the message is dropped; make it again).
+    #[cfg(feature = "std")]
+    pub fn stamp(self) -> std::io::Result<Self> {
+        let mut random = [0u8; 16];
+        getrandom::getrandom(&mut random)?;
+        let unix_seconds = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Ok(self
+            .date(DateTime {
+                unix_seconds,
+                offset_minutes: 0,
+            })
+            .message_id(random))
+    }
+
+    fn with_extras(self, extras: Extras<'a>) -> Self {
+        Message {
+            extras,
+            extras_fn: Some(fields::render),
+            ..self
+        }
+    }
+
+    /// Sets `Reply-To` (RFC 5322 §3.6.2): where answers should go.
+    pub fn reply_to(self, reply_to: &'a [Mailbox<'a>]) -> Self {
+        let extras = Extras {
+            reply_to,
+            ..self.extras
+        };
+        self.with_extras(extras)
+    }
+
+    /// Sets `In-Reply-To: <id>` (RFC 5322 §3.6.4): the message this one answers.
+    pub fn in_reply_to(self, id: MsgId<'a>) -> Self {
+        let extras = Extras {
+            in_reply_to: Some(id),
+            ..self.extras
+        };
+        self.with_extras(extras)
+    }
+
+    /// Sets `References` (RFC 5322 §3.6.4): the identifiers of the thread, oldest
+    /// first, folded at 78 characters.
+    pub fn references(self, ids: &'a [MsgId<'a>]) -> Self {
+        let extras = Extras {
+            references: ids,
+            ..self.extras
+        };
+        self.with_extras(extras)
+    }
+
+    /// Threads the message under `root`: `In-Reply-To: <root>` and
+    /// `References: <root>`. Give every alert of one device the same root (say
+    /// `panel-7.alerts@panel.example`) and mail readers show them as one
+    /// conversation, even though no message with that identifier was ever sent.
+    pub fn thread(self, root: &'a MsgId<'a>) -> Self {
+        let extras = Extras {
+            in_reply_to: Some(*root),
+            references: core::slice::from_ref(root),
+            ..self.extras
+        };
+        self.with_extras(extras)
+    }
+
+    /// Sets `Auto-Submitted` (RFC 3834 §5), e.g.
+    /// [`AutoSubmitted::AutoGenerated`] for alerts, so that auto-responders do not
+    /// answer them.
+    pub fn auto_submitted(self, value: AutoSubmitted) -> Self {
+        let extras = Extras {
+            auto: Some(value),
+            ..self.extras
+        };
+        self.with_extras(extras)
+    }
+
+    /// Sets `Importance` and `X-Priority`.
+    pub fn importance(self, importance: Importance) -> Self {
+        let extras = Extras {
+            importance: Some(importance),
+            ..self.extras
+        };
+        self.with_extras(extras)
+    }
+
+    /// Adds the caller's own header fields, written after the others in the order
+    /// given.
+    pub fn headers(self, headers: &'a [Header<'a>]) -> Self {
+        let extras = Extras {
+            headers,
+            ..self.extras
+        };
+        self.with_extras(extras)
+    }
+
+    /// Adds an HTML alternative of the text: the body becomes
+    /// `multipart/alternative` (RFC 2046 §5.1.4) with the text first and
+    /// `text/html; charset=utf-8` second, encoded as
+    /// [`html_encoding`](Self::html_encoding) says. Inline images it shows are
+    /// attachments made [`inline`](Attachment::inline).
+    pub fn html(self, html: &'a str) -> Self {
+        Message {
+            html: Some(html),
+            rich: Some(writer::render_rich::<R>),
+            ..self
+        }
+    }
+
+    /// Chooses the HTML body's transfer encoding (default: [`TextEncoding::Auto`]).
+    pub fn html_encoding(self, enc: TextEncoding) -> Self {
+        Message {
+            html_encoding: enc,
             ..self
         }
     }
@@ -264,8 +537,9 @@ impl<'a, R: embedded_io::Read> Message<'a, R> {
         }
     }
 
-    /// Sets the attachments; when there is at least one the message becomes
-    /// `multipart/mixed` with the text as its first part.
+    /// Sets the attachments; when there is at least one that is not
+    /// [`inline`](Attachment::inline) the message becomes `multipart/mixed` with the
+    /// text (or its alternatives, or the related inline parts) as its first part.
     ///
     /// The attachments' reader type becomes the message's `R`. Each send reads
     /// them; to send the message again they must be able to start again (see
@@ -284,18 +558,34 @@ impl<'a, R: embedded_io::Read> Message<'a, R> {
             id: self.id,
             text: self.text,
             encoding: self.encoding,
+            // Only a message with HTML or an inline part names the renderer for them.
+            rich: match self.rich {
+                Some(_) => Some(writer::render_rich::<S>),
+                None => attachments.iter().find_map(|a| a.rich),
+            },
             attachments,
+            no_date: self.no_date,
+            extras: self.extras,
+            extras_fn: self.extras_fn,
+            html: self.html,
+            html_encoding: self.html_encoding,
         }
     }
 
-    /// Makes the message ready to be written again: every attachment that was read
-    /// is put back at its first byte. The clients call it before `MAIL`.
+    /// Checks that the message is complete and makes it ready to be written again:
+    /// every attachment that was read is put back at its first byte. The clients
+    /// call it before `MAIL`.
     ///
     /// # Errors
-    /// [`InputError::AttachmentSpent`] when an attachment was read and its reader
-    /// cannot start again (made with [`Attachment::new`]): sending would send a
-    /// shorter message.
+    /// - [`InputError::MissingDate`] when the message has neither a
+    ///   [`date`](Self::date) nor [`without_date`](Self::without_date);
+    /// - [`InputError::AttachmentSpent`] when an attachment was read and its reader
+    ///   cannot start again (made with [`Attachment::new`]): sending would send a
+    ///   shorter message.
     pub fn rewind(&mut self) -> Result<(), InputError> {
+        if self.date.is_none() && !self.no_date {
+            return Err(InputError::MissingDate);
+        }
         for (index, att) in self.attachments.iter_mut().enumerate() {
             if att.started {
                 match att.rewind {

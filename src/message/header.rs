@@ -158,7 +158,7 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 // Mailboxes
 
 /// RFC 5322 §3.2.3 `atext`.
-fn is_atext(c: u8) -> bool {
+pub(crate) fn is_atext(c: u8) -> bool {
     c.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&c)
 }
 
@@ -325,6 +325,11 @@ fn is_fold_point(b: &[u8], j: usize) -> bool {
 /// read as an encoded word, and no piece between fold points so long that its line
 /// would pass 998 octets (RFC 5322 §2.1.1). Otherwise it is written as encoded words.
 pub(crate) fn subject_is_plain(text: &str) -> bool {
+    is_plain(SUBJECT.len(), text)
+}
+
+/// [`subject_is_plain`] for a field whose name and colon take `name_len` octets.
+pub(crate) fn is_plain(name_len: usize, text: &str) -> bool {
     let b = text.as_bytes();
     if !text.is_ascii() || contains(b, b"=?") {
         return false;
@@ -332,7 +337,7 @@ pub(crate) fn subject_is_plain(text: &str) -> bool {
     let mut start = 0;
     for j in 0..=b.len() {
         if j == b.len() || is_fold_point(b, j) {
-            if SUBJECT.len() + 1 + (j - start) > crate::limits::MAX_MESSAGE_LINE {
+            if name_len + 1 + (j - start) > crate::limits::MAX_MESSAGE_LINE {
                 return false;
             }
             start = j;
@@ -348,13 +353,25 @@ pub(crate) fn subject_is_plain(text: &str) -> bool {
 /// Plain text is folded before a blank so lines stay within 78 characters where the
 /// words allow (unfolding gives the text back exactly). Other text is written as
 /// RFC 2047 `B` encoded words of whole UTF-8 characters, one word per line.
-#[inline(never)]
 pub(crate) fn subject_line(sink: &mut Sink<'_>, text: &str, plain: bool, pos: usize) -> usize {
+    unstructured_line(sink, b"Subject", text, plain, pos)
+}
+
+/// [`subject_line`] for the unstructured field `name` (without its colon).
+#[inline(never)]
+pub(crate) fn unstructured_line(
+    sink: &mut Sink<'_>,
+    name: &[u8],
+    text: &str,
+    plain: bool,
+    pos: usize,
+) -> usize {
     let b = text.as_bytes();
     let mut col = 0;
     if pos == 0 {
-        sink.put(SUBJECT);
-        col = SUBJECT.len();
+        sink.put(name);
+        sink.put(b":");
+        col = name.len() + 1;
         if b.is_empty() {
             sink.put(b"\r\n");
             return 0;
@@ -480,10 +497,11 @@ fn put_pct(sink: &mut Sink<'_>, bytes: &[u8]) {
 }
 
 const DISPOSITION: &[u8] = b"Content-Disposition: attachment;";
+const INLINE: &[u8] = b"Content-Disposition: inline;";
 const PLAIN_PARAM: &[u8] = b" filename=\"";
 const EXT_PARAM: &[u8] = b" filename*=UTF-8''";
 
-/// Writes `Content-Disposition: attachment; filename=…` CRLF (RFC 2183).
+/// Writes `Content-Disposition: attachment; filename=…` (or `inline;`) CRLF (RFC 2183).
 ///
 /// A printable-ASCII name without `"`, `\` or `=?` that fits one line is a quoted
 /// string. Any other name uses RFC 2231 extended notation, percent-encoded UTF-8
@@ -491,23 +509,24 @@ const EXT_PARAM: &[u8] = b" filename*=UTF-8''";
 /// (`filename*0*=`, `filename*1*=`, …) of whole characters when it does not fit one
 /// line, so every line stays within 78 characters.
 #[inline(never)]
-pub(crate) fn disposition(sink: &mut Sink<'_>, name: &str) {
+pub(crate) fn disposition(sink: &mut Sink<'_>, name: &str, inline: bool) {
     let b = name.as_bytes();
-    sink.put(DISPOSITION);
+    let head = if inline { INLINE } else { DISPOSITION };
+    sink.put(head);
     let plain = !contains(b, b"=?")
         && b.iter()
             .all(|&c| (b' '..=b'~').contains(&c) && c != b'"' && c != b'\\');
     let plain_len = PLAIN_PARAM.len() + b.len() + 1;
     let ext_len = EXT_PARAM.len() + pct_len(b);
     if plain && plain_len <= SOFT {
-        if DISPOSITION.len() + plain_len > SOFT {
+        if head.len() + plain_len > SOFT {
             sink.put(b"\r\n");
         }
         sink.put(PLAIN_PARAM);
         sink.put(b);
         sink.put(b"\"");
     } else if ext_len <= SOFT {
-        if DISPOSITION.len() + ext_len > SOFT {
+        if head.len() + ext_len > SOFT {
             sink.put(b"\r\n");
         }
         sink.put(EXT_PARAM);
@@ -865,23 +884,23 @@ mod tests {
     #[test]
     fn dispositions() {
         assert_eq!(
-            render(|s| disposition(s, "report.csv")),
+            render(|s| disposition(s, "report.csv", false)),
             "Content-Disposition: attachment; filename=\"report.csv\"\r\n"
         );
         assert_eq!(
-            render(|s| disposition(s, "a \"b\".txt")),
+            render(|s| disposition(s, "a \"b\".txt", false)),
             "Content-Disposition: attachment; filename*=UTF-8''a%20%22b%22.txt\r\n"
         );
         assert_eq!(
-            render(|s| disposition(s, "温度.csv")),
+            render(|s| disposition(s, "温度.csv", false)),
             "Content-Disposition: attachment; filename*=UTF-8''%E6%B8%A9%E5%BA%A6.csv\r\n"
         );
         assert_eq!(
-            render(|s| disposition(s, "温度数据.csv")),
+            render(|s| disposition(s, "温度数据.csv", false)),
             "Content-Disposition: attachment;\r\n filename*=UTF-8''%E6%B8%A9%E5%BA%A6%E6%95%B0%E6%8D%AE.csv\r\n"
         );
         let long = "数据".repeat(10);
-        let out = render(|s| disposition(s, &long));
+        let out = render(|s| disposition(s, &long, false));
         let lines: Vec<&str> = out.split("\r\n").collect();
         assert_eq!(lines[0], "Content-Disposition: attachment;");
         assert!(lines[1].starts_with(" filename*0*=UTF-8''%E6%95%B0"));
@@ -894,7 +913,7 @@ mod tests {
         }
         let expect: String = long.bytes().map(|c| std::format!("%{c:02X}")).collect();
         assert_eq!(joined, ["UTF-8''", &expect].concat());
-        let out = render(|s| disposition(s, &"€".repeat(85)));
+        let out = render(|s| disposition(s, &"€".repeat(85), false));
         assert!(out.contains(" filename*10*="));
         assert!(out.split("\r\n").all(|l| l.len() <= SOFT));
     }

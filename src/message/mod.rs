@@ -56,12 +56,14 @@
 mod base64;
 mod builder;
 pub mod dot;
+mod fields;
 mod header;
 mod qp;
 mod writer;
 
-pub use builder::{Attachment, Bytes, Message};
+pub use builder::{AnyReader, Attachment, Bytes, Message};
 pub use dot::DotStuffer;
+pub use fields::{AutoSubmitted, Header, Importance, MAX_HEADER_NAME, MAX_MSG_ID, MsgId};
 pub use header::{MAX_CONTENT_TYPE, MAX_FILENAME};
 pub use writer::MessageWriter;
 
@@ -345,6 +347,58 @@ mod tests {
         assert!(!s.overflowed());
         s.put(b"x");
         assert!(s.overflowed());
+    }
+
+    #[test]
+    fn html_inline_and_attachment_structure() {
+        let cid = MsgId::try_new("logo@panel.example").unwrap();
+        let mut atts = [
+            Attachment::from_bytes("a.txt", "text/plain", b"attached").unwrap(),
+            Attachment::from_bytes("logo.png", "image/png", b"PNG")
+                .unwrap()
+                .inline(cid),
+        ];
+        let mut m = Message::new(mb("p@example.com"), subject("s"))
+            .text("plain")
+            .html("<img src=\"cid:logo@panel.example\">")
+            .attachments(&mut atts);
+        let out = std::string::String::from_utf8(drain(&mut m.writer(), 3)).unwrap();
+        let body = out.split_once("MIME-Version: 1.0\r\n").unwrap().1;
+        assert_eq!(
+            body,
+            "Content-Type: multipart/mixed;\r\n boundary=\"=_embedded-smtp_part_boundary\"\r\n\r\n\
+             --=_embedded-smtp_part_boundary\r\n\
+             Content-Type: multipart/related;\r\n boundary=\"=_rembedded-smtp_part_boundary\";\r\n \
+             type=\"multipart/alternative\"\r\n\r\n\
+             --=_rembedded-smtp_part_boundary\r\n\
+             Content-Type: multipart/alternative;\r\n boundary=\"=_aembedded-smtp_part_boundary\"\r\n\r\n\
+             --=_aembedded-smtp_part_boundary\r\n\
+             Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n\
+             plain\r\n\
+             --=_aembedded-smtp_part_boundary\r\n\
+             Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 7bit\r\n\r\n\
+             <img src=\"cid:logo@panel.example\">\r\n\
+             --=_aembedded-smtp_part_boundary--\r\n\
+             --=_rembedded-smtp_part_boundary\r\n\
+             Content-Type: image/png\r\nContent-ID: <logo@panel.example>\r\n\
+             Content-Disposition: inline; filename=\"logo.png\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\nUE5H\r\n\
+             --=_rembedded-smtp_part_boundary--\r\n\
+             --=_embedded-smtp_part_boundary\r\n\
+             Content-Type: text/plain\r\n\
+             Content-Disposition: attachment; filename=\"a.txt\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\nYXR0YWNoZWQ=\r\n\
+             --=_embedded-smtp_part_boundary--\r\n"
+        );
+        // HTML alone: only multipart/alternative.
+        let mut m = Message::new(mb("p@example.com"), subject("s")).html("<p>x</p>");
+        let out = std::string::String::from_utf8(drain(&mut m.writer(), 5)).unwrap();
+        assert!(out.contains(
+            "MIME-Version: 1.0\r\nContent-Type: multipart/alternative;\r\n boundary=\"=_aembedded-smtp_part_boundary\"\r\n\r\n\
+             --=_aembedded-smtp_part_boundary\r\nContent-Type: text/plain; charset=utf-8\r\n\
+             Content-Transfer-Encoding: 7bit\r\n\r\n\r\n--=_aembedded"
+        ));
+        assert!(out.ends_with("<p>x</p>\r\n--=_aembedded-smtp_part_boundary--\r\n"));
     }
 
     /// Every output of a multipart message is the same whatever the chunk sizes.

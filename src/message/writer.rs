@@ -2,7 +2,7 @@
 //! any buffer size, holding a position and one attachment line, never the message.
 
 use super::builder::Message;
-use super::{BodySource, TextEncoding, base64, header, qp};
+use super::{BodySource, TextEncoding, base64, fields, header, qp};
 use crate::limits::MAX_MESSAGE_LINE;
 
 /// The transfer encoding actually used for the text.
@@ -26,8 +26,31 @@ impl Cte {
 /// Start of every boundary delimiter line: base64 and quoted-printable output never
 /// holds `=_`, and 7bit text holding it is sent as quoted-printable.
 const BOUNDARY_MARK: &[u8] = b"--=_";
-/// The boundary when no Message-ID bytes were given.
-const FIXED_BOUNDARY: &[u8] = b"=_embedded-smtp_part_boundary";
+/// The boundary when no Message-ID bytes were given (after `=_` and the level's
+/// letter).
+const FIXED_BOUNDARY: &[u8] = b"embedded-smtp_part_boundary";
+
+/// A multipart level. The boundary of each starts with `=_` and a letter of its
+/// own (none for `mixed`), so no boundary is the start of another (RFC 2046 §5.1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Level {
+    /// `multipart/mixed`: the body and the attachments.
+    Mixed,
+    /// `multipart/related`: the body and its inline parts.
+    Related,
+    /// `multipart/alternative`: the text and the HTML.
+    Alternative,
+}
+
+impl Level {
+    fn letter(self) -> &'static [u8] {
+        match self {
+            Level::Mixed => b"",
+            Level::Related => b"r",
+            Level::Alternative => b"a",
+        }
+    }
+}
 
 /// Whether `text` can go out as `7bit` (RFC 2045 §2.7): ASCII, no NUL, lines of at most
 /// 998 octets, and in a multipart body no line that could be a boundary.
@@ -70,7 +93,7 @@ pub(super) fn resolve(text: &[u8], enc: TextEncoding, multipart: bool) -> Cte {
 
 /// Which address list a [`Step::List`] writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Field {
+pub(super) enum Field {
     From,
     To,
     Cc,
@@ -81,7 +104,7 @@ enum Field {
 /// dropped; no piece is longer than a few hundred bytes except header fields bounded
 /// by their validated parts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Step {
+pub(super) enum Step {
     Date,
     /// Mailbox `i` of an address list, starting at column `col`.
     List {
@@ -94,6 +117,8 @@ enum Step {
         pos: usize,
     },
     MessageId,
+    /// The optional fields ([`fields::render`]).
+    Extra(fields::Pos),
     /// `MIME-Version` and the top-level content fields, and the blank line.
     Mime,
     /// Boundary and header of the text part.
@@ -111,10 +136,34 @@ enum Step {
         k: usize,
         lines: bool,
     },
-    /// The close delimiter.
-    Close,
+    /// Boundary and header of the HTML part.
+    HtmlHead,
+    /// The HTML line starting at `at`, in encoding `cte`.
+    Html {
+        at: base64::Canon,
+        cte: Cte,
+    },
+    /// The close delimiter of a level.
+    Close(Level),
     Done,
 }
+
+impl Step {
+    /// Whether the step writes the body (MIME fields included).
+    fn is_body(self) -> bool {
+        !matches!(
+            self,
+            Step::Date
+                | Step::List { .. }
+                | Step::Subject { .. }
+                | Step::MessageId
+                | Step::Extra(_)
+        )
+    }
+}
+
+/// Renders a body with HTML or inline parts.
+pub(super) type RichFn<R> = fn(&MessageWriter<'_, '_, R>, &mut Sink<'_>) -> Step;
 
 /// Output for one piece: drops the first `skip` bytes rendered (already sent), then
 /// copies into `out` until it is full.
@@ -198,7 +247,9 @@ pub struct MessageWriter<'m, 'a, R> {
 impl<'m, 'a, R: embedded_io::Read> MessageWriter<'m, 'a, R> {
     pub(super) fn new(msg: &'m mut Message<'a, R>) -> Self {
         let multipart = !msg.attachments.is_empty();
+        let multipart = multipart || msg.rich.is_some();
         let cte = resolve(msg.text.as_bytes(), msg.encoding, multipart);
+
         let subject_plain = header::subject_is_plain(msg.subject.as_str());
         let step = if msg.date.is_some() {
             Step::Date
@@ -246,16 +297,77 @@ impl<'m, 'a, R: embedded_io::Read> MessageWriter<'m, 'a, R> {
 }
 
 impl<R> MessageWriter<'_, '_, R> {
-    fn boundary(&self, sink: &mut Sink<'_>) {
+    fn boundary(&self, sink: &mut Sink<'_>, level: Level) {
+        sink.put(b"=_");
+        sink.put(level.letter());
         match self.msg.id {
             Some(id) => {
-                sink.put(b"=_");
                 let mut rev = id;
                 rev.reverse();
                 header::put_hex(sink, &rev);
             }
             None => sink.put(FIXED_BOUNDARY),
         }
+    }
+
+    /// `--boundary` CRLF: the delimiter before a part of `level`.
+    fn delimiter(&self, sink: &mut Sink<'_>, level: Level) {
+        sink.put(b"--");
+        self.boundary(sink, level);
+        sink.put(b"\r\n");
+    }
+
+    /// `--boundary--` CRLF: the end of `level`.
+    fn close(&self, sink: &mut Sink<'_>, level: Level) {
+        sink.put(b"--");
+        self.boundary(sink, level);
+        sink.put(b"--\r\n");
+    }
+
+    /// The step after the header fields that follow the subject.
+    fn after_subject(&self) -> Step {
+        if self.msg.id.is_some() {
+            Step::MessageId
+        } else {
+            self.after_message_id()
+        }
+    }
+
+    fn after_message_id(&self) -> Step {
+        if self.msg.extras_fn.is_some() {
+            Step::Extra(fields::Pos::START)
+        } else {
+            Step::Mime
+        }
+    }
+
+    /// Header and body line of attachment `k` under `level`.
+    fn part_head(&self, sink: &mut Sink<'_>, k: usize, level: Level) {
+        if let Some(att) = self.msg.attachments.get(k) {
+            self.delimiter(sink, level);
+            sink.put(b"Content-Type: ");
+            sink.put(att.content_type.as_bytes());
+            sink.put(b"\r\n");
+            if let Some(id) = att.content_id {
+                sink.put(b"Content-ID: <");
+                sink.put(id.as_str().as_bytes());
+                sink.put(b">\r\n");
+            }
+            header::disposition(sink, att.filename, att.content_id.is_some());
+            sink.put(b"Content-Transfer-Encoding: base64\r\n\r\n");
+        }
+    }
+
+    /// The current base64 line of an attachment; whether the attachment is done.
+    fn part_line(&self, sink: &mut Sink<'_>, lines: bool) -> bool {
+        let chunk = self.chunk.get(..self.chunk_len).unwrap_or_default();
+        if !chunk.is_empty() {
+            base64::put_line(sink, chunk);
+        } else if !lines {
+            // An empty attachment: a part body of one empty line.
+            sink.put(b"\r\n");
+        }
+        self.eof
     }
 
     fn after_lists(&self, field: Field) -> Step {
@@ -280,7 +392,7 @@ impl<R> MessageWriter<'_, '_, R> {
         if k + 1 < self.msg.attachments.len() {
             Step::AttHead { k: k + 1 }
         } else {
-            Step::Close
+            Step::Close(Level::Mixed)
         }
     }
 
@@ -290,11 +402,29 @@ impl<R> MessageWriter<'_, '_, R> {
         sink.put(b"\r\n\r\n");
     }
 
+    /// Renders the current step with the optional fields or the rich body when the
+    /// message has them; `None` for a step [`render`](Self::render) writes itself.
+    fn render_more(&self, sink: &mut Sink<'_>) -> Option<Step> {
+        if let (Step::Extra(p), Some(extras)) = (self.step, self.msg.extras_fn) {
+            return Some(match extras(&self.msg.extras, sink, p) {
+                Some(next) => Step::Extra(next),
+                None => Step::Mime,
+            });
+        }
+        match self.msg.rich {
+            Some(rich) if self.step.is_body() => Some(rich(self, sink)),
+            _ => None,
+        }
+    }
+
     /// Renders the current step into `sink`; returns the step that follows it.
     // Not inlined: one copy, out of the driver's frame (smaller flash and stack on
     // a Cortex-M; see README "On a microcontroller").
     #[inline(never)]
     fn render(&self, sink: &mut Sink<'_>) -> Step {
+        if let Some(next) = self.render_more(sink) {
+            return next;
+        }
         let msg = &*self.msg;
         let multipart = !msg.attachments.is_empty();
         match self.step {
@@ -330,10 +460,8 @@ impl<R> MessageWriter<'_, '_, R> {
                 let next = header::subject_line(sink, text, self.subject_plain, pos);
                 if next < text.len() {
                     Step::Subject { pos: next }
-                } else if msg.id.is_some() {
-                    Step::MessageId
                 } else {
-                    Step::Mime
+                    self.after_subject()
                 }
             }
             Step::MessageId => {
@@ -344,13 +472,13 @@ impl<R> MessageWriter<'_, '_, R> {
                     sink.put(msg.from.address().domain().as_bytes());
                     sink.put(b">\r\n");
                 }
-                Step::Mime
+                self.after_message_id()
             }
             Step::Mime => {
                 sink.put(b"MIME-Version: 1.0\r\n");
                 if multipart {
                     sink.put(b"Content-Type: multipart/mixed; boundary=\"");
-                    self.boundary(sink);
+                    self.boundary(sink, Level::Mixed);
                     sink.put(b"\"\r\n\r\n");
                     Step::TextHead
                 } else {
@@ -361,93 +489,217 @@ impl<R> MessageWriter<'_, '_, R> {
                 }
             }
             Step::TextHead => {
-                sink.put(b"--");
-                self.boundary(sink);
-                sink.put(b"\r\n");
+                self.delimiter(sink, Level::Mixed);
                 self.text_part_header(sink);
                 Step::Text {
                     at: base64::Canon::START,
                 }
             }
             Step::Text { at } => {
-                let text = msg.text.as_bytes();
                 let after = if multipart {
                     Step::AttHead { k: 0 }
                 } else {
                     Step::Done
                 };
-                if at.at_end(text) {
-                    // Only for an empty text: a part body of one empty line.
-                    if multipart {
-                        sink.put(b"\r\n");
-                    }
-                    return after;
-                }
-                let next = match self.cte {
-                    Cte::SevenBit => {
-                        let rest = text.get(at.pos..).unwrap_or_default();
-                        let len = rest
-                            .iter()
-                            .position(|&c| c == b'\r' || c == b'\n')
-                            .unwrap_or(rest.len());
-                        sink.put(rest.get(..len).unwrap_or_default());
-                        sink.put(b"\r\n");
-                        let brk = match rest.get(len..) {
-                            Some([b'\r', b'\n', ..]) => 2,
-                            Some([]) | None => 0,
-                            Some(_) => 1,
-                        };
-                        base64::Canon {
-                            pos: at.pos + len + brk,
-                            lf: false,
-                        }
-                    }
-                    Cte::QuotedPrintable => base64::Canon {
-                        pos: qp::line(sink, text, at.pos),
-                        lf: false,
-                    },
-                    Cte::Base64 => base64::text_line(sink, text, at),
-                };
-                if next.at_end(text) {
-                    after
-                } else {
-                    Step::Text { at: next }
+                match text_body(sink, msg.text.as_bytes(), self.cte, at, multipart) {
+                    Some(next) => Step::Text { at: next },
+                    None => after,
                 }
             }
             Step::AttHead { k } => {
-                if let Some(att) = msg.attachments.get(k) {
-                    sink.put(b"--");
-                    self.boundary(sink);
-                    sink.put(b"\r\nContent-Type: ");
-                    sink.put(att.content_type.as_bytes());
-                    sink.put(b"\r\n");
-                    header::disposition(sink, att.filename);
-                    sink.put(b"Content-Transfer-Encoding: base64\r\n\r\n");
-                }
+                self.part_head(sink, k, Level::Mixed);
                 Step::AttBody { k, lines: false }
             }
             Step::AttBody { k, lines } => {
-                let chunk = self.chunk.get(..self.chunk_len).unwrap_or_default();
-                if !chunk.is_empty() {
-                    base64::put_line(sink, chunk);
-                } else if !lines {
-                    // An empty attachment: a part body of one empty line.
-                    sink.put(b"\r\n");
-                }
-                if self.eof {
+                if self.part_line(sink, lines) {
                     self.after_attachment(k)
                 } else {
                     Step::AttBody { k, lines: true }
                 }
             }
-            Step::Close => {
-                sink.put(b"--");
-                self.boundary(sink);
-                sink.put(b"--\r\n");
+            Step::Close(level) => {
+                self.close(sink, level);
                 Step::Done
             }
+            Step::Extra(_) | Step::HtmlHead | Step::Html { .. } => Step::Done,
             Step::Done => Step::Done,
         }
+    }
+}
+
+/// Writes the text line at `at` (an empty line for an empty text in a multipart
+/// body); returns the position of the next, `None` after the last.
+fn text_body(
+    sink: &mut Sink<'_>,
+    text: &[u8],
+    cte: Cte,
+    at: base64::Canon,
+    multipart: bool,
+) -> Option<base64::Canon> {
+    if at.at_end(text) {
+        // Only for an empty text: a part body of one empty line.
+        if multipart {
+            sink.put(b"\r\n");
+        }
+        return None;
+    }
+    let next = match cte {
+        Cte::SevenBit => {
+            let rest = text.get(at.pos..).unwrap_or_default();
+            let len = rest
+                .iter()
+                .position(|&c| c == b'\r' || c == b'\n')
+                .unwrap_or(rest.len());
+            sink.put(rest.get(..len).unwrap_or_default());
+            sink.put(b"\r\n");
+            let brk = match rest.get(len..) {
+                Some([b'\r', b'\n', ..]) => 2,
+                Some([]) | None => 0,
+                Some(_) => 1,
+            };
+            base64::Canon {
+                pos: at.pos + len + brk,
+                lf: false,
+            }
+        }
+        Cte::QuotedPrintable => base64::Canon {
+            pos: qp::line(sink, text, at.pos),
+            lf: false,
+        },
+        Cte::Base64 => base64::text_line(sink, text, at),
+    };
+    if next.at_end(text) { None } else { Some(next) }
+}
+
+/// Renders the body steps of a message with HTML or inline parts:
+///
+/// ```text
+/// multipart/mixed            (when there are attachments that are not inline)
+///   multipart/related        (when there are inline parts)
+///     multipart/alternative  (when there is HTML)
+///       text/plain
+///       text/html
+///     inline parts
+///   attachments
+/// ```
+///
+/// Only [`Message::html`] and [`Message::attachments`] with an inline part make a
+/// pointer to it, so a program that sends neither links none of it.
+#[inline(never)]
+pub(super) fn render_rich<R>(w: &MessageWriter<'_, '_, R>, sink: &mut Sink<'_>) -> Step {
+    let msg = &*w.msg;
+    let atts = &*msg.attachments;
+    let mixed = atts.iter().any(|a| a.content_id.is_none());
+    let related = atts.iter().any(|a| a.content_id.is_some());
+    let alternative = msg.html.is_some();
+    let is_inline = |k: usize| atts.get(k).is_some_and(|a| a.content_id.is_some());
+    let level_of = |inline: bool| if inline { Level::Related } else { Level::Mixed };
+    // The first part at or after `from` that is (or is not) inline.
+    let next_part = |from: usize, inline: bool| {
+        (from..atts.len())
+            .find(|&k| is_inline(k) == inline)
+            .map_or(Step::Close(level_of(inline)), |k| Step::AttHead { k })
+    };
+    let after_related = || {
+        if mixed {
+            next_part(0, false)
+        } else {
+            Step::Done
+        }
+    };
+    let after_alternative = || {
+        if related {
+            next_part(0, true)
+        } else {
+            after_related()
+        }
+    };
+    match w.step {
+        Step::Mime => {
+            sink.put(b"MIME-Version: 1.0\r\n");
+            let levels = [
+                (Level::Mixed, mixed, &b"mixed"[..]),
+                (Level::Related, related, b"related"),
+                (Level::Alternative, alternative, b"alternative"),
+            ];
+            let mut parent = None;
+            for (level, present, name) in levels {
+                if !present {
+                    continue;
+                }
+                if let Some(p) = parent {
+                    w.delimiter(sink, p);
+                }
+                sink.put(b"Content-Type: multipart/");
+                sink.put(name);
+                sink.put(b";\r\n boundary=\"");
+                w.boundary(sink, level);
+                sink.put(b"\"");
+                if level == Level::Related {
+                    // RFC 2387 §3.1: the type of the root part.
+                    sink.put(b";\r\n type=\"");
+                    sink.put(if alternative {
+                        &b"multipart/alternative"[..]
+                    } else {
+                        b"text/plain"
+                    });
+                    sink.put(b"\"");
+                }
+                sink.put(b"\r\n\r\n");
+                parent = Some(level);
+            }
+            if let Some(p) = parent {
+                w.delimiter(sink, p);
+            }
+            w.text_part_header(sink);
+            Step::Text {
+                at: base64::Canon::START,
+            }
+        }
+        Step::Text { at } => match text_body(sink, msg.text.as_bytes(), w.cte, at, true) {
+            Some(at) => Step::Text { at },
+            None if alternative => Step::HtmlHead,
+            None => after_alternative(),
+        },
+        Step::HtmlHead => {
+            let html = msg.html.unwrap_or_default().as_bytes();
+            let cte = resolve(html, msg.html_encoding, true);
+            w.delimiter(sink, Level::Alternative);
+            sink.put(b"Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: ");
+            sink.put(cte.name());
+            sink.put(b"\r\n\r\n");
+            Step::Html {
+                at: base64::Canon::START,
+                cte,
+            }
+        }
+        Step::Html { at, cte } => {
+            let html = msg.html.unwrap_or_default().as_bytes();
+            match text_body(sink, html, cte, at, true) {
+                Some(at) => Step::Html { at, cte },
+                None => Step::Close(Level::Alternative),
+            }
+        }
+        Step::Close(level) => {
+            w.close(sink, level);
+            match level {
+                Level::Alternative => after_alternative(),
+                Level::Related => after_related(),
+                Level::Mixed => Step::Done,
+            }
+        }
+        Step::AttHead { k } => {
+            w.part_head(sink, k, level_of(is_inline(k)));
+            Step::AttBody { k, lines: false }
+        }
+        Step::AttBody { k, lines } => {
+            if w.part_line(sink, lines) {
+                next_part(k + 1, is_inline(k))
+            } else {
+                Step::AttBody { k, lines: true }
+            }
+        }
+        _ => Step::Done,
     }
 }
 

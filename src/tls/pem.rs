@@ -81,16 +81,14 @@ pub fn decode_certificates<'o, const N: usize>(
     } else {
         let mut rest = file;
         while let Some(begin) = find(rest, PEM_BEGIN) {
-            let body = &rest[begin + PEM_BEGIN.len()..];
-            let end = find(body, PEM_END).ok_or(CertFileError::InvalidPem)?;
-            let n = decode_base64_text(&body[..end], &mut out[used..])?;
-            if n == 0 {
-                return Err(CertFileError::InvalidPem);
-            }
+            let block = rest.get(begin..).unwrap_or_default();
+            let end = find(block, PEM_END).ok_or(CertFileError::InvalidPem)? + PEM_END.len();
+            let (block, after) = block.split_at_checked(end).unwrap_or_default();
+            let n = decode_block(block, out.get_mut(used..).unwrap_or_default())?;
             lens.push(n)
                 .map_err(|_| CertFileError::TooManyCertificates { max: N })?;
             used += n;
-            rest = &body[end + PEM_END.len()..];
+            rest = after;
         }
     }
     if lens.is_empty() {
@@ -132,12 +130,12 @@ pub fn parse_pin(text: &str) -> Result<[u8; 32], CertFileError> {
         }
         return Ok(pin);
     }
-    let mut buf = [0u8; 33];
-    match crate::b64::decode(text, &mut buf) {
-        Some(32) => {
-            pin.copy_from_slice(&buf[..32]);
-            Ok(pin)
-        }
+    // 44 characters of padded base64 are exactly 32 bytes.
+    if text.len() != 44 {
+        return Err(CertFileError::InvalidPin);
+    }
+    match base64::Engine::decode_slice(&base64::engine::general_purpose::STANDARD, text, &mut pin) {
+        Ok(32) => Ok(pin),
         _ => Err(CertFileError::InvalidPin),
     }
 }
@@ -155,31 +153,108 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// Decodes base64 text with line breaks (RFC 7468 §3) into `out`; returns the length.
-fn decode_base64_text(text: &[u8], out: &mut [u8]) -> Result<usize, CertFileError> {
-    let mut quad = [0u8; 4];
-    let mut have = 0;
-    let mut written = 0;
-    let mut padded = false;
-    for &c in text.iter().filter(|c| !c.is_ascii_whitespace()) {
-        if padded {
-            return Err(CertFileError::InvalidPem);
+/// Decodes one `CERTIFICATE` block, from its `-----BEGIN` to the end of its
+/// `-----END CERTIFICATE-----`, with `pem-rfc7468` (RFC 7468's strict grammar:
+/// base64 lines of 64 characters, no headers) into `out`; returns the length.
+fn decode_block(block: &[u8], out: &mut [u8]) -> Result<usize, CertFileError> {
+    match pem_rfc7468::decode(block, out) {
+        Ok(("CERTIFICATE", der)) if !der.is_empty() => Ok(der.len()),
+        Err(pem_rfc7468::Error::Length) => Err(CertFileError::BufferTooSmall),
+        _ => Err(CertFileError::InvalidPem),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROOT_PEM: &[u8] = include_bytes!("../../tests/data/certs/root-ca.pem");
+    const ROOT_DER: &[u8] = include_bytes!("../../tests/data/certs/root-ca.der");
+    const MID_PEM: &[u8] = include_bytes!("../../tests/data/certs/intermediate-ca.pem");
+    const MID_DER: &[u8] = include_bytes!("../../tests/data/certs/intermediate-ca.der");
+    const KEY_PEM: &[u8] = include_bytes!("../../tests/data/certs/intermediate-ca.key.pem");
+
+    #[test]
+    fn bundles_with_text_and_other_blocks() {
+        let mut file = b"Bag Attributes: issuer\r\n".to_vec();
+        file.extend_from_slice(ROOT_PEM);
+        file.extend_from_slice(KEY_PEM);
+        file.extend_from_slice(b"\n# the intermediate\n");
+        file.extend_from_slice(MID_PEM);
+        let mut out = std::vec![0u8; file.len()];
+        {
+            let certs = decode_certificates::<4>(&file, &mut out).unwrap();
+            assert_eq!(certs.as_slice(), [ROOT_DER, MID_DER]);
         }
-        quad[have] = c;
-        have += 1;
-        if have == 4 {
-            let mut three = [0u8; 3];
-            let n = crate::b64::decode(&quad, &mut three).ok_or(CertFileError::InvalidPem)?;
-            out.get_mut(written..written + n)
-                .ok_or(CertFileError::BufferTooSmall)?
-                .copy_from_slice(&three[..n]);
-            written += n;
-            padded = quad[3] == b'=';
-            have = 0;
+        // CRLF line ends.
+        let crlf: std::vec::Vec<u8> = std::string::String::from_utf8(ROOT_PEM.to_vec())
+            .unwrap()
+            .replace('\n', "\r\n")
+            .into_bytes();
+        {
+            let certs = decode_certificates::<1>(&crlf, &mut out).unwrap();
+            assert_eq!(certs.as_slice(), [ROOT_DER]);
+        }
+        // DER as is.
+        let certs = decode_certificates::<1>(ROOT_DER, &mut out).unwrap();
+        assert_eq!(certs.as_slice(), [ROOT_DER]);
+    }
+
+    #[test]
+    fn bad_files() {
+        let mut out = [0u8; 4096];
+        assert_eq!(
+            decode_certificates::<1>(b"hello", &mut out),
+            Err(CertFileError::NoCertificate)
+        );
+        assert_eq!(
+            decode_certificates::<1>(KEY_PEM, &mut out),
+            Err(CertFileError::NoCertificate)
+        );
+        let cut = &ROOT_PEM[..ROOT_PEM.len() - 30];
+        assert_eq!(
+            decode_certificates::<1>(cut, &mut out),
+            Err(CertFileError::InvalidPem)
+        );
+        let mut bad = ROOT_PEM.to_vec();
+        bad[40] = b'*';
+        assert_eq!(
+            decode_certificates::<1>(&bad, &mut out),
+            Err(CertFileError::InvalidPem)
+        );
+        let mut two = ROOT_PEM.to_vec();
+        two.extend_from_slice(MID_PEM);
+        assert_eq!(
+            decode_certificates::<1>(&two, &mut out),
+            Err(CertFileError::TooManyCertificates { max: 1 })
+        );
+        assert_eq!(
+            decode_certificates::<1>(ROOT_PEM, &mut out[..ROOT_DER.len() - 1]),
+            Err(CertFileError::BufferTooSmall)
+        );
+    }
+
+    #[test]
+    fn pins() {
+        let b64 = "sha256//q83vASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4k=";
+        let want: [u8; 32] =
+            core::array::from_fn(|i| [0xab, 0xcd, 0xef, 0x01, 0x23, 0x45, 0x67, 0x89][i % 8]);
+        assert_eq!(parse_pin(b64), Ok(want));
+        assert_eq!(parse_pin(&b64[8..]), Ok(want));
+        assert_eq!(
+            parse_pin(" abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789 \n"),
+            Ok(want)
+        );
+        for bad in [
+            "",
+            "sha256//",
+            "q83vASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4k",
+            "q83vASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4k==",
+            "q83vASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4*=",
+            "q83vASNFZ4mrze8BI0VniavN7wEjRWeJq83vASNFZ4mrze8=",
+            &"g".repeat(64),
+        ] {
+            assert_eq!(parse_pin(bad), Err(CertFileError::InvalidPin), "{bad:?}");
         }
     }
-    if have != 0 {
-        return Err(CertFileError::InvalidPem);
-    }
-    Ok(written)
 }
