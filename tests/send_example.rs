@@ -1438,3 +1438,324 @@ fn danger_wins_over_ca_file_with_a_warning_but_keeps_a_pin() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(count(&server), 2);
 }
+
+// ------------------------------------------------------------ message flags --
+
+/// What Python's `email` package reads in a stored message
+/// (`tests/loopback/mime_parts.py`): one tab-separated row per header and part.
+fn mime_parts(server: &Server, n: usize) -> Vec<Vec<String>> {
+    let out = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/loopback/mime_parts.py"))
+        .arg(server.dir.join(format!("{n:04}.eml")))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.split('\t').map(String::from).collect())
+        .collect()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
+fn headers_reply_to_and_auto_submitted_are_stored() {
+    let server = start(&[]);
+    let out = send(
+        &server,
+        None,
+        &[
+            "--tls",
+            "none",
+            "--from",
+            "Panel <panel@example.org>",
+            "--to",
+            "ops@example.org",
+            "--reply-to",
+            "Facilities desk <desk@example.org>, night@example.org",
+            "--header",
+            "X-Device-Id: panel-7",
+            "--header",
+            "X-Site:Kühlraum 2",
+            "--auto-submitted",
+            "--subject",
+            "fields",
+            "--body",
+            "Body.",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (eml, _) = stored(&server, 1);
+    assert_eq!(
+        normalise(&eml),
+        "Date: <date>\r\n\
+         From: Panel <panel@example.org>\r\n\
+         To: ops@example.org\r\n\
+         Subject: fields\r\n\
+         Message-ID: <<id>@example.org>\r\n\
+         Reply-To: Facilities desk <desk@example.org>, night@example.org\r\n\
+         Auto-Submitted: auto-generated\r\n\
+         X-Device-Id: panel-7\r\n\
+         X-Site: =?UTF-8?B?S8O8aGxyYXVtIDI=?=\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         Content-Transfer-Encoding: 7bit\r\n\
+         \r\n\
+         Body.\r\n"
+    );
+    let parts = mime_parts(&server, 1);
+    assert!(
+        parts.contains(&vec!["header".into(), "X-Site".into(), "Kühlraum 2".into()]),
+        "{parts:?}"
+    );
+
+    // A header the writer owns, or a malformed one, is refused before connecting.
+    for (arg, expected) in [
+        (
+            "Subject: again",
+            "send: error: --header \"Subject: again\": ",
+        ),
+        (
+            "no colon",
+            "send: error: --header \"no colon\": expected \"Name: value\" (see --help)\n",
+        ),
+        ("Bad Name: x", "send: error: --header \"Bad Name: x\": "),
+    ] {
+        let out = send(
+            &server,
+            None,
+            &[
+                "--tls",
+                "none",
+                "--from",
+                "a@example.org",
+                "--to",
+                "b@example.org",
+                "--body",
+                "x",
+                "--header",
+                arg,
+            ],
+            b"",
+        );
+        assert_eq!(out.status.code(), Some(1), "{arg}");
+        assert!(
+            stderr(&out).starts_with(expected),
+            "{arg}: {}",
+            stderr(&out)
+        );
+        assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    }
+    assert_eq!(count(&server), 1);
+}
+
+#[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
+fn html_with_an_inline_image_and_an_attachment_is_stored() {
+    let server = start(&[]);
+    let files = scratch("html");
+    let png: Vec<u8> = (0..300u32).map(|i| (i * 7 % 256) as u8).collect();
+    let image = files.join("chart.png");
+    std::fs::write(&image, &png).unwrap();
+    let csv = files.join("readings.csv");
+    std::fs::write(&csv, "t,v\n1,2\n").unwrap();
+    let html_file = files.join("body.html");
+    let html = "<p>Cold room 2:</p>\n<img src=\"cid:chart.png@example.org\">\n";
+    std::fs::write(&html_file, html).unwrap();
+    let out = send(
+        &server,
+        None,
+        &[
+            "--tls",
+            "none",
+            "--from",
+            "panel@example.org",
+            "--to",
+            "ops@example.org",
+            "--subject",
+            "chart",
+            "--body",
+            "See the chart.",
+            "--html-file",
+            html_file.to_str().unwrap(),
+            "--inline",
+            image.to_str().unwrap(),
+            "--attach",
+            csv.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "send: --inline chart.png: Content-ID <chart.png@example.org>; the HTML shows it as cid:chart.png@example.org\n\
+         send: accepted for 1 recipient(s): 250 OK\n"
+    );
+    // (The line break before a boundary belongs to the boundary: Python's parts end
+    // without it.)
+    let parts = mime_parts(&server, 1);
+    let rows: Vec<Vec<String>> = parts.into_iter().filter(|r| r[0] != "header").collect();
+    let row = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+    assert_eq!(
+        rows,
+        [
+            row(&["part", "0", "multipart/mixed", "-", "-", "-", "-", ""]),
+            row(&["part", "1", "multipart/related", "-", "-", "-", "-", ""]),
+            row(&["part", "2", "multipart/alternative", "-", "-", "-", "-", ""]),
+            row(&[
+                "part",
+                "3",
+                "text/plain",
+                "utf-8",
+                "-",
+                "-",
+                "-",
+                &hex(b"See the chart.")
+            ]),
+            row(&[
+                "part",
+                "3",
+                "text/html",
+                "utf-8",
+                "-",
+                "-",
+                "-",
+                &hex(html.trim_end().as_bytes())
+            ]),
+            row(&[
+                "part",
+                "2",
+                "image/png",
+                "-",
+                "inline",
+                "chart.png",
+                "<chart.png@example.org>",
+                &hex(&png)
+            ]),
+            row(&[
+                "part",
+                "1",
+                "text/csv",
+                "-",
+                "attachment",
+                "readings.csv",
+                "-",
+                &hex(b"t,v\n1,2\n")
+            ]),
+        ],
+    );
+
+    // --html inline text, without an image: multipart/alternative only; a warning
+    // when an --inline image is not referred to.
+    let out = send(
+        &server,
+        None,
+        &[
+            "--tls",
+            "none",
+            "--from",
+            "panel@example.org",
+            "--to",
+            "ops@example.org",
+            "--subject",
+            "x",
+            "--body",
+            "plain",
+            "--html",
+            "<b>bold</b>",
+            "--inline",
+            image.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("send: warning: the HTML does not refer to cid:chart.png@example.org\n"),
+        "{}",
+        stderr(&out)
+    );
+    let out = send(
+        &server,
+        None,
+        &[
+            "--tls",
+            "none",
+            "--from",
+            "a@example.org",
+            "--to",
+            "b@example.org",
+            "--body",
+            "x",
+            "--inline",
+            image.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "send: error: --inline needs --html or --html-file (the HTML shows the image) (see --help)\n"
+    );
+    let out = send(
+        &server,
+        None,
+        &[
+            "--tls",
+            "none",
+            "--from",
+            "a@example.org",
+            "--to",
+            "b@example.org",
+            "--subject",
+            "h",
+            "--body",
+            "plain",
+            "--html",
+            "<i>rich</i>",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows: Vec<Vec<String>> = mime_parts(&server, 3)
+        .into_iter()
+        .filter(|r| r[0] != "header")
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            row(&["part", "0", "multipart/alternative", "-", "-", "-", "-", ""]),
+            row(&[
+                "part",
+                "1",
+                "text/plain",
+                "utf-8",
+                "-",
+                "-",
+                "-",
+                &hex(b"plain")
+            ]),
+            row(&[
+                "part",
+                "1",
+                "text/html",
+                "utf-8",
+                "-",
+                "-",
+                "-",
+                &hex(b"<i>rich</i>")
+            ]),
+        ]
+    );
+    assert_eq!(count(&server), 3);
+    let _ = std::fs::remove_dir_all(files);
+}

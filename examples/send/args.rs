@@ -26,8 +26,14 @@ usage: send [OPTIONS]
   --from ADDR              \"Name <a@b>\" or \"a@b\"; envelope sender and From:
   --to ADDR  --cc ADDR  --bcc ADDR     repeatable, or several in one value separated
                            by commas (outside quotes); Bcc never appears in headers
+  --reply-to ADDR          repeatable, or several separated by commas
   --subject TEXT
+  --header \"Name: value\"   a header field of your own; repeatable
+  --auto-submitted         Auto-Submitted: auto-generated (no vacation replies)
   --body TEXT | --body-file FILE       otherwise the body is read from stdin
+  --html TEXT | --html-file FILE       an HTML alternative of the body
+  --inline FILE            an image the HTML shows; repeatable; prints the
+                           Content-ID to refer to (cid:NAME@DOMAIN-OF-FROM)
   --attach FILE            repeatable
   --helo NAME              default: the local host name
   --timeout SECS           overrides every phase limit
@@ -83,6 +89,11 @@ pub(crate) struct Opts {
     pub(crate) bcc: Vec<String>,
     pub(crate) subject: String,
     pub(crate) body: Body,
+    pub(crate) reply_to: Vec<String>,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) auto_submitted: bool,
+    pub(crate) html: Option<Body>,
+    pub(crate) inline: Vec<PathBuf>,
     pub(crate) attach: Vec<PathBuf>,
     pub(crate) helo: Option<String>,
     pub(crate) timeout: Option<Duration>,
@@ -112,6 +123,11 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Opt
         bcc: vec![],
         subject: String::new(),
         body: Body::Stdin,
+        reply_to: vec![],
+        headers: vec![],
+        auto_submitted: false,
+        html: None,
+        inline: vec![],
         attach: vec![],
         helo: None,
         timeout: None,
@@ -200,6 +216,24 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Opt
                 o.body = Body::File(value("--body-file")?.into());
             }
             "--attach" => o.attach.push(value("--attach")?.into()),
+            "--reply-to" => o
+                .reply_to
+                .extend(address_list("--reply-to", &value("--reply-to")?)?),
+            "--header" => {
+                let v = value("--header")?;
+                let (name, field) = v
+                    .split_once(':')
+                    .ok_or_else(|| format!("--header {v:?}: expected \"Name: value\""))?;
+                o.headers
+                    .push((name.to_string(), field.trim_start().to_string()));
+            }
+            "--auto-submitted" => o.auto_submitted = true,
+            "--html" | "--html-file" if o.html.is_some() => {
+                return Err("give --html or --html-file once".into());
+            }
+            "--html" => o.html = Some(Body::Text(value("--html")?)),
+            "--html-file" => o.html = Some(Body::File(value("--html-file")?.into())),
+            "--inline" => o.inline.push(value("--inline")?.into()),
             "--helo" => o.helo = Some(value("--helo")?),
             "--timeout" => {
                 let v = value("--timeout")?;
@@ -235,6 +269,9 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Opt
     o.from = from.ok_or("--from is required")?;
     if o.to.is_empty() && o.cc.is_empty() && o.bcc.is_empty() {
         return Err("at least one --to, --cc or --bcc is required".into());
+    }
+    if !o.inline.is_empty() && o.html.is_none() {
+        return Err("--inline needs --html or --html-file (the HTML shows the image)".into());
     }
     if auth_given && o.user.is_none() {
         return Err("--auth needs --user".into());
@@ -427,6 +464,46 @@ mod tests {
                 vec!["i@j".to_string(), "k@l".into()]
             )
         );
+    }
+
+    #[test]
+    fn message_flags() {
+        let o = parse(
+            [
+                "--from",
+                "a@b",
+                "--to",
+                "c@d",
+                "--header",
+                "X-A:  one",
+                "--header",
+                "X-B:",
+                "--reply-to",
+                "r@s, t@u",
+                "--auto-submitted",
+                "--html",
+                "<p>",
+                "--inline",
+                "i.png",
+            ]
+            .map(String::from),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            o.headers,
+            [
+                ("X-A".to_string(), "one".to_string()),
+                ("X-B".into(), String::new())
+            ]
+        );
+        assert_eq!(o.reply_to, ["r@s", "t@u"]);
+        assert!(o.auto_submitted);
+        assert!(matches!(o.html, Some(Body::Text(ref t)) if t == "<p>"));
+        assert_eq!(o.inline, [PathBuf::from("i.png")]);
+        assert!(parse(args("--from a@b --to c@d --header X-A")).is_err());
+        assert!(parse(args("--from a@b --to c@d --html x --html-file y")).is_err());
+        assert!(parse(args("--from a@b --to c@d --inline i.png")).is_err());
     }
 
     /// The README's option list is `--help`'s, line for line.

@@ -116,7 +116,7 @@ fn run(o: &Opts) -> Result<Summary, String> {
         return Err(format!("at most {MAX_RCPT} recipients"));
     }
     HeaderText::try_new(&o.subject).map_err(|e| format!("--subject: {e}"))?;
-    let parts = read_parts(o)?;
+    let parts = read_parts(o, mailboxes.from.address().domain())?;
 
     let (mut rx, mut tx) = ([0u8; 1024], [0u8; 8192]);
 

@@ -8,8 +8,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use embedded_io::{Read, Write};
 use embedded_smtp::blocking::{Client, Deadline, Upgrade};
 use embedded_smtp::engine::Report;
-use embedded_smtp::message::{Attachment, DateTime, Message};
-use embedded_smtp::{Error, HeaderText, Mailbox, Response};
+use embedded_smtp::message::{Attachment, AutoSubmitted, DateTime, Header, Message, MsgId};
+use embedded_smtp::{Error, HeaderText, InputError, Mailbox, Response};
 
 use crate::MAX_RCPT;
 use crate::args::{Body, Opts};
@@ -17,10 +17,45 @@ use crate::args::{Body, Opts};
 /// Owned parts of the message, read before connecting.
 pub(crate) struct Parts {
     pub(crate) body: String,
+    pub(crate) html: Option<String>,
     pub(crate) attachments: Vec<(String, &'static str, Vec<u8>)>,
+    /// `--inline` images: file name, content type, bytes and Content-ID.
+    pub(crate) inline: Vec<(String, &'static str, Vec<u8>, String)>,
 }
 
-pub(crate) fn read_parts(o: &Opts) -> Result<Parts, String> {
+/// Reads the body, the HTML and the files, and names each `--inline` image's
+/// Content-ID (printed on stderr: the HTML refers to it as `cid:` and the ID).
+/// `domain` is the domain of `--from`.
+pub(crate) fn read_parts(o: &Opts, domain: &str) -> Result<Parts, String> {
+    let html = match &o.html {
+        None => None,
+        Some(Body::Text(t)) => Some(t.clone()),
+        Some(Body::File(p)) => Some(
+            std::fs::read_to_string(p).map_err(|e| format!("--html-file {}: {e}", p.display()))?,
+        ),
+        Some(Body::Stdin) => None,
+    };
+    let mut inline: Vec<(String, &'static str, Vec<u8>, String)> = vec![];
+    for p in &o.inline {
+        let bytes = std::fs::read(p).map_err(|e| format!("--inline {}: {e}", p.display()))?;
+        let name = file_name("--inline", p)?;
+        let id = content_id(&name, domain);
+        MsgId::try_new(&id)
+            .map_err(|e| format!("--inline {}: {id:?} is no Content-ID: {e}", p.display()))?;
+        if inline.iter().any(|i| i.3 == id) {
+            return Err(format!(
+                "--inline {}: another --inline has the same file name",
+                p.display()
+            ));
+        }
+        eprintln!("send: --inline {name}: Content-ID <{id}>; the HTML shows it as cid:{id}");
+        if let Some(html) = &html
+            && !html.contains(&format!("cid:{id}"))
+        {
+            eprintln!("send: warning: the HTML does not refer to cid:{id}");
+        }
+        inline.push((name, content_type(p), bytes, id));
+    }
     let body = match &o.body {
         Body::Text(t) => t.clone(),
         Body::File(p) => {
@@ -37,13 +72,45 @@ pub(crate) fn read_parts(o: &Opts) -> Result<Parts, String> {
     let mut attachments = vec![];
     for p in &o.attach {
         let bytes = std::fs::read(p).map_err(|e| format!("--attach {}: {e}", p.display()))?;
-        let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .ok_or_else(|| format!("--attach {}: not a file name", p.display()))?;
+        let name = file_name("--attach", p)?;
         attachments.push((name, content_type(p), bytes));
     }
-    Ok(Parts { body, attachments })
+    Ok(Parts {
+        body,
+        html,
+        attachments,
+        inline,
+    })
+}
+
+/// The file name of `p`, for `flag`'s error.
+fn file_name(flag: &str, p: &Path) -> Result<String, String> {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| format!("{flag} {}: not a file name", p.display()))
+}
+
+/// The Content-ID of an inline image: its file name with every character that
+/// may not stand in a message ID (RFC 5322 `atext` and dots) replaced by `-`, `@`,
+/// the domain of `--from`: `chart.png@example.org`. Known before sending, so that
+/// the HTML can be written to refer to it.
+fn content_id(name: &str, domain: &str) -> String {
+    let mut left: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    // No empty atoms: no leading, trailing or doubled dots.
+    while left.contains("..") {
+        left = left.replace("..", ".");
+    }
+    let left = left.trim_matches('.');
+    format!("{}@{domain}", if left.is_empty() { "image" } else { left })
 }
 
 fn content_type(p: &Path) -> &'static str {
@@ -120,10 +187,18 @@ where
             .map(|d| d.as_secs())
             .unwrap_or(0);
         let mut atts: Vec<Attachment<'_, &[u8]>> = parts
-            .attachments
+            .inline
             .iter()
-            .map(|(name, ct, bytes)| Attachment::new(name, ct, &bytes[..]))
-            .collect::<Result<_, _>>()?;
+            .map(|(name, ct, bytes, id)| {
+                Ok(Attachment::new(name, ct, &bytes[..])?.inline(MsgId::try_new(id)?))
+            })
+            .chain(
+                parts
+                    .attachments
+                    .iter()
+                    .map(|(name, ct, bytes)| Attachment::new(name, ct, &bytes[..])),
+            )
+            .collect::<Result<_, InputError>>()?;
         let mut message = Message::new(mailboxes.from, subject)
             .to(&mailboxes.to)
             .cc(&mailboxes.cc)
@@ -133,8 +208,20 @@ where
                 offset_minutes: 0,
             })
             .message_id(random_bytes())
-            .text(&parts.body)
-            .attachments(&mut atts);
+            .text(&parts.body);
+        if !mailboxes.reply_to.is_empty() {
+            message = message.reply_to(&mailboxes.reply_to);
+        }
+        if !mailboxes.headers.is_empty() {
+            message = message.headers(&mailboxes.headers);
+        }
+        if o.auto_submitted {
+            message = message.auto_submitted(AutoSubmitted::AutoGenerated);
+        }
+        if let Some(html) = &parts.html {
+            message = message.html(html);
+        }
+        let mut message = message.attachments(&mut atts);
         let result = if last {
             quit = true;
             client.send_and_quit(&mut message)
@@ -196,6 +283,10 @@ fn refused(report: &Report<MAX_RCPT>, all: &[&Mailbox<'_>], summary: &mut Summar
 }
 
 pub(crate) struct Mailboxes<'a> {
+    /// `--reply-to`.
+    pub(crate) reply_to: Vec<Mailbox<'a>>,
+    /// `--header`.
+    pub(crate) headers: Vec<Header<'a>>,
     pub(crate) from: Mailbox<'a>,
     pub(crate) to: Vec<Mailbox<'a>>,
     pub(crate) cc: Vec<Mailbox<'a>>,
@@ -216,5 +307,34 @@ pub(crate) fn mailboxes(o: &Opts) -> Result<Mailboxes<'_>, String> {
         to: mailbox_list("--to", &o.to)?,
         cc: mailbox_list("--cc", &o.cc)?,
         bcc: mailbox_list("--bcc", &o.bcc)?,
+        reply_to: mailbox_list("--reply-to", &o.reply_to)?,
+        headers: o
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                Header::try_new(name, value)
+                    .map_err(|e| format!("--header \"{name}: {value}\": {e}"))
+            })
+            .collect::<Result<_, _>>()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_ids_are_message_ids_made_from_the_file_name() {
+        for (name, id) in [
+            ("chart.png", "chart.png@example.org"),
+            ("Kühlraum 2.png", "K-hlraum-2.png@example.org"),
+            ("..hidden..x.", "hidden.x@example.org"),
+            ("...", "image@example.org"),
+            ("a<b>@c.gif", "a-b--c.gif@example.org"),
+        ] {
+            let made = content_id(name, "example.org");
+            assert_eq!(made, id, "{name}");
+            assert_eq!(MsgId::try_new(&made).map(|m| m.as_str()), Ok(id));
+        }
+    }
 }
