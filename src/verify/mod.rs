@@ -305,10 +305,11 @@ pub struct Verifier<'a> {
     last_error: Option<VerifyError>,
     /// The leaf's SubjectPublicKeyInfo (whole TLV), for CertificateVerify.
     spki: [u8; MAX_SPKI_LEN],
-    spki_len: usize,
+    /// (Narrow lengths keep the verifier, moved by value into the TLS layer, small.)
+    spki_len: u16,
     /// The transcript hash up to and including the Certificate message.
     transcript: [u8; 64],
-    transcript_len: usize,
+    transcript_len: u8,
 }
 
 impl fmt::Debug for Verifier<'_> {
@@ -494,13 +495,14 @@ impl<'a> Verifier<'a> {
             .get_mut(..spki.len())
             .ok_or(VerifyError::KeyTooLarge)?;
         kept.copy_from_slice(spki);
-        self.spki_len = spki.len();
+        self.spki_len = u16::try_from(spki.len()).map_err(|_| VerifyError::KeyTooLarge)?;
         let kept = self
             .transcript
             .get_mut(..transcript_hash.len())
             .ok_or(VerifyError::BadCertificate)?;
         kept.copy_from_slice(transcript_hash);
-        self.transcript_len = transcript_hash.len();
+        self.transcript_len =
+            u8::try_from(transcript_hash.len()).map_err(|_| VerifyError::BadCertificate)?;
         Ok(())
     }
 
@@ -542,7 +544,7 @@ impl<'a> Verifier<'a> {
         if matches!(self.policy, Policy::DangerNoVerify) {
             return Ok(());
         }
-        let spki = &self.spki[..self.spki_len];
+        let spki = &self.spki[..usize::from(self.spki_len)];
         let (algorithm_id, key) = der::split_spki(spki).ok_or(VerifyError::BadCertificate)?;
         let key_kind =
             KeyKind::of_spki_algorithm(algorithm_id).ok_or(VerifyError::BadCertificate)?;
@@ -562,8 +564,9 @@ impl<'a> Verifier<'a> {
         const CONTEXT: &[u8] = b"TLS 1.3, server CertificateVerify\x00";
         let mut message = [0x20u8; 64 + CONTEXT.len() + 64];
         message[64..64 + CONTEXT.len()].copy_from_slice(CONTEXT);
-        let end = 64 + CONTEXT.len() + self.transcript_len;
-        message[64 + CONTEXT.len()..end].copy_from_slice(&self.transcript[..self.transcript_len]);
+        let transcript_len = usize::from(self.transcript_len);
+        let end = 64 + CONTEXT.len() + transcript_len;
+        message[64 + CONTEXT.len()..end].copy_from_slice(&self.transcript[..transcript_len]);
 
         if algorithm.public_key_alg_id().as_ref() != algorithm_id {
             return Err(VerifyError::SignatureSchemeMismatch);
