@@ -7,7 +7,7 @@
 //!
 //! The types borrow the caller's text (`&'a str`): nothing is copied.
 
-use crate::error::InputError;
+use crate::error::{Field, InputError, InputErrorKind};
 use crate::limits::{MAX_DOMAIN, MAX_LOCAL_PART, MAX_PATH};
 
 /// A host name or address literal for `EHLO`/`HELO` (RFC 5321 §4.1.1.1, §4.1.3).
@@ -26,7 +26,7 @@ impl<'a> Domain<'a> {
     /// [`InputError`] when `s` is empty, too long, or holds a character a host name
     /// or address literal may not hold.
     pub fn try_new(s: &'a str) -> Result<Self, InputError> {
-        check_domain(s, false)?;
+        check_domain(s, false).map_err(|k| InputError::new(Field::Domain, k))?;
         Ok(Domain(s))
     }
 
@@ -38,14 +38,14 @@ impl<'a> Domain<'a> {
 
 /// Checks a domain. With `utf8`, non-ASCII labels (internationalised names sent
 /// with SMTPUTF8, RFC 6531) are allowed.
-fn check_domain(s: &str, utf8: bool) -> Result<(), InputError> {
+fn check_domain(s: &str, utf8: bool) -> Result<(), InputErrorKind> {
     let b = s.as_bytes();
     check_controls(b)?;
     if b.is_empty() {
-        return Err(InputError::Empty);
+        return Err(InputErrorKind::Empty);
     }
     if b.len() > MAX_DOMAIN {
-        return Err(InputError::TooLong { max: MAX_DOMAIN });
+        return Err(InputErrorKind::TooLong { max: MAX_DOMAIN });
     }
     if b.first() == Some(&b'[') {
         // Address literal, RFC 5321 §4.1.3: dcontent is %d33-90 / %d94-126.
@@ -53,14 +53,14 @@ fn check_domain(s: &str, utf8: bool) -> Result<(), InputError> {
             .get(1..b.len() - 1)
             .filter(|_| b.len() >= 2 && b.ends_with(b"]"));
         let Some(inner) = inner else {
-            return Err(InputError::InvalidDomain);
+            return Err(InputErrorKind::InvalidDomain);
         };
         if inner.is_empty()
             || inner
                 .iter()
                 .any(|&c| !(33..=126).contains(&c) || c == b'[' || c == b']' || c == b'\\')
         {
-            return Err(InputError::InvalidDomain);
+            return Err(InputErrorKind::InvalidDomain);
         }
         return Ok(());
     }
@@ -68,12 +68,12 @@ fn check_domain(s: &str, utf8: bool) -> Result<(), InputError> {
     // `str` pattern searcher in the image.
     for lb in b.split(|&c| c == b'.') {
         if lb.is_empty() || lb.len() > 63 || lb.first() == Some(&b'-') || lb.last() == Some(&b'-') {
-            return Err(InputError::InvalidDomain);
+            return Err(InputErrorKind::InvalidDomain);
         }
         for &c in lb {
             let ok = c.is_ascii_alphanumeric() || c == b'-' || (utf8 && c >= 0x80);
             if !ok {
-                return Err(InputError::InvalidDomain);
+                return Err(InputErrorKind::InvalidDomain);
             }
         }
     }
@@ -81,12 +81,12 @@ fn check_domain(s: &str, utf8: bool) -> Result<(), InputError> {
 }
 
 /// Refuses CR, LF, NUL and every other control character (C0 and DEL).
-pub(crate) fn check_controls(b: &[u8]) -> Result<(), InputError> {
+pub(crate) fn check_controls(b: &[u8]) -> Result<(), InputErrorKind> {
     for &c in b {
         match c {
-            b'\r' | b'\n' => return Err(InputError::LineBreak),
-            0 => return Err(InputError::Nul),
-            0x01..=0x1f | 0x7f => return Err(InputError::Control),
+            b'\r' | b'\n' => return Err(InputErrorKind::LineBreak),
+            0 => return Err(InputErrorKind::Nul),
+            0x01..=0x1f | 0x7f => return Err(InputErrorKind::Control),
             _ => {}
         }
     }
@@ -113,26 +113,30 @@ impl<'a> Address<'a> {
     /// # Errors
     /// [`InputError`] describing the first problem found.
     pub fn try_new(s: &'a str) -> Result<Self, InputError> {
+        Self::check(s).map_err(|k| InputError::new(Field::Address, k))
+    }
+
+    fn check(s: &'a str) -> Result<Self, InputErrorKind> {
         let b = s.as_bytes();
         check_controls(b)?;
         if b.is_empty() {
-            return Err(InputError::Empty);
+            return Err(InputErrorKind::Empty);
         }
         if b.len() + 2 > MAX_PATH {
-            return Err(InputError::TooLong { max: MAX_PATH - 2 });
+            return Err(InputErrorKind::TooLong { max: MAX_PATH - 2 });
         }
         let at = b
             .iter()
             .rposition(|&c| c == b'@')
-            .ok_or(InputError::MissingAt)?;
+            .ok_or(InputErrorKind::MissingAt)?;
         // `@` is ASCII, so both are on character boundaries; `get` keeps the
         // (unreachable) panic path for a non-boundary out of the image.
         let (local, domain) = (s.get(..at).unwrap_or(""), s.get(at + 1..).unwrap_or(""));
         if local.is_empty() {
-            return Err(InputError::InvalidLocalPart);
+            return Err(InputErrorKind::InvalidLocalPart);
         }
         if local.len() > MAX_LOCAL_PART {
-            return Err(InputError::TooLong {
+            return Err(InputErrorKind::TooLong {
                 max: MAX_LOCAL_PART,
             });
         }
@@ -163,11 +167,11 @@ impl<'a> Address<'a> {
 }
 
 /// RFC 5321 §4.1.2 `Local-part = Dot-string / Quoted-string` (with UTF-8 allowed, RFC 6531).
-fn check_local(b: &[u8]) -> Result<(), InputError> {
+fn check_local(b: &[u8]) -> Result<(), InputErrorKind> {
     if b[0] == b'"' {
         // Quoted-string: "..." with qtextSMTP (%d32-33 / %d35-91 / %d93-126) or \-pairs.
         if b.len() < 2 || b[b.len() - 1] != b'"' {
-            return Err(InputError::InvalidLocalPart);
+            return Err(InputErrorKind::InvalidLocalPart);
         }
         let inner = &b[1..b.len() - 1];
         let mut i = 0;
@@ -175,11 +179,11 @@ fn check_local(b: &[u8]) -> Result<(), InputError> {
             match inner[i] {
                 b'\\' => {
                     if i + 1 >= inner.len() {
-                        return Err(InputError::InvalidLocalPart);
+                        return Err(InputErrorKind::InvalidLocalPart);
                     }
                     i += 2;
                 }
-                b'"' => return Err(InputError::InvalidLocalPart),
+                b'"' => return Err(InputErrorKind::InvalidLocalPart),
                 _ => i += 1,
             }
         }
@@ -188,13 +192,13 @@ fn check_local(b: &[u8]) -> Result<(), InputError> {
     // Dot-string: atoms of atext separated by single dots.
     for atom in b.split(|&c| c == b'.') {
         if atom.is_empty() {
-            return Err(InputError::InvalidLocalPart);
+            return Err(InputErrorKind::InvalidLocalPart);
         }
         for &c in atom {
             let atext =
                 c.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&c) || c >= 0x80;
             if !atext {
-                return Err(InputError::InvalidLocalPart);
+                return Err(InputErrorKind::InvalidLocalPart);
             }
         }
     }
@@ -229,11 +233,12 @@ impl<'a> Mailbox<'a> {
     /// [`InputError`] when `name` holds a control character (CR and LF included) or
     /// is longer than [`MAX_DISPLAY_NAME`].
     pub fn with_name(name: &'a str, address: Address<'a>) -> Result<Self, InputError> {
-        check_controls(name.as_bytes())?;
+        let refuse = |k| InputError::new(Field::DisplayName, k);
+        check_controls(name.as_bytes()).map_err(refuse)?;
         if name.len() > MAX_DISPLAY_NAME {
-            return Err(InputError::TooLong {
+            return Err(refuse(InputErrorKind::TooLong {
                 max: MAX_DISPLAY_NAME,
-            });
+            }));
         }
         let name = name.trim_ascii();
         Ok(Mailbox {
@@ -251,7 +256,8 @@ impl<'a> Mailbox<'a> {
     /// # Errors
     /// [`InputError`] when the text is not one of those shapes or a part is invalid.
     pub fn parse(s: &'a str) -> Result<Self, InputError> {
-        check_controls(s.as_bytes())?;
+        let refuse = |k| InputError::new(Field::Mailbox, k);
+        check_controls(s.as_bytes()).map_err(refuse)?;
         let s = s.trim_ascii();
         // Byte searches rather than `str` patterns (smaller code on a
         // microcontroller); every byte looked for is ASCII, so each cut is on a
@@ -263,16 +269,16 @@ impl<'a> Mailbox<'a> {
                     .get(lt + 1..)
                     .filter(|r| r.ends_with('>'))
                     .and_then(|r| r.get(..r.len() - 1))
-                    .ok_or(InputError::InvalidMailbox)?;
+                    .ok_or(refuse(InputErrorKind::InvalidMailbox))?;
                 if rest.bytes().any(|c| c == b'<' || c == b'>') {
-                    return Err(InputError::InvalidMailbox);
+                    return Err(refuse(InputErrorKind::InvalidMailbox));
                 }
                 let address = Address::try_new(rest)?;
                 let mut name = s.get(..lt).unwrap_or("").trim_ascii();
                 if name.len() >= 2 && name.starts_with('"') && name.ends_with('"') {
                     let inner = name.get(1..name.len() - 1).unwrap_or("");
                     if inner.bytes().any(|c| c == b'"' || c == b'\\') {
-                        return Err(InputError::InvalidMailbox);
+                        return Err(refuse(InputErrorKind::InvalidMailbox));
                     }
                     name = inner;
                 }
@@ -316,12 +322,14 @@ impl<'a> HeaderText<'a> {
     /// Checks `s` and wraps it.
     ///
     /// # Errors
-    /// [`InputError::LineBreak`] for CR or LF, [`InputError::Nul`] or
-    /// [`InputError::Control`] for other control characters (tab is allowed).
+    /// [`InputErrorKind::LineBreak`] for CR or LF, [`InputErrorKind::Nul`] or
+    /// [`InputErrorKind::Control`] for other control characters (tab is allowed),
+    /// reported as [`Field::Subject`] (a caller's header value is reported as
+    /// [`Field::HeaderValue`] by [`Header::try_new`](crate::message::Header::try_new)).
     pub fn try_new(s: &'a str) -> Result<Self, InputError> {
         for &c in s.as_bytes() {
             if c != b'\t' {
-                check_controls(&[c])?;
+                check_controls(&[c]).map_err(|k| InputError::new(Field::Subject, k))?;
             }
         }
         Ok(HeaderText(s))
@@ -342,17 +350,38 @@ mod tests {
         assert!(Domain::try_new("mail.example.com").is_ok());
         assert!(Domain::try_new("[192.0.2.1]").is_ok());
         assert!(Domain::try_new("[IPv6:2001:db8::1]").is_ok());
-        assert_eq!(Domain::try_new(""), Err(InputError::Empty));
-        assert_eq!(Domain::try_new("a\r\nMAIL"), Err(InputError::LineBreak));
-        assert_eq!(Domain::try_new("a\0b"), Err(InputError::Nul));
-        assert_eq!(Domain::try_new("a b"), Err(InputError::InvalidDomain));
-        assert_eq!(Domain::try_new("-a.com"), Err(InputError::InvalidDomain));
-        assert_eq!(Domain::try_new("a..com"), Err(InputError::InvalidDomain));
-        assert_eq!(Domain::try_new("[1.2.3.4"), Err(InputError::InvalidDomain));
+        assert_eq!(
+            Domain::try_new("").map_err(|e| e.kind()),
+            Err(InputErrorKind::Empty)
+        );
+        assert_eq!(
+            Domain::try_new("a\r\nMAIL").map_err(|e| e.kind()),
+            Err(InputErrorKind::LineBreak)
+        );
+        assert_eq!(
+            Domain::try_new("a\0b").map_err(|e| e.kind()),
+            Err(InputErrorKind::Nul)
+        );
+        assert_eq!(
+            Domain::try_new("a b").map_err(|e| e.kind()),
+            Err(InputErrorKind::InvalidDomain)
+        );
+        assert_eq!(
+            Domain::try_new("-a.com").map_err(|e| e.kind()),
+            Err(InputErrorKind::InvalidDomain)
+        );
+        assert_eq!(
+            Domain::try_new("a..com").map_err(|e| e.kind()),
+            Err(InputErrorKind::InvalidDomain)
+        );
+        assert_eq!(
+            Domain::try_new("[1.2.3.4").map_err(|e| e.kind()),
+            Err(InputErrorKind::InvalidDomain)
+        );
         let long = "a.".repeat(128);
         assert_eq!(
-            Domain::try_new(&long),
-            Err(InputError::TooLong { max: 255 })
+            Domain::try_new(&long).map_err(|e| e.kind()),
+            Err(InputErrorKind::TooLong { max: 255 })
         );
     }
 
@@ -365,28 +394,37 @@ mod tests {
         assert!(Address::try_new("\"john doe\"@example.com").is_ok());
         assert!(!Address::try_new("用户@例子.中国").unwrap().is_ascii());
         assert_eq!(
-            Address::try_new("a@b.com\r\nRCPT TO:<x@y>"),
-            Err(InputError::LineBreak)
+            Address::try_new("a@b.com\r\nRCPT TO:<x@y>").map_err(|e| e.kind()),
+            Err(InputErrorKind::LineBreak)
         );
-        assert_eq!(Address::try_new("a@b.com>"), Err(InputError::InvalidDomain));
         assert_eq!(
-            Address::try_new("a b@c.com"),
-            Err(InputError::InvalidLocalPart)
+            Address::try_new("a@b.com>").map_err(|e| e.kind()),
+            Err(InputErrorKind::InvalidDomain)
         );
-        assert_eq!(Address::try_new("ab.com"), Err(InputError::MissingAt));
         assert_eq!(
-            Address::try_new("@b.com"),
-            Err(InputError::InvalidLocalPart)
+            Address::try_new("a b@c.com").map_err(|e| e.kind()),
+            Err(InputErrorKind::InvalidLocalPart)
         );
-        assert_eq!(Address::try_new("a@"), Err(InputError::Empty));
         assert_eq!(
-            Address::try_new("a..b@c.com"),
-            Err(InputError::InvalidLocalPart)
+            Address::try_new("ab.com").map_err(|e| e.kind()),
+            Err(InputErrorKind::MissingAt)
+        );
+        assert_eq!(
+            Address::try_new("@b.com").map_err(|e| e.kind()),
+            Err(InputErrorKind::InvalidLocalPart)
+        );
+        assert_eq!(
+            Address::try_new("a@").map_err(|e| e.kind()),
+            Err(InputErrorKind::Empty)
+        );
+        assert_eq!(
+            Address::try_new("a..b@c.com").map_err(|e| e.kind()),
+            Err(InputErrorKind::InvalidLocalPart)
         );
         let local = "x".repeat(65);
         assert_eq!(
-            Address::try_new(&[&local, "@a.com"].concat()),
-            Err(InputError::TooLong { max: 64 })
+            Address::try_new(&[&local, "@a.com"].concat()).map_err(|e| e.kind()),
+            Err(InputErrorKind::TooLong { max: 64 })
         );
     }
 
@@ -402,16 +440,16 @@ mod tests {
         let m = Mailbox::parse("  j@example.com ").unwrap();
         assert_eq!(m.address().as_str(), "j@example.com");
         assert_eq!(
-            Mailbox::parse("x <a@b.com"),
-            Err(InputError::InvalidMailbox)
+            Mailbox::parse("x <a@b.com").map_err(|e| e.kind()),
+            Err(InputErrorKind::InvalidMailbox)
         );
         assert_eq!(
-            Mailbox::parse("x\r\nBcc: y <a@b.com>"),
-            Err(InputError::LineBreak)
+            Mailbox::parse("x\r\nBcc: y <a@b.com>").map_err(|e| e.kind()),
+            Err(InputErrorKind::LineBreak)
         );
         assert_eq!(
-            Mailbox::parse("x <a@b.com> <c@d.com>"),
-            Err(InputError::InvalidMailbox)
+            Mailbox::parse("x <a@b.com> <c@d.com>").map_err(|e| e.kind()),
+            Err(InputErrorKind::InvalidMailbox)
         );
     }
 
@@ -419,10 +457,16 @@ mod tests {
     fn header_text() {
         assert!(HeaderText::try_new("Door opened\tat 3:00 — 温度").is_ok());
         assert_eq!(
-            HeaderText::try_new("x\r\nBcc: a@b"),
-            Err(InputError::LineBreak)
+            HeaderText::try_new("x\r\nBcc: a@b").map_err(|e| e.kind()),
+            Err(InputErrorKind::LineBreak)
         );
-        assert_eq!(HeaderText::try_new("x\ny"), Err(InputError::LineBreak));
-        assert_eq!(HeaderText::try_new("x\u{7f}"), Err(InputError::Control));
+        assert_eq!(
+            HeaderText::try_new("x\ny").map_err(|e| e.kind()),
+            Err(InputErrorKind::LineBreak)
+        );
+        assert_eq!(
+            HeaderText::try_new("x\u{7f}").map_err(|e| e.kind()),
+            Err(InputErrorKind::Control)
+        );
     }
 }

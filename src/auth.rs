@@ -5,7 +5,7 @@
 //! lays out the SASL messages as pieces for [`Command`](crate::command::Command) to
 //! base64 straight into the transmit buffer, and reads LOGIN prompts.
 
-use crate::error::InputError;
+use crate::error::{Field, InputError, InputErrorKind};
 use crate::reply::AuthMechanisms;
 
 /// Which SASL mechanism to use.
@@ -51,20 +51,21 @@ impl<'a> Credentials<'a> {
     /// Credentials used with [`Mechanism::Auto`].
     ///
     /// # Errors
-    /// [`InputError::Nul`] or [`InputError::Control`] when a NUL (PLAIN's separator)
-    /// or `\x01` (XOAUTH2's separator) appears in either value, and
-    /// [`InputError::Empty`] for an empty user name.
+    /// [`InputErrorKind::Nul`] or [`InputErrorKind::Control`] when a NUL (PLAIN's
+    /// separator) or `\x01` (XOAUTH2's separator) appears in either value, and
+    /// [`InputErrorKind::Empty`] for an empty user name; the error names
+    /// [`Field::Username`] or [`Field::Password`].
     pub fn try_new(username: &'a str, secret: &'a str) -> Result<Self, InputError> {
-        for v in [username, secret] {
+        for (v, field) in [(username, Field::Username), (secret, Field::Password)] {
             if v.as_bytes().contains(&0) {
-                return Err(InputError::Nul);
+                return Err(InputError::new(field, InputErrorKind::Nul));
             }
             if v.as_bytes().contains(&1) {
-                return Err(InputError::Control);
+                return Err(InputError::new(field, InputErrorKind::Control));
             }
         }
         if username.is_empty() {
-            return Err(InputError::Empty);
+            return Err(InputError::new(Field::Username, InputErrorKind::Empty));
         }
         Ok(Credentials {
             mechanism: Mechanism::Auto,
@@ -138,6 +139,9 @@ pub(crate) enum Prompt {
 }
 
 /// Reads a LOGIN prompt. `Err(())` when the text is not valid base64.
+// Not inlined: the base64 decoder's frame is then on the stack only while a
+// LOGIN prompt is read, not in the engine's frame for the whole session.
+#[inline(never)]
 pub(crate) fn login_prompt(challenge: &[u8]) -> Result<Prompt, ()> {
     let challenge = trim(challenge);
     if !is_base64(challenge) {
@@ -224,9 +228,18 @@ mod tests {
     #[test]
     fn credentials() {
         assert!(Credentials::try_new("a@qq.com", "abcdefghijklmnop").is_ok());
-        assert_eq!(Credentials::try_new("a\0b", "x"), Err(InputError::Nul));
-        assert_eq!(Credentials::try_new("a", "x\x01"), Err(InputError::Control));
-        assert_eq!(Credentials::try_new("", "x"), Err(InputError::Empty));
+        assert_eq!(
+            Credentials::try_new("a\0b", "x").map_err(|e| e.kind()),
+            Err(InputErrorKind::Nul)
+        );
+        assert_eq!(
+            Credentials::try_new("a", "x\x01").map_err(|e| e.kind()),
+            Err(InputErrorKind::Control)
+        );
+        assert_eq!(
+            Credentials::try_new("", "x").map_err(|e| e.kind()),
+            Err(InputErrorKind::Empty)
+        );
         let c = Credentials::try_new("u", "hunter2").unwrap();
         assert!(!std::format!("{c:?}").contains("hunter2"));
     }

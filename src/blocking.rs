@@ -286,7 +286,7 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
     /// [`Error::NoRecipients`] when every recipient was refused (the transaction was
     /// reset and the connection can send again), [`Error::Rejected`] for a refused
     /// `MAIL`, `DATA` or end of data,
-    /// [`InputError::AttachmentSpent`](crate::InputError::AttachmentSpent) before
+    /// [`InputErrorKind::AttachmentSpent`](crate::InputErrorKind::AttachmentSpent) before
     /// `MAIL` when an attachment read by an earlier send cannot start again, and
     /// any other [`Error`].
     pub fn send<R: Read>(

@@ -6,7 +6,7 @@ use embedded_io::ErrorKind;
 
 use crate::address::Address;
 use crate::engine::{Engine, MailParams, Stage};
-use crate::error::{Error, Failure, InputError};
+use crate::error::{Error, Failure, Field, InputError, InputErrorKind};
 use crate::message::Message;
 
 /// Maps a transport error, telling time-outs apart (they name the stage).
@@ -51,9 +51,12 @@ impl<'m, const N: usize> Envelope<'m, N> {
         message.rewind()?;
         let mut recipients = heapless::Vec::new();
         for a in message.recipients() {
-            recipients
-                .push(a)
-                .map_err(|_| Error::Input(InputError::TooManyRecipients { max: N }))?;
+            recipients.push(a).map_err(|_| {
+                Error::Input(InputError::new(
+                    Field::Recipients,
+                    InputErrorKind::TooManyRecipients { max: N },
+                ))
+            })?;
         }
         let params = MailParams {
             smtputf8: message.needs_smtputf8(),

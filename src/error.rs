@@ -359,11 +359,134 @@ impl fmt::Display for Unsupported {
     }
 }
 
-/// Invalid caller input, refused before any of it reaches the wire.
+/// Invalid caller input, refused before any of it reaches the wire: which value
+/// ([`Field`]) and what was wrong with it ([`InputErrorKind`]).
+///
+/// Printed as `<field>: <kind>`, e.g. `To number 2: CR or LF in a value (would
+/// inject a command or header)`. A value checked on its own (an [`Address`] parsed
+/// from a configuration file) names the kind of value; code that knows where the
+/// value belongs says so with [`at`](Self::at), as in
+/// `Mailbox::parse(s).map_err(|e| e.at(Field::To(2)))`.
+///
+/// [`Address`]: crate::Address
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct InputError {
+    field: Field,
+    kind: InputErrorKind,
+}
+
+impl InputError {
+    /// The error for `field`, wrong as `kind` says.
+    pub const fn new(field: Field, kind: InputErrorKind) -> Self {
+        InputError { field, kind }
+    }
+
+    /// The same error, naming `field` as the refused value.
+    #[must_use]
+    pub const fn at(self, field: Field) -> Self {
+        InputError { field, ..self }
+    }
+
+    /// Which value was refused.
+    pub const fn field(&self) -> Field {
+        self.field
+    }
+
+    /// What was wrong with it.
+    pub const fn kind(&self) -> InputErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.kind)
+    }
+}
+
+/// The value an [`InputError`] refused. Positions in lists count from 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
-pub enum InputError {
+pub enum Field {
+    /// A domain ([`Domain::try_new`](crate::Domain::try_new)), e.g. the client's
+    /// EHLO name.
+    Domain,
+    /// An address ([`Address::try_new`](crate::Address::try_new)).
+    Address,
+    /// A mailbox as text ([`Mailbox::parse`](crate::Mailbox::parse)).
+    Mailbox,
+    /// A display name ([`Mailbox::with_name`](crate::Mailbox::with_name)).
+    DisplayName,
+    /// The `From` mailbox.
+    From,
+    /// `To` recipient number `n` (from 1).
+    To(u16),
+    /// `Cc` recipient number `n` (from 1).
+    Cc(u16),
+    /// `Bcc` recipient number `n` (from 1).
+    Bcc(u16),
+    /// `Reply-To` mailbox number `n` (from 1).
+    ReplyTo(u16),
+    /// The subject, or other unstructured header text
+    /// ([`HeaderText::try_new`](crate::HeaderText::try_new)).
+    Subject,
+    /// A header field name ([`Header::try_new`](crate::message::Header::try_new)).
+    HeaderName,
+    /// A header field value ([`Header::try_new`](crate::message::Header::try_new)).
+    HeaderValue,
+    /// A message identifier or Content-ID
+    /// ([`MsgId::try_new`](crate::message::MsgId::try_new)).
+    MessageId,
+    /// The user name of [`Credentials`](crate::Credentials).
+    Username,
+    /// The password (or authorization code) of [`Credentials`](crate::Credentials).
+    Password,
+    /// An attachment's file name.
+    FileName,
+    /// An attachment's content type.
+    ContentType,
+    /// Attachment number `n` (from 1) as a whole.
+    Attachment(u16),
+    /// The message's `Date`.
+    Date,
+    /// The envelope's recipients as a whole.
+    Recipients,
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Field::Domain => f.write_str("the domain"),
+            Field::Address => f.write_str("the address"),
+            Field::Mailbox => f.write_str("the mailbox"),
+            Field::DisplayName => f.write_str("the display name"),
+            Field::From => f.write_str("From"),
+            Field::To(n) => write!(f, "To number {n}"),
+            Field::Cc(n) => write!(f, "Cc number {n}"),
+            Field::Bcc(n) => write!(f, "Bcc number {n}"),
+            Field::ReplyTo(n) => write!(f, "Reply-To number {n}"),
+            Field::Subject => f.write_str("the subject"),
+            Field::HeaderName => f.write_str("the header name"),
+            Field::HeaderValue => f.write_str("the header value"),
+            Field::MessageId => f.write_str("the message identifier"),
+            Field::Username => f.write_str("the user name"),
+            Field::Password => f.write_str("the password"),
+            Field::FileName => f.write_str("the attachment's file name"),
+            Field::ContentType => f.write_str("the attachment's content type"),
+            Field::Attachment(n) => write!(f, "attachment number {n}"),
+            Field::Date => f.write_str("the Date"),
+            Field::Recipients => f.write_str("the recipients"),
+        }
+    }
+}
+
+/// What was wrong with a refused value ([`InputError::kind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum InputErrorKind {
     /// The value is empty.
     Empty,
     /// A CR or LF: it would end the command or header line and let the rest inject another.
@@ -408,55 +531,53 @@ pub enum InputError {
     /// `Message::date`, or say that the submission server adds it with
     /// `Message::without_date`.
     MissingDate,
-    /// Attachment `index` (from 0) was read by an earlier send and its reader
-    /// cannot start again: the message would go out shorter. Make it with
+    /// The attachment ([`Field::Attachment`]) was read by an earlier send and its
+    /// reader cannot start again: the message would go out shorter. Make it with
     /// `Attachment::rewindable` or `Attachment::from_bytes` to send it again.
-    AttachmentSpent {
-        /// Which attachment.
-        index: usize,
-    },
+    AttachmentSpent,
 }
 
-impl fmt::Display for InputError {
+impl fmt::Display for InputErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            InputError::Empty => f.write_str("empty value"),
-            InputError::LineBreak => {
+            InputErrorKind::Empty => f.write_str("empty value"),
+            InputErrorKind::LineBreak => {
                 f.write_str("CR or LF in a value (would inject a command or header)")
             }
-            InputError::Nul => f.write_str("NUL byte in a value"),
-            InputError::Control => f.write_str("control character in a value"),
-            InputError::TooLong { max } => write!(f, "value longer than {max} octets"),
-            InputError::MissingAt => f.write_str("address without '@'"),
-            InputError::InvalidLocalPart => f.write_str("invalid local part in address"),
-            InputError::InvalidDomain => f.write_str("invalid domain"),
-            InputError::InvalidMailbox => {
+            InputErrorKind::Nul => f.write_str("NUL byte in a value"),
+            InputErrorKind::Control => f.write_str("control character in a value"),
+            InputErrorKind::TooLong { max } => write!(f, "value longer than {max} octets"),
+            InputErrorKind::MissingAt => f.write_str("address without '@'"),
+            InputErrorKind::InvalidLocalPart => f.write_str("invalid local part in address"),
+            InputErrorKind::InvalidDomain => f.write_str("invalid domain"),
+            InputErrorKind::InvalidMailbox => {
                 f.write_str("expected 'Name <local@domain>' or 'local@domain'")
             }
-            InputError::InvalidContentType => f.write_str("content type is not 'type/subtype'"),
-            InputError::TooManyRecipients { max } => write!(f, "more than {max} recipients"),
-            InputError::NoRecipients => f.write_str("no recipients"),
-            InputError::InvalidHeaderName => f.write_str(
+            InputErrorKind::InvalidContentType => f.write_str("content type is not 'type/subtype'"),
+            InputErrorKind::TooManyRecipients { max } => write!(f, "more than {max} recipients"),
+            InputErrorKind::NoRecipients => f.write_str("no recipients"),
+            InputErrorKind::InvalidHeaderName => f.write_str(
                 "header field name is not 1 to 76 printable ASCII characters without ':'",
             ),
-            InputError::ReservedHeader => {
+            InputErrorKind::ReservedHeader => {
                 f.write_str("the message writer writes this header field itself")
             }
-            InputError::InvalidMessageId => {
+            InputErrorKind::InvalidMessageId => {
                 f.write_str("message identifier is not 'id-left@id-right'")
             }
-            InputError::MissingDate => f.write_str(
+            InputErrorKind::MissingDate => f.write_str(
                 "the message has no Date (set one, or say the server adds it with without_date)",
             ),
-            InputError::AttachmentSpent { index } => write!(
-                f,
-                "attachment {index} was read by an earlier send and cannot be read again (use a rewindable source)"
+            InputErrorKind::AttachmentSpent => f.write_str(
+                "read by an earlier send and cannot be read again (use a rewindable source)",
             ),
         }
     }
 }
 
 impl core::error::Error for InputError {}
+
+impl core::error::Error for InputErrorKind {}
 
 impl<E> From<InputError> for Error<E> {
     fn from(e: InputError) -> Self {

@@ -84,7 +84,9 @@ mod performance_guide {}
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use embedded_tls::{CryptoRng, CryptoRngCore};
 pub use engine::{Config, Security};
-pub use error::{Error, Failure, InputError, ProtocolError, Response, Text, Unsupported};
+pub use error::{
+    Error, Failure, InputError, InputErrorKind, ProtocolError, Response, Text, Unsupported,
+};
 
 /// The TLS upgrader of a client that cannot do TLS: a session that needs STARTTLS
 /// fails with [`Unsupported::TlsUnavailable`]. Streams that are already encrypted

@@ -272,7 +272,10 @@ mod tests {
     fn permanent_failures_and_the_total_limit_end_at_once() {
         let mut s = Retry::new(Policy::new(9).with_total(Duration::from_secs(10)));
         s.begin(Duration::ZERO);
-        let refused = Error::<()>::Input(crate::error::InputError::NoRecipients);
+        let refused = Error::<()>::Input(crate::error::InputError::new(
+            crate::error::Field::Recipients,
+            crate::error::InputErrorKind::NoRecipients,
+        ));
         assert!(matches!(
             s.after::<(), Error<()>>(Err(refused), Duration::ZERO, 0),
             Next::Done(Delivery::Refused { attempts: 1, .. })

@@ -11,7 +11,7 @@ use embedded_io::ErrorKind;
 use embedded_smtp::message::{
     Attachment, BodySource, DateTime, DotStuffer, Message, RawMessage, TextEncoding,
 };
-use embedded_smtp::{Address, HeaderText, InputError, Mailbox};
+use embedded_smtp::{Address, HeaderText, InputErrorKind, Mailbox};
 
 const CHUNKS: [usize; 4] = [1, 7, 64, 4096];
 
@@ -498,38 +498,54 @@ fn long_word_in_subject() {
 #[test]
 fn header_injection_is_refused_at_construction() {
     for bad in ["x\r\nBcc: victim@example.com", "x\ny", "x\ry"] {
-        assert_eq!(HeaderText::try_new(bad), Err(InputError::LineBreak));
-        let a = Address::try_new("a@example.com").unwrap();
-        assert_eq!(Mailbox::with_name(bad, a), Err(InputError::LineBreak));
         assert_eq!(
-            Attachment::new(bad, "text/plain", &b""[..]).map(|_| ()),
-            Err(InputError::LineBreak)
+            HeaderText::try_new(bad).map_err(|e| e.kind()),
+            Err(InputErrorKind::LineBreak)
+        );
+        let a = Address::try_new("a@example.com").unwrap();
+        assert_eq!(
+            Mailbox::with_name(bad, a).map_err(|e| e.kind()),
+            Err(InputErrorKind::LineBreak)
+        );
+        assert_eq!(
+            Attachment::new(bad, "text/plain", &b""[..])
+                .map(|_| ())
+                .map_err(|e| e.kind()),
+            Err(InputErrorKind::LineBreak)
         );
         let ct = format!("text/plain{bad}");
         assert_eq!(
-            Attachment::new("a.txt", &ct, &b""[..]).map(|_| ()),
-            Err(InputError::LineBreak)
+            Attachment::new("a.txt", &ct, &b""[..])
+                .map(|_| ())
+                .map_err(|e| e.kind()),
+            Err(InputErrorKind::LineBreak)
         );
     }
     assert_eq!(
-        Mailbox::parse("Eve <a@example.com>\r\nBcc: b@example.com"),
-        Err(InputError::LineBreak)
+        Mailbox::parse("Eve <a@example.com>\r\nBcc: b@example.com").map_err(|e| e.kind()),
+        Err(InputErrorKind::LineBreak)
     );
     assert_eq!(
-        Address::try_new("a@example.com\r\nRCPT TO:<b@example.com>"),
-        Err(InputError::LineBreak)
+        Address::try_new("a@example.com\r\nRCPT TO:<b@example.com>").map_err(|e| e.kind()),
+        Err(InputErrorKind::LineBreak)
     );
     assert_eq!(
-        Attachment::new("a\0b", "text/plain", &b""[..]).map(|_| ()),
-        Err(InputError::Nul)
+        Attachment::new("a\0b", "text/plain", &b""[..])
+            .map(|_| ())
+            .map_err(|e| e.kind()),
+        Err(InputErrorKind::Nul)
     );
     assert_eq!(
-        Attachment::new("a.txt", "text/plain; charset=utf-8", &b""[..]).map(|_| ()),
-        Err(InputError::InvalidContentType)
+        Attachment::new("a.txt", "text/plain; charset=utf-8", &b""[..])
+            .map(|_| ())
+            .map_err(|e| e.kind()),
+        Err(InputErrorKind::InvalidContentType)
     );
     assert_eq!(
-        Attachment::new("", "text/plain", &b""[..]).map(|_| ()),
-        Err(InputError::Empty)
+        Attachment::new("", "text/plain", &b""[..])
+            .map(|_| ())
+            .map_err(|e| e.kind()),
+        Err(InputErrorKind::Empty)
     );
 }
 

@@ -13,10 +13,11 @@
 mod common;
 
 use embedded_io::{ErrorKind, ErrorType, Read, Seek, SeekFrom};
+use embedded_smtp::error::Field;
 use embedded_smtp::message::{
     AnyReader, Attachment, AutoSubmitted, BodySource, DateTime, Header, Importance, Message, MsgId,
 };
-use embedded_smtp::{HeaderText, InputError, Mailbox};
+use embedded_smtp::{HeaderText, InputError, InputErrorKind, Mailbox};
 
 const CHUNKS: [usize; 4] = [1, 7, 64, 4096];
 
@@ -382,7 +383,15 @@ fn a_once_reader_is_spent_after_one_send() {
     msg.rewind().unwrap();
     let out = drain(&mut msg.writer(), 100);
     assert!(out.len() > 400);
-    assert_eq!(msg.rewind(), Err(InputError::AttachmentSpent { index: 1 }));
+    let err = msg.rewind().unwrap_err();
+    assert_eq!(
+        err,
+        InputError::new(Field::Attachment(2), InputErrorKind::AttachmentSpent)
+    );
+    assert_eq!(
+        err.to_string(),
+        "attachment number 2: read by an earlier send and cannot be read again (use a rewindable source)"
+    );
 }
 
 #[test]
@@ -435,10 +444,13 @@ fn a_message_without_date_is_refused_before_mail() {
             .text("y\n");
         assert_eq!(
             c.send(&mut msg).unwrap_err(),
-            embedded_smtp::Error::Input(InputError::MissingDate)
+            embedded_smtp::Error::Input(InputError::new(Field::Date, InputErrorKind::MissingDate))
         );
         c.stream_mut().assert_finished();
-        assert_eq!(msg.rewind(), Err(InputError::MissingDate));
+        assert_eq!(
+            msg.rewind().map_err(|e| e.kind()),
+            Err(InputErrorKind::MissingDate)
+        );
         let mut msg = msg.without_date();
         assert_eq!(msg.rewind(), Ok(()));
         assert!(!drain(&mut msg.writer(), 64).starts_with(b"Date:"));
@@ -482,29 +494,88 @@ fn stamp_fills_date_and_message_id() {
     assert_ne!(ia, ib, "two stamps, two identifiers");
 }
 
+/// Each error names the value it refused.
+#[test]
+fn errors_name_the_field() {
+    use embedded_smtp::{Address, Credentials, Domain};
+    let e = Credentials::try_new("user", "pass\0word").unwrap_err();
+    assert_eq!(e, InputError::new(Field::Password, InputErrorKind::Nul));
+    assert_eq!(e.to_string(), "the password: NUL byte in a value");
+    assert_eq!(
+        Credentials::try_new("", "x").unwrap_err().field(),
+        Field::Username
+    );
+    assert_eq!(
+        HeaderText::try_new("Door\r\nBcc: x@y").unwrap_err(),
+        InputError::new(Field::Subject, InputErrorKind::LineBreak)
+    );
+    let e = Header::try_new("Content-Type", "x").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the header name: the message writer writes this header field itself"
+    );
+    assert_eq!(
+        Header::try_new("X-A", "a\nb").unwrap_err().field(),
+        Field::HeaderValue
+    );
+    assert_eq!(Domain::try_new("a b").unwrap_err().field(), Field::Domain);
+    assert_eq!(Address::try_new("ab").unwrap_err().field(), Field::Address);
+    assert_eq!(
+        Mailbox::parse("A <a@b").unwrap_err().field(),
+        Field::Mailbox
+    );
+    assert_eq!(
+        Mailbox::parse("A <a@@>").unwrap_err().field(),
+        Field::Address
+    );
+    assert_eq!(MsgId::try_new("x").unwrap_err().field(), Field::MessageId);
+    assert_eq!(
+        Attachment::new("a\n", "text/plain", &b""[..])
+            .unwrap_err()
+            .field(),
+        Field::FileName
+    );
+    assert_eq!(
+        Attachment::new("a", "text", &b""[..]).unwrap_err().field(),
+        Field::ContentType
+    );
+    // A caller that knows where a value belongs says so.
+    let e = Mailbox::parse("ops@example.com\r\nRCPT TO:<x@y>")
+        .unwrap_err()
+        .at(Field::To(2));
+    assert_eq!(e.kind(), InputErrorKind::LineBreak);
+    assert_eq!(
+        e.to_string(),
+        "To number 2: CR or LF in a value (would inject a command or header)"
+    );
+}
+
 #[test]
 fn invalid_fields_are_refused() {
     assert_eq!(
-        Header::try_new("Content-Type", "x"),
-        Err(InputError::ReservedHeader)
+        Header::try_new("Content-Type", "x").map_err(|e| e.kind()),
+        Err(InputErrorKind::ReservedHeader)
     );
     assert_eq!(
-        Header::try_new("From", "x"),
-        Err(InputError::ReservedHeader)
+        Header::try_new("From", "x").map_err(|e| e.kind()),
+        Err(InputErrorKind::ReservedHeader)
     );
     assert_eq!(
-        Header::try_new("X-A", "b\r\nBcc: x@y"),
-        Err(InputError::LineBreak)
+        Header::try_new("X-A", "b\r\nBcc: x@y").map_err(|e| e.kind()),
+        Err(InputErrorKind::LineBreak)
     );
     assert_eq!(
-        Header::try_new("X A", "b"),
-        Err(InputError::InvalidHeaderName)
+        Header::try_new("X A", "b").map_err(|e| e.kind()),
+        Err(InputErrorKind::InvalidHeaderName)
     );
     assert_eq!(
-        MsgId::try_new("no-at-sign"),
-        Err(InputError::InvalidMessageId)
+        MsgId::try_new("no-at-sign").map_err(|e| e.kind()),
+        Err(InputErrorKind::InvalidMessageId)
     );
-    assert_eq!(MsgId::try_new("a@b\r\n"), Err(InputError::LineBreak));
+    assert_eq!(
+        MsgId::try_new("a@b\r\n").map_err(|e| e.kind()),
+        Err(InputErrorKind::LineBreak)
+    );
 }
 
 // ---------------------------------------------------------------------------------

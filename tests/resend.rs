@@ -9,6 +9,7 @@ mod common;
 use common::block_on;
 use common::responder::{Cut, Responder};
 use common::{DRIVERS, Driver};
+use embedded_smtp::error::{Field, InputErrorKind};
 use embedded_smtp::message::{Attachment, Bytes, DateTime, Message, RawMessage};
 use embedded_smtp::{Address, Config, Domain, Error, HeaderText, InputError, Mailbox};
 
@@ -123,7 +124,10 @@ fn a_one_shot_reader_is_refused_before_mail_the_second_time() {
         let mut again = Responder::new(None);
         assert_eq!(
             send(driver, &mut again, &mut m),
-            Err(Error::Input(InputError::AttachmentSpent { index: 0 }))
+            Err(Error::Input(InputError::new(
+                Field::Attachment(1),
+                InputErrorKind::AttachmentSpent
+            )))
         );
         // Nothing of the transaction was sent: EHLO only.
         assert_eq!(again.commands, ["EHLO client.test"]);

@@ -8,7 +8,9 @@ mod common;
 use common::{BODY, BODY_WIRE, E, GREETING, MODES, Mode, Scripted, Step, addr, config, script};
 use embedded_smtp::auth::{Credentials, Mechanism};
 use embedded_smtp::engine::{Config, MailParams, Security, Stage};
-use embedded_smtp::error::{Error, Failure, InputError, ProtocolError, Unsupported};
+use embedded_smtp::error::{
+    Error, Failure, Field, InputError, InputErrorKind, ProtocolError, Unsupported,
+};
 use embedded_smtp::message::RawMessage;
 use embedded_smtp::reply::ReplyError;
 
@@ -862,11 +864,17 @@ fn recipient_count_is_bounded() {
     let many = ["a@x.com", "b@x.com", "c@x.com", "d@x.com", "e@x.com"];
     assert_eq!(
         run(&t, config(), |c| send(c, &many)),
-        Err(Error::Input(InputError::TooManyRecipients { max: 4 }))
+        Err(Error::Input(InputError::new(
+            Field::Recipients,
+            InputErrorKind::TooManyRecipients { max: 4 }
+        )))
     );
     assert_eq!(
         run(&t, config(), |c| send(c, &[])),
-        Err(Error::Input(InputError::NoRecipients))
+        Err(Error::Input(InputError::new(
+            Field::Recipients,
+            InputErrorKind::NoRecipients
+        )))
     );
 }
 

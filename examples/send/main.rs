@@ -97,7 +97,7 @@ fn run(o: &Opts) -> Result<Summary, String> {
         ),
     };
     let helo = o.helo.clone().unwrap_or_else(local_host_name);
-    let client_id = Domain::try_new(&helo).map_err(|e| format!("--helo {helo:?}: {e}"))?;
+    let client_id = Domain::try_new(&helo).map_err(|e| format!("--helo {helo:?}: {}", e.kind()))?;
     let mut config = Config::new(client_id);
     if let (Some(user), Some(secret)) = (&o.user, &secret) {
         let creds = Credentials::try_new(user, secret)
@@ -115,7 +115,7 @@ fn run(o: &Opts) -> Result<Summary, String> {
     if mailboxes.to.len() + mailboxes.cc.len() + mailboxes.bcc.len() > MAX_RCPT {
         return Err(format!("at most {MAX_RCPT} recipients"));
     }
-    HeaderText::try_new(&o.subject).map_err(|e| format!("--subject: {e}"))?;
+    HeaderText::try_new(&o.subject).map_err(|e| format!("--subject: {}", e.kind()))?;
     let parts = read_parts(o, mailboxes.from.address().domain())?;
 
     let (mut rx, mut tx) = ([0u8; 1024], [0u8; 8192]);

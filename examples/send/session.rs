@@ -40,8 +40,13 @@ pub(crate) fn read_parts(o: &Opts, domain: &str) -> Result<Parts, String> {
         let bytes = std::fs::read(p).map_err(|e| format!("--inline {}: {e}", p.display()))?;
         let name = file_name("--inline", p)?;
         let id = content_id(&name, domain);
-        MsgId::try_new(&id)
-            .map_err(|e| format!("--inline {}: {id:?} is no Content-ID: {e}", p.display()))?;
+        MsgId::try_new(&id).map_err(|e| {
+            format!(
+                "--inline {}: {id:?} is no Content-ID: {}",
+                p.display(),
+                e.kind()
+            )
+        })?;
         if inline.iter().any(|i| i.3 == id) {
             return Err(format!(
                 "--inline {}: another --inline has the same file name",
@@ -294,7 +299,7 @@ pub(crate) struct Mailboxes<'a> {
 }
 
 fn mailbox<'a>(flag: &str, s: &'a str) -> Result<Mailbox<'a>, String> {
-    Mailbox::parse(s).map_err(|e| format!("{flag} {s:?}: {e}"))
+    Mailbox::parse(s).map_err(|e| format!("{flag} {s:?}: {}", e.kind()))
 }
 
 fn mailbox_list<'a>(flag: &str, v: &'a [String]) -> Result<Vec<Mailbox<'a>>, String> {

@@ -29,7 +29,9 @@ pub use action::{Action, Outcome, Stage};
 use crate::address::{Address, Domain};
 use crate::auth::{self, Chosen, Credentials, Prompt};
 use crate::command::Command;
-use crate::error::{Error, Failure, InputError, ProtocolError, Response, Text, Unsupported};
+use crate::error::{
+    Error, Failure, Field, InputError, InputErrorKind, ProtocolError, Response, Text, Unsupported,
+};
 use crate::limits;
 use crate::message::{BodySource, DotStuffer};
 use crate::reply::{
@@ -677,10 +679,11 @@ impl<'a, const N: usize> Engine<'a, N> {
         let rcpts = recipients.into_iter();
         let count = rcpts.clone().count();
         if count == 0 {
-            return Err(InputError::NoRecipients.into());
+            return Err(InputError::new(Field::Recipients, InputErrorKind::NoRecipients).into());
         }
         if count > N {
-            return Err(InputError::TooManyRecipients { max: N }.into());
+            let kind = InputErrorKind::TooManyRecipients { max: N };
+            return Err(InputError::new(Field::Recipients, kind).into());
         }
         let utf8 = params.smtputf8
             || from.is_some_and(|a| !a.is_ascii())

@@ -6,7 +6,7 @@ use super::header;
 use super::writer::{self, MessageWriter};
 use super::{DateTime, TextEncoding};
 use crate::address::{Address, HeaderText, Mailbox};
-use crate::error::InputError;
+use crate::error::{Field, InputError, InputErrorKind};
 
 /// An attachment streamed from a reader and sent base64-encoded at 76 columns, as a
 /// part of a `multipart/mixed` message.
@@ -22,7 +22,7 @@ use crate::error::InputError;
 /// from its first byte, which [`Attachment::rewindable`] (any
 /// `embedded_io::Read + Seek`) and [`Attachment::from_bytes`] (bytes in memory)
 /// can do. One made with [`Attachment::new`] reads a plain reader once: sending the
-/// message again then fails with [`InputError::AttachmentSpent`] before `MAIL`,
+/// message again then fails with [`InputErrorKind::AttachmentSpent`] before `MAIL`,
 /// never with a shorter message.
 pub struct Attachment<'a, R> {
     pub(super) filename: &'a str,
@@ -131,7 +131,7 @@ enum Inner<'r> {
 /// Make every attachment with [`Attachment::rewindable`]: a reader made with
 /// [`seekable`](Self::seekable) or [`bytes`](Self::bytes) starts again when the
 /// message is sent again; one made with [`once`](Self::once) cannot seek, so sending
-/// again fails with [`InputError::AttachmentSpent`] as for [`Attachment::new`].
+/// again fails with [`InputErrorKind::AttachmentSpent`] as for [`Attachment::new`].
 pub struct AnyReader<'r>(Inner<'r>);
 
 impl core::fmt::Debug for AnyReader<'_> {
@@ -196,21 +196,22 @@ impl<'a, R: embedded_io::Read> Attachment<'a, R> {
     /// are read from `reader` until it reports end of file.
     ///
     /// # Errors
-    /// - [`InputError::LineBreak`], [`InputError::Nul`] or [`InputError::Control`] for
+    /// - [`InputErrorKind::LineBreak`], [`InputErrorKind::Nul`] or [`InputErrorKind::Control`] for
     ///   a control character in either string;
-    /// - [`InputError::Empty`] for an empty file name, or a content type with an empty
+    /// - [`InputErrorKind::Empty`] for an empty file name, or a content type with an empty
     ///   type or subtype;
-    /// - [`InputError::TooLong`] for a file name over [`MAX_FILENAME`](super::MAX_FILENAME) or a content
+    /// - [`InputErrorKind::TooLong`] for a file name over [`MAX_FILENAME`](super::MAX_FILENAME) or a content
     ///   type over [`MAX_CONTENT_TYPE`](super::MAX_CONTENT_TYPE) octets;
-    /// - [`InputError::InvalidContentType`] for a content type that is not
+    /// - [`InputErrorKind::InvalidContentType`] for a content type that is not
     ///   `token/token` (RFC 2045 §5.1): no `/`, more than one, a space, a `tspecial`
     ///   such as `;`, or a non-ASCII character.
     ///
     /// The reader is read once: a message with this attachment cannot be sent a
-    /// second time ([`InputError::AttachmentSpent`]); see [`Attachment::rewindable`].
+    /// second time ([`InputErrorKind::AttachmentSpent`]); see [`Attachment::rewindable`].
     pub fn new(filename: &'a str, content_type: &'a str, reader: R) -> Result<Self, InputError> {
-        header::check_filename(filename)?;
-        header::check_content_type(content_type)?;
+        header::check_filename(filename).map_err(|k| InputError::new(Field::FileName, k))?;
+        header::check_content_type(content_type)
+            .map_err(|k| InputError::new(Field::ContentType, k))?;
         Ok(Attachment {
             filename,
             content_type,
@@ -373,7 +374,7 @@ impl<'a, R: embedded_io::Read> Message<'a, R> {
     ///
     /// RFC 5322 §3.6 requires one. A message with neither a date nor
     /// [`without_date`](Self::without_date) is refused before `MAIL`
-    /// ([`InputError::MissingDate`]).
+    /// ([`InputErrorKind::MissingDate`]).
     pub fn date(self, date: DateTime) -> Self {
         Message {
             date: Some(date),
@@ -577,20 +578,24 @@ impl<'a, R: embedded_io::Read> Message<'a, R> {
     /// call it before `MAIL`.
     ///
     /// # Errors
-    /// - [`InputError::MissingDate`] when the message has neither a
+    /// - [`InputErrorKind::MissingDate`] when the message has neither a
     ///   [`date`](Self::date) nor [`without_date`](Self::without_date);
-    /// - [`InputError::AttachmentSpent`] when an attachment was read and its reader
+    /// - [`InputErrorKind::AttachmentSpent`] when an attachment was read and its reader
     ///   cannot start again (made with [`Attachment::new`]): sending would send a
     ///   shorter message.
     pub fn rewind(&mut self) -> Result<(), InputError> {
         if self.date.is_none() && !self.no_date {
-            return Err(InputError::MissingDate);
+            return Err(InputError::new(Field::Date, InputErrorKind::MissingDate));
         }
         for (index, att) in self.attachments.iter_mut().enumerate() {
             if att.started {
                 match att.rewind {
                     Some(rewind) if rewind(&mut att.reader) => att.started = false,
-                    _ => return Err(InputError::AttachmentSpent { index }),
+                    _ => {
+                        let n = u16::try_from(index + 1).unwrap_or(u16::MAX);
+                        let kind = InputErrorKind::AttachmentSpent;
+                        return Err(InputError::new(Field::Attachment(n), kind));
+                    }
                 }
             }
         }

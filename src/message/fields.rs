@@ -9,7 +9,7 @@
 use super::Sink;
 use super::header;
 use crate::address::{HeaderText, Mailbox, check_controls};
-use crate::error::InputError;
+use crate::error::{Field, InputError, InputErrorKind};
 
 /// Longest message identifier accepted, brackets excluded (a crate bound: a
 /// `References` line holding one stays far below 998 octets).
@@ -46,26 +46,34 @@ impl<'a> MsgId<'a> {
     /// side a dot-atom, the right side a dot-atom or a `[literal]`.
     ///
     /// # Errors
-    /// [`InputError::LineBreak`], [`InputError::Nul`] or [`InputError::Control`] for
-    /// a control character, [`InputError::Empty`] for an empty identifier,
-    /// [`InputError::TooLong`] beyond [`MAX_MSG_ID`] octets and
-    /// [`InputError::InvalidMessageId`] for anything else that is not a `msg-id`.
+    /// [`InputErrorKind::LineBreak`], [`InputErrorKind::Nul`] or [`InputErrorKind::Control`] for
+    /// a control character, [`InputErrorKind::Empty`] for an empty identifier,
+    /// [`InputErrorKind::TooLong`] beyond [`MAX_MSG_ID`] octets and
+    /// [`InputErrorKind::InvalidMessageId`] for anything else that is not a `msg-id`.
     pub fn try_new(s: &'a str) -> Result<Self, InputError> {
+        Self::check(s).map_err(|k| InputError::new(Field::MessageId, k))
+    }
+
+    fn check(s: &'a str) -> Result<Self, InputErrorKind> {
         check_controls(s.as_bytes())?;
         let inner = match s.strip_prefix('<') {
-            Some(rest) => rest.strip_suffix('>').ok_or(InputError::InvalidMessageId)?,
+            Some(rest) => rest
+                .strip_suffix('>')
+                .ok_or(InputErrorKind::InvalidMessageId)?,
             None => s,
         };
         if inner.is_empty() {
-            return Err(InputError::Empty);
+            return Err(InputErrorKind::Empty);
         }
         if inner.len() > MAX_MSG_ID {
-            return Err(InputError::TooLong { max: MAX_MSG_ID });
+            return Err(InputErrorKind::TooLong { max: MAX_MSG_ID });
         }
-        let (left, right) = inner.split_once('@').ok_or(InputError::InvalidMessageId)?;
+        let (left, right) = inner
+            .split_once('@')
+            .ok_or(InputErrorKind::InvalidMessageId)?;
         let (l, r) = (left.as_bytes(), right.as_bytes());
         if !is_dot_atom(l) || !(is_dot_atom(r) || is_no_fold_literal(r)) {
-            return Err(InputError::InvalidMessageId);
+            return Err(InputErrorKind::InvalidMessageId);
         }
         Ok(MsgId(inner))
     }
@@ -139,32 +147,36 @@ impl<'a> Header<'a> {
     /// Checks the name and the value.
     ///
     /// # Errors
-    /// - [`InputError::InvalidHeaderName`] for an empty name, one longer than
+    /// - [`InputErrorKind::InvalidHeaderName`] for an empty name, one longer than
     ///   [`MAX_HEADER_NAME`], or one holding a space, `:`, a control character or a
     ///   non-ASCII character;
-    /// - [`InputError::ReservedHeader`] for a field the writer writes itself:
+    /// - [`InputErrorKind::ReservedHeader`] for a field the writer writes itself:
     ///   `Date`, `From`, `Sender`, `Reply-To`, `To`, `Cc`, `Bcc`, `Subject`,
     ///   `Message-ID`, `In-Reply-To`, `References`, `MIME-Version`,
     ///   `Auto-Submitted`, `Importance`, `X-Priority` and every `Content-*` (in any
     ///   case);
-    /// - the errors of [`HeaderText::try_new`] for the value.
+    /// - the errors of [`HeaderText::try_new`] for the value, naming
+    ///   [`Field::HeaderValue`].
+    ///
+    /// Errors about the name name [`Field::HeaderName`].
     pub fn try_new(name: &'a str, value: &'a str) -> Result<Self, InputError> {
         let b = name.as_bytes();
+        let name_error = |k| InputError::new(Field::HeaderName, k);
         if b.is_empty()
             || b.len() > MAX_HEADER_NAME
             || !b.iter().all(|&c| matches!(c, 33..=57 | 59..=126))
         {
-            return Err(InputError::InvalidHeaderName);
+            return Err(name_error(InputErrorKind::InvalidHeaderName));
         }
         let content = b
             .get(..8)
             .is_some_and(|p| p.eq_ignore_ascii_case(b"Content-"));
         if content || RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name)) {
-            return Err(InputError::ReservedHeader);
+            return Err(name_error(InputErrorKind::ReservedHeader));
         }
         Ok(Header {
             name,
-            value: HeaderText::try_new(value)?,
+            value: HeaderText::try_new(value).map_err(|e| e.at(Field::HeaderValue))?,
         })
     }
 
@@ -345,17 +357,47 @@ mod tests {
             MsgId::try_new("x@[1.2.3.4]").unwrap().as_str(),
             "x@[1.2.3.4]"
         );
-        assert_eq!(MsgId::try_new("<>"), Err(InputError::Empty));
-        assert_eq!(MsgId::try_new("<a@b"), Err(InputError::InvalidMessageId));
-        assert_eq!(MsgId::try_new("ab"), Err(InputError::InvalidMessageId));
-        assert_eq!(MsgId::try_new("a@b@c"), Err(InputError::InvalidMessageId));
-        assert_eq!(MsgId::try_new("a b@c"), Err(InputError::InvalidMessageId));
-        assert_eq!(MsgId::try_new("a..b@c"), Err(InputError::InvalidMessageId));
-        assert_eq!(MsgId::try_new("a@b>"), Err(InputError::InvalidMessageId));
-        assert_eq!(MsgId::try_new("a@[b]c]"), Err(InputError::InvalidMessageId));
-        assert_eq!(MsgId::try_new("a@b\r\nX: y"), Err(InputError::LineBreak));
+        assert_eq!(
+            MsgId::try_new("<>").map_err(|e| e.kind()),
+            Err(InputErrorKind::Empty)
+        );
+        assert_eq!(
+            MsgId::try_new("<a@b").map_err(|e| e.kind()),
+            Err(InputErrorKind::InvalidMessageId)
+        );
+        assert_eq!(
+            MsgId::try_new("ab").map_err(|e| e.kind()),
+            Err(InputErrorKind::InvalidMessageId)
+        );
+        assert_eq!(
+            MsgId::try_new("a@b@c").map_err(|e| e.kind()),
+            Err(InputErrorKind::InvalidMessageId)
+        );
+        assert_eq!(
+            MsgId::try_new("a b@c").map_err(|e| e.kind()),
+            Err(InputErrorKind::InvalidMessageId)
+        );
+        assert_eq!(
+            MsgId::try_new("a..b@c").map_err(|e| e.kind()),
+            Err(InputErrorKind::InvalidMessageId)
+        );
+        assert_eq!(
+            MsgId::try_new("a@b>").map_err(|e| e.kind()),
+            Err(InputErrorKind::InvalidMessageId)
+        );
+        assert_eq!(
+            MsgId::try_new("a@[b]c]").map_err(|e| e.kind()),
+            Err(InputErrorKind::InvalidMessageId)
+        );
+        assert_eq!(
+            MsgId::try_new("a@b\r\nX: y").map_err(|e| e.kind()),
+            Err(InputErrorKind::LineBreak)
+        );
         let long = ["a@", &"b".repeat(249)].concat();
-        assert_eq!(MsgId::try_new(&long), Err(InputError::TooLong { max: 250 }));
+        assert_eq!(
+            MsgId::try_new(&long).map_err(|e| e.kind()),
+            Err(InputErrorKind::TooLong { max: 250 })
+        );
         assert!(MsgId::try_new(&long[..250]).is_ok());
     }
 
@@ -365,14 +407,14 @@ mod tests {
         assert!(Header::try_new("List-Unsubscribe", "<mailto:x@y>").is_ok());
         for bad in ["", "X Y", "X:Y", "Ü", "X\r\nY"] {
             assert_eq!(
-                Header::try_new(bad, "v"),
-                Err(InputError::InvalidHeaderName),
+                Header::try_new(bad, "v").map_err(|e| e.kind()),
+                Err(InputErrorKind::InvalidHeaderName),
                 "{bad:?}"
             );
         }
         assert_eq!(
-            Header::try_new(&"X".repeat(77), "v"),
-            Err(InputError::InvalidHeaderName)
+            Header::try_new(&"X".repeat(77), "v").map_err(|e| e.kind()),
+            Err(InputErrorKind::InvalidHeaderName)
         );
         for owned in [
             "from",
@@ -385,16 +427,19 @@ mod tests {
             "x-priority",
         ] {
             assert_eq!(
-                Header::try_new(owned, "v"),
-                Err(InputError::ReservedHeader),
+                Header::try_new(owned, "v").map_err(|e| e.kind()),
+                Err(InputErrorKind::ReservedHeader),
                 "{owned}"
             );
         }
         assert_eq!(
-            Header::try_new("X-A", "v\r\nBcc: x@y"),
-            Err(InputError::LineBreak)
+            Header::try_new("X-A", "v\r\nBcc: x@y").map_err(|e| e.kind()),
+            Err(InputErrorKind::LineBreak)
         );
-        assert_eq!(Header::try_new("X-A", "v\0"), Err(InputError::Nul));
+        assert_eq!(
+            Header::try_new("X-A", "v\0").map_err(|e| e.kind()),
+            Err(InputErrorKind::Nul)
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@
 
 use super::{DateTime, Sink, base64};
 use crate::address::Mailbox;
-use crate::error::InputError;
+use crate::error::InputErrorKind;
 
 /// Fold limit for structured headers: a line holding an encoded word may not exceed
 /// 76 characters (RFC 2047 §2), which also keeps to the 78 of RFC 5322 §2.1.1.
@@ -429,11 +429,11 @@ fn is_token_char(c: u8) -> bool {
 
 /// Checks an attachment's content type: `type/subtype`, both RFC 2045 tokens, no
 /// parameters.
-pub(crate) fn check_content_type(s: &str) -> Result<(), InputError> {
+pub(crate) fn check_content_type(s: &str) -> Result<(), InputErrorKind> {
     let b = s.as_bytes();
     check_controls(b)?;
     if b.len() > MAX_CONTENT_TYPE {
-        return Err(InputError::TooLong {
+        return Err(InputErrorKind::TooLong {
             max: MAX_CONTENT_TYPE,
         });
     }
@@ -443,29 +443,29 @@ pub(crate) fn check_content_type(s: &str) -> Result<(), InputError> {
         .map(|(t, s)| (t, s.get(1..).unwrap_or_default()))
     else {
         return Err(if b.is_empty() {
-            InputError::Empty
+            InputErrorKind::Empty
         } else {
-            InputError::InvalidContentType
+            InputErrorKind::InvalidContentType
         });
     };
     if ty.is_empty() || sub.is_empty() {
-        return Err(InputError::Empty);
+        return Err(InputErrorKind::Empty);
     }
     if !ty.iter().chain(sub).all(|&c| is_token_char(c)) {
-        return Err(InputError::InvalidContentType);
+        return Err(InputErrorKind::InvalidContentType);
     }
     Ok(())
 }
 
 /// Checks an attachment's file name: not empty, no control characters, at most
 /// [`MAX_FILENAME`] octets.
-pub(crate) fn check_filename(s: &str) -> Result<(), InputError> {
+pub(crate) fn check_filename(s: &str) -> Result<(), InputErrorKind> {
     check_controls(s.as_bytes())?;
     if s.is_empty() {
-        return Err(InputError::Empty);
+        return Err(InputErrorKind::Empty);
     }
     if s.len() > MAX_FILENAME {
-        return Err(InputError::TooLong { max: MAX_FILENAME });
+        return Err(InputErrorKind::TooLong { max: MAX_FILENAME });
     }
     Ok(())
 }
@@ -853,31 +853,31 @@ mod tests {
     fn content_types() {
         assert_eq!(check_content_type("text/csv"), Ok(()));
         assert_eq!(check_content_type("application/vnd.ms-excel"), Ok(()));
-        assert_eq!(check_content_type(""), Err(InputError::Empty));
-        assert_eq!(check_content_type("text/"), Err(InputError::Empty));
+        assert_eq!(check_content_type(""), Err(InputErrorKind::Empty));
+        assert_eq!(check_content_type("text/"), Err(InputErrorKind::Empty));
         assert_eq!(
             check_content_type("text"),
-            Err(InputError::InvalidContentType)
+            Err(InputErrorKind::InvalidContentType)
         );
         assert_eq!(
             check_content_type("text/csv; charset=utf-8"),
-            Err(InputError::InvalidContentType)
+            Err(InputErrorKind::InvalidContentType)
         );
         assert_eq!(
             check_content_type("text/a/b"),
-            Err(InputError::InvalidContentType)
+            Err(InputErrorKind::InvalidContentType)
         );
         assert_eq!(
             check_content_type("text/csv\r\nBcc: x"),
-            Err(InputError::LineBreak)
+            Err(InputErrorKind::LineBreak)
         );
-        assert_eq!(check_filename("a\nb"), Err(InputError::LineBreak));
-        assert_eq!(check_filename("a\0b"), Err(InputError::Nul));
-        assert_eq!(check_filename("a\tb"), Err(InputError::Control));
-        assert_eq!(check_filename(""), Err(InputError::Empty));
+        assert_eq!(check_filename("a\nb"), Err(InputErrorKind::LineBreak));
+        assert_eq!(check_filename("a\0b"), Err(InputErrorKind::Nul));
+        assert_eq!(check_filename("a\tb"), Err(InputErrorKind::Control));
+        assert_eq!(check_filename(""), Err(InputErrorKind::Empty));
         assert_eq!(
             check_filename(&"x".repeat(256)),
-            Err(InputError::TooLong { max: 255 })
+            Err(InputErrorKind::TooLong { max: 255 })
         );
     }
 
