@@ -196,6 +196,7 @@ impl<'a, R: embedded_io::Read> Attachment<'a, R> {
     /// are read from `reader` until it reports end of file.
     ///
     /// # Errors
+    /// An [`InputError`] naming [`Field::FileName`] or [`Field::ContentType`], of kind
     /// - [`InputErrorKind::LineBreak`], [`InputErrorKind::Nul`] or [`InputErrorKind::Control`] for
     ///   a control character in either string;
     /// - [`InputErrorKind::Empty`] for an empty file name, or a content type with an empty

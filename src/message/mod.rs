@@ -8,17 +8,26 @@
 //!
 //! What the writer produces:
 //!
-//! - Header fields in this order: `Date` (only when given), `From`, `To`, `Cc`,
-//!   `Subject`, `Message-ID` (only when given), `MIME-Version: 1.0`, then the content
+//! - Header fields in this order: `Date`, `From`, `To`, `Cc`, `Subject`,
+//!   `Message-ID` (only when given), then the optional ones that were set:
+//!   `Reply-To`, `In-Reply-To`, `References`, `Auto-Submitted`, `Importance` and
+//!   `X-Priority`, the caller's [`Header`]s; then `MIME-Version: 1.0` and the content
 //!   fields. `Bcc` recipients are never written; they only take part in the envelope.
+//!   A message needs a `Date` ([`Message::date`], or [`Message::without_date`] when
+//!   the submission server adds it): the clients refuse one with neither before
+//!   `MAIL`.
 //! - Display names and subjects that are not plain ASCII become RFC 2047 `B` encoded
 //!   words of whole UTF-8 characters, so the header is 7-bit unless an address itself
 //!   is non-ASCII (see [`Message::needs_smtputf8`]). Lines are folded to stay within
 //!   78 characters wherever the text allows, and never pass 998 (RFC 5322 §2.1.1).
 //! - The text body as `text/plain; charset=utf-8` in 7bit, quoted-printable or
-//!   base64 ([`TextEncoding`]); with attachments, a `multipart/mixed` body with the text
-//!   part first and one base64 part per [`Attachment`], read from an
-//!   [`embedded_io::Read`] 57 bytes (one 76-column line) at a time.
+//!   base64 ([`TextEncoding`]); with HTML ([`Message::html`]) a
+//!   `multipart/alternative` of the text and `text/html`; with inline parts
+//!   ([`Attachment::inline`]) a `multipart/related` of that and the parts, each with
+//!   its `Content-ID`; with other attachments, a `multipart/mixed` body with all of
+//!   that first and one base64 part per [`Attachment`], read from an
+//!   [`embedded_io::Read`] 57 bytes (one 76-column line) at a time. Attachments of
+//!   different reader types share a message through [`AnyReader`].
 //! - Every line ends in CRLF.
 //!
 //! ```
