@@ -5,7 +5,7 @@
 //! the loop decides nothing. Time limits: every wait (all its reads, writes and
 //! flushes together) is bounded by the engine's limit through the [`Timer`] the
 //! caller names in [`Client::new`] ([`NoTimer`] never fires; features
-//! `embassy-time` and `tokio` provide [`EmbassyTimer`] and [`TokioTimer`]). A wait
+//! `embassy-time` and `tokio` provide `EmbassyTimer` and `TokioTimer`). A wait
 //! that runs out ends with [`Error::TimedOut`] naming the stage.
 //!
 //! ```no_run

@@ -48,9 +48,9 @@ use crate::retry::{Delivery, Next, Pause, Policy, Retry};
 /// one byte at a time gets no more time than a silent one. The client reports it as
 /// [`Error::TimedOut`] with the stage.
 ///
-/// The client needs its transport to be one: [`nal::FromNal`](crate::nal::FromNal)
-/// (feature `nal`), [`FromStdTcp`] (feature `std`) and
-/// [`tls::blocking::TlsStream`](crate::tls::blocking::TlsStream) over either
+/// The client needs its transport to be one: `nal::FromNal`
+/// (feature `nal`), `blocking::FromStdTcp` (feature `std`) and
+/// `tls::blocking::TlsStream` (feature `tls`) over either
 /// are. A transport whose waits are bounded some other way (a watchdog, a socket
 /// time-out set once), or a test double, says so with [`Untimed`].
 pub trait Deadline {

@@ -61,6 +61,28 @@ pub mod verify;
 
 pub use address::{Address, Domain, HeaderText, Mailbox};
 pub use auth::{Credentials, Mechanism};
+// The guides in docs/ hold code too: it is compiled (and run unless `no_run`) as
+// doctests, like the README's.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/tls.md")]
+mod tls_guide {}
+#[cfg(doctest)]
+#[doc = include_str!("../docs/reliability.md")]
+mod reliability_guide {}
+#[cfg(doctest)]
+#[doc = include_str!("../docs/microcontroller.md")]
+mod microcontroller_guide {}
+#[cfg(doctest)]
+#[doc = include_str!("../docs/performance.md")]
+mod performance_guide {}
+
+/// The random-number traits of `rand_core` 0.6 that the TLS connector takes
+/// ([`tls::Connector::new`]), re-exported from embedded-tls so that a program
+/// names them without depending on it: `rand_core::OsRng` (feature `getrandom`)
+/// on a desktop, a hardware TRNG or a seeded DRBG on a device.
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub use embedded_tls::{CryptoRng, CryptoRngCore};
 pub use engine::{Config, Security};
 pub use error::{
     Buffer, Contract, Error, Failure, InputError, InputErrorKind, Invariant, Misuse, ProtocolError,

@@ -1,6 +1,6 @@
 //! Delivery with retries: the policy and the decisions ([`Retry`], no I/O here),
 //! and the loops that run them, [`blocking::deliver`](crate::blocking::deliver)
-//! and [`asynch::deliver`](crate::asynch::deliver). A program whose attempt is
+//! and `asynch::deliver` (feature `async`). A program whose attempt is
 //! more than connect-and-send (a firmware that also joins the network and makes
 //! the TLS connection in each attempt) drives [`Retry`] itself:
 //!
@@ -328,8 +328,8 @@ impl Pause for StdPause {
 }
 
 /// The clock and the sleep of [`asynch::deliver`](crate::asynch::deliver);
-/// [`EmbassyTimer`](crate::asynch::EmbassyTimer) and
-/// [`TokioTimer`](crate::asynch::TokioTimer) are ones.
+/// `EmbassyTimer` (feature `embassy-time`) and `TokioTimer` (feature `tokio`)
+/// are ones.
 #[cfg(feature = "async")]
 #[allow(async_fn_in_trait)]
 pub trait AsyncPause {

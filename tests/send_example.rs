@@ -511,16 +511,18 @@ fn verbose_transcript_redacts_auth() {
         ]);
         assert_eq!(lines[..expected.len()], expected[..], "{err}");
         assert_eq!(ehlo, 8);
+        // The only message goes out with `send_and_quit`: the server pipelines, so
+        // QUIT leaves in the same write as the end of data.
         let tail = &lines[lines.len() - 6..];
         assert_eq!(
             tail,
             [
                 "C: Body line.",
                 "C: .",
-                "S: 250 OK",
-                "send: accepted for 1 recipient(s): 250 OK",
                 "C: QUIT",
+                "S: 250 OK",
                 "S: 221 Bye",
+                "send: accepted for 1 recipient(s): 250 OK",
             ],
             "{err}"
         );
@@ -556,6 +558,16 @@ fn repeat_sends_the_same_message_over_one_session() {
     assert_eq!(err.matches("C: EHLO").count(), 1, "{err}");
     assert_eq!(err.matches("C: MAIL FROM").count(), 3, "{err}");
     assert_eq!(err.matches("C: QUIT").count(), 1, "{err}");
+    // The first two messages end with `send`, the last with `send_and_quit`: QUIT
+    // follows the third end of data in the same write.
+    let lines: Vec<&str> = err.lines().collect();
+    let after_dots: Vec<&str> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| **l == "C: .")
+        .map(|(i, _)| lines[i + 1])
+        .collect();
+    assert_eq!(after_dots, ["S: 250 OK", "S: 250 OK", "C: QUIT"], "{err}");
     let rate = err
         .lines()
         .find(|l| l.starts_with("send: 3 message(s) in "))
@@ -680,9 +692,14 @@ fn starttls_with_a_ca_file_and_auth_login() {
         .iter()
         .position(|l| *l == "-- TLS 1.3 established; EHLO again")
         .unwrap_or_else(|| panic!("{err}"));
+    // A TLS 1.3 server: embedded-tls carries the session, and says so.
     assert_eq!(
-        lines[tls - 2..tls],
-        ["C: STARTTLS", "S: 220 Ready to start TLS"]
+        lines[tls - 3..tls],
+        [
+            "C: STARTTLS",
+            "S: 220 Ready to start TLS",
+            "send: TLS 1.3 with embedded-tls"
+        ]
     );
     // AUTH only after TLS, and only offered there.
     assert_eq!(lines[tls + 1], "C: EHLO sender.loopback.test");
@@ -721,7 +738,8 @@ fn implicit_tls_with_a_der_ca_file_and_with_a_pin() {
     let err = stderr(&out);
     assert!(
         err.starts_with(
-            "-- TLS 1.3 established with 127.0.0.1 (certificate verified)\n\
+            "send: TLS 1.3 with embedded-tls\n\
+             -- TLS 1.3 established with 127.0.0.1 (certificate verified)\n\
              S: 220 localhost Python SMTP 1.4.6\n"
         ),
         "{err}"
@@ -782,7 +800,10 @@ fn implicit_tls_to_an_rsa_server_under_an_rsa_4096_intermediate() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        stderr(&out).starts_with("-- TLS 1.3 established with 127.0.0.1 (certificate verified)\n"),
+        stderr(&out).starts_with(
+            "send: TLS 1.3 with embedded-tls\n\
+             -- TLS 1.3 established with 127.0.0.1 (certificate verified)\n"
+        ),
         "{}",
         stderr(&out)
     );
@@ -845,69 +866,276 @@ fn tls_refusals_are_one_clear_line() {
     assert_stored_hello(&implicit, 1);
 }
 
-/// A TLS server that speaks at most TLS 1.2 (Python's `ssl`, one connection).
-const TLS12_SERVER: &str = r#"
-import socket, ssl, sys
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-ctx.maximum_version = ssl.TLSVersion.TLSv1_2
-ctx.load_cert_chain(sys.argv[1], sys.argv[2])
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-s.listen(1)
-s.settimeout(30)
-print("READY", s.getsockname()[1], flush=True)
-c, _ = s.accept()
-c.settimeout(30)
-try:
-    ctx.wrap_socket(c, server_side=True)
-except Exception as e:
-    print("handshake failed:", e, file=sys.stderr)
-"#;
+// ------------------------------------------------------- TLS 1.2 servers --
 
 #[test]
 #[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
-fn a_tls_1_2_only_server_is_named_as_such() {
-    let dir = scratch("tls12");
-    let chain = dir.join("chain.pem");
-    let mut pem = std::fs::read(certs().join("leaf-ecdsa.pem")).unwrap();
-    pem.extend(std::fs::read(certs().join("intermediate-ca.pem")).unwrap());
-    std::fs::write(&chain, pem).unwrap();
-    let mut child = Command::new("python3")
-        .args(["-c", TLS12_SERVER])
-        .arg(&chain)
-        .arg(certs().join("leaf-ecdsa.key.pem"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let port: u16 = line
-        .strip_prefix("READY ")
-        .and_then(|p| p.trim().parse().ok())
-        .unwrap_or_else(|| panic!("TLS 1.2 server did not start: {line:?}"));
+fn a_tls_1_2_only_server_is_named_as_such_with_the_embedded_backend() {
+    let server = start_mode("implicit", &["--tls12-only"]);
     let root = cert("root-ca.pem");
-    let out = Command::new(binary())
-        .args(["--server", &format!("127.0.0.1:{port}"), "--timeout", "20"])
-        .args(["--tls", "implicit", "--ca-file", &root])
-        .args(HELLO)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
-    let _ = std::fs::remove_dir_all(dir);
+    let out = send(
+        &server,
+        None,
+        &[
+            &[
+                "--tls",
+                "implicit",
+                "--ca-file",
+                &root,
+                "--tls-backend",
+                "embedded",
+            ],
+            HELLO,
+        ]
+        .concat(),
+        b"",
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(
-        err.starts_with(&format!("send: error: connect to 127.0.0.1:{port}: TLS: ")),
+        err.starts_with(&format!(
+            "send: error: connect to 127.0.0.1:{}: TLS: the server does not speak TLS 1.3; ",
+            server.port
+        )),
         "{err}"
     );
     assert!(err.contains("embedded-tls speaks TLS 1.3 only"), "{err}");
+    assert_eq!(count(&server), 0);
+}
+
+/// The line `send` prints when it falls back to rustls.
+fn fallback_line(server: &Server) -> String {
+    format!(
+        "send: 127.0.0.1:{} speaks only TLS 1.2, and embedded-tls only TLS 1.3: falling back \
+         to rustls (a firmware build cannot reach this server)",
+        server.port
+    )
+}
+
+#[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
+fn implicit_tls_1_2_falls_back_to_rustls_with_the_same_checks() {
+    let server = start_mode("implicit", &["--tls12-only"]);
+    let root = cert("root-ca.pem");
+    let out = send(
+        &server,
+        Some("s3cret-code-16ch"),
+        &[
+            &[
+                "--tls",
+                "implicit",
+                "--ca-file",
+                &root,
+                "--pin",
+                &leaf_pin(),
+                "--user",
+                "alice",
+                "-v",
+            ],
+            HELLO,
+        ]
+        .concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(&format!(
+            "{}\n\
+             send: TLS 1.2 with rustls\n\
+             -- TLS established with 127.0.0.1 (certificate verified and public key matches a --pin)\n\
+             S: 220 localhost Python SMTP 1.4.6\n",
+            fallback_line(&server)
+        )),
+        "{err}"
+    );
+    assert!(err.contains("\nC: AUTH PLAIN <redacted>\n"), "{err}");
+    assert!(!err.contains("s3cret"), "{err}");
+    assert_stored_hello(&server, 1);
+    assert!(
+        stored(&server, 1)
+            .1
+            .ends_with("\"auth_user\": \"alice\"}\n"),
+        "{:?}",
+        stored(&server, 1).1
+    );
+
+    // The refusals are the embedded path's, word for word.
+    let other_root = cert("other-root-ca.pem");
+    let zero_pin = "00".repeat(32);
+    for (args, expected) in [
+        (
+            vec!["--ca-file", other_root.as_str()],
+            "TLS: the server was not authenticated: ",
+        ),
+        (
+            vec!["--ca-file", root.as_str(), "--pin", zero_pin.as_str()],
+            "TLS: the server was not authenticated: the server's key matches no pin",
+        ),
+        (
+            vec!["--pin", zero_pin.as_str()],
+            "TLS: the server was not authenticated: the server's key matches no pin",
+        ),
+    ] {
+        let out = send(
+            &server,
+            None,
+            &[&["--tls", "implicit"], &args[..], HELLO].concat(),
+            b"",
+        );
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 2, "{err}");
+        assert_eq!(lines[0], fallback_line(&server));
+        assert!(
+            lines[1].starts_with(&format!(
+                "send: error: connect to 127.0.0.1:{}: {expected}",
+                server.port
+            )),
+            "{args:?}: {err}"
+        );
+    }
+    // What the embedded path says for the other root, the rustls path says too.
+    let embedded = start_mode("implicit", &[]);
+    let out = send(
+        &embedded,
+        None,
+        &[&["--tls", "implicit", "--ca-file", &other_root], HELLO].concat(),
+        b"",
+    );
+    let reason = |err: String| {
+        err.split_once(": TLS: ")
+            .map(|(_, r)| r.trim_end().to_string())
+    };
+    let out12 = send(
+        &server,
+        None,
+        &[&["--tls", "implicit", "--ca-file", &other_root], HELLO].concat(),
+        b"",
+    );
+    assert_eq!(
+        reason(stderr(&out)),
+        reason(stderr(&out12).lines().nth(1).unwrap().to_string())
+    );
+    assert!(reason(stderr(&out)).is_some(), "{}", stderr(&out));
+    // The pin alone, and danger, are enough on rustls as on embedded-tls.
+    let pin = leaf_pin();
+    for args in [
+        vec!["--pin", pin.as_str()],
+        vec!["--danger-accept-invalid-certs"],
+    ] {
+        let out = send(
+            &server,
+            None,
+            &[&["--tls", "implicit"], &args[..], HELLO].concat(),
+            b"",
+        );
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("send: TLS 1.2 with rustls\n"));
+    }
+    assert_eq!(count(&server), 3);
+    assert_eq!(count(&embedded), 0);
+}
+
+#[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
+fn starttls_1_2_falls_back_to_rustls_and_starts_again() {
+    let server = start_mode("starttls", &["--tls12-only", "--require-auth"]);
+    let root = cert("root-ca.pem");
+    let out = send(
+        &server,
+        Some("s3cret-code-16ch"),
+        &[
+            &[
+                "--tls",
+                "starttls",
+                "--ca-file",
+                &root,
+                "--user",
+                "alice",
+                "-v",
+            ],
+            HELLO,
+        ]
+        .concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    // embedded-tls tries first and fails at the handshake; nothing was sent but
+    // EHLO and STARTTLS. Then rustls on a new connection.
+    let fallback = lines
+        .iter()
+        .position(|l| *l == fallback_line(&server))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(
+        lines[fallback - 2..fallback],
+        ["C: STARTTLS", "S: 220 Ready to start TLS"],
+        "{err}"
+    );
+    assert!(
+        !lines[..fallback]
+            .iter()
+            .any(|l| l.contains("AUTH") || l.contains("MAIL")),
+        "{err}"
+    );
+    assert_eq!(lines[fallback + 1], "S: 220 localhost Python SMTP 1.4.6");
+    let tls = lines
+        .iter()
+        .position(|l| *l == "send: TLS 1.2 with rustls")
+        .unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(lines[tls - 1], "S: 220 Ready to start TLS");
+    assert_eq!(lines[tls + 1], "-- TLS established; EHLO again");
+    assert_eq!(lines[tls + 2], "C: EHLO sender.loopback.test");
+    assert!(lines[tls..].contains(&"C: AUTH PLAIN <redacted>"), "{err}");
+    assert!(
+        !err.contains("embedded-tls\n") && !err.contains("send: TLS 1.3"),
+        "{err}"
+    );
+    assert_stored_hello(&server, 1);
+    assert_eq!(count(&server), 1);
+}
+
+#[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
+fn the_rustls_backend_by_choice_on_a_tls_1_3_server() {
+    let root = cert("root-ca.pem");
+    for mode in ["implicit", "starttls"] {
+        let server = start_mode(mode, &[]);
+        let out = send(
+            &server,
+            None,
+            &[
+                &["--tls", mode, "--ca-file", &root, "--tls-backend", "rustls"],
+                HELLO,
+            ]
+            .concat(),
+            b"",
+        );
+        assert_eq!(out.status.code(), Some(0), "{mode}: {}", stderr(&out));
+        assert_eq!(
+            stderr(&out),
+            "send: TLS 1.3 with rustls\nsend: accepted for 1 recipient(s): 250 OK\n",
+            "{mode}"
+        );
+        assert_stored_hello(&server, 1);
+        // The default on the same server: embedded-tls.
+        let out = send(
+            &server,
+            None,
+            &[&["--tls", mode, "--ca-file", &root], HELLO].concat(),
+            b"",
+        );
+        assert_eq!(
+            stderr(&out),
+            "send: TLS 1.3 with embedded-tls\nsend: accepted for 1 recipient(s): 250 OK\n",
+            "{mode}"
+        );
+        assert_eq!(count(&server), 2);
+    }
 }
 
 #[path = "common/drip.rs"]
@@ -946,4 +1174,588 @@ fn timeout_ends_a_dripping_server_within_three_seconds() {
         assert!(took < std::time::Duration::from_secs(3), "{d:?}: {took:?}");
         server.join().unwrap();
     }
+}
+
+// ------------------------------------------------- flags as curl and swaks --
+
+#[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
+fn without_pipelining_quit_follows_the_reply_to_the_end_of_data() {
+    let server = start(&["--no-pipelining"]);
+    let out = send(
+        &server,
+        None,
+        &[&["--tls", "none", "-v"], HELLO].concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines[lines.len() - 5..],
+        [
+            "C: .",
+            "S: 250 OK",
+            "C: QUIT",
+            "S: 221 Bye",
+            "send: accepted for 1 recipient(s): 250 OK"
+        ],
+        "{err}"
+    );
+    assert_stored_hello(&server, 1);
+}
+
+#[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
+fn comma_separated_recipients_are_split_outside_quotes() {
+    let server = start(&["--reject-rcpt", "nobody@example.org"]);
+    let out = send(
+        &server,
+        None,
+        &[
+            "--tls",
+            "none",
+            "--from",
+            "alice@example.org",
+            "--to",
+            r#""Doe, Jane" <jane@example.org>, bob@example.org"#,
+            "--cc",
+            "carol@example.org,dave@example.org",
+            "--bcc",
+            "erin@example.org , nobody@example.org",
+            "--subject",
+            "list",
+            "--body",
+            "x",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "send: accepted for 5 recipient(s): 250 OK\n\
+         send: refused: nobody@example.org: 550 5.1.1 No such user\n"
+    );
+    let (eml, json) = stored(&server, 1);
+    assert!(
+        json.contains(
+            r#""rcpt_tos": ["jane@example.org", "bob@example.org", "carol@example.org", "dave@example.org", "erin@example.org"]"#
+        ),
+        "{json}"
+    );
+    assert!(
+        eml.contains("\r\nTo: \"Doe, Jane\" <jane@example.org>, bob@example.org\r\n"),
+        "{eml}"
+    );
+    assert!(
+        eml.contains("\r\nCc: carol@example.org, dave@example.org\r\n"),
+        "{eml}"
+    );
+    assert!(!eml.contains("erin"), "{eml}");
+
+    // An empty entry is refused before connecting.
+    let out = send(
+        &server,
+        None,
+        &[
+            "--tls",
+            "none",
+            "--from",
+            "a@example.org",
+            "--to",
+            "b@example.org,,c@example.org",
+            "--body",
+            "x",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "send: error: --to \"b@example.org,,c@example.org\": an empty address in the list (see --help)\n"
+    );
+    assert_eq!(count(&server), 1);
+}
+
+/// The leaf-ecdsa key's pin (tests/data/certs/spki-sha256.txt), as hex.
+fn leaf_pin() -> String {
+    let pins = std::fs::read_to_string(certs().join("spki-sha256.txt")).unwrap();
+    pins.lines()
+        .find_map(|l| l.strip_prefix("leaf-ecdsa "))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
+fn pin_with_ca_file_needs_both_to_hold() {
+    let server = start_mode("implicit", &[]);
+    let root = cert("root-ca.pem");
+    let other_root = cert("other-root-ca.pem");
+    let pin = leaf_pin();
+    let wrong_pin = "00".repeat(32);
+    // Both hold.
+    let out = send(
+        &server,
+        None,
+        &[
+            &["--tls", "implicit", "--ca-file", &root, "--pin", &pin, "-v"],
+            HELLO,
+        ]
+        .concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with(
+            "send: TLS 1.3 with embedded-tls\n\
+             -- TLS 1.3 established with 127.0.0.1 (certificate verified and public key matches a --pin)\n"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert_stored_hello(&server, 1);
+    // The chain is good, the key is not pinned.
+    let out = send(
+        &server,
+        None,
+        &[
+            &["--tls", "implicit", "--ca-file", &root, "--pin", &wrong_pin],
+            HELLO,
+        ]
+        .concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("TLS: the server was not authenticated: the server's key matches no pin"),
+        "{}",
+        stderr(&out)
+    );
+    // The key is pinned, the chain leads to no given anchor.
+    let out = send(
+        &server,
+        None,
+        &[
+            &["--tls", "implicit", "--ca-file", &other_root, "--pin", &pin],
+            HELLO,
+        ]
+        .concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("TLS: the server was not authenticated: "),
+        "{err}"
+    );
+    assert!(!err.contains("pin"), "{err}");
+    assert_eq!(count(&server), 1);
+}
+
+#[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
+fn danger_wins_over_ca_file_with_a_warning_but_keeps_a_pin() {
+    let server = start_mode("implicit", &[]);
+    let other_root = cert("other-root-ca.pem");
+    // The CA file alone refuses this server...
+    let out = send(
+        &server,
+        None,
+        &[&["--tls", "implicit", "--ca-file", &other_root], HELLO].concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // ...and `-k` wins over it, saying so.
+    let out = send(
+        &server,
+        None,
+        &[
+            &[
+                "--tls",
+                "implicit",
+                "--ca-file",
+                &other_root,
+                "--danger-accept-invalid-certs",
+                "-v",
+            ],
+            HELLO,
+        ]
+        .concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines[..4],
+        [
+            "send: warning: --danger-accept-invalid-certs wins over --ca-file: the certificate chain is not checked",
+            "send: WARNING: --danger-accept-invalid-certs: the server is not authenticated; anyone on the path can read the password and the message",
+            "send: TLS 1.3 with embedded-tls",
+            "-- TLS 1.3 established with 127.0.0.1 (certificate NOT verified)",
+        ],
+        "{err}"
+    );
+    assert_stored_hello(&server, 1);
+    // A pin is still checked under it, as curl keeps --pinnedpubkey under -k.
+    let out = send(
+        &server,
+        None,
+        &[
+            &[
+                "--tls",
+                "implicit",
+                "--danger-accept-invalid-certs",
+                "--pin",
+                &"00".repeat(32),
+            ],
+            HELLO,
+        ]
+        .concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("matches no pin"), "{}", stderr(&out));
+    let out = send(
+        &server,
+        None,
+        &[
+            &[
+                "--tls",
+                "implicit",
+                "--danger-accept-invalid-certs",
+                "--pin",
+                &leaf_pin(),
+            ],
+            HELLO,
+        ]
+        .concat(),
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(count(&server), 2);
+}
+
+// ------------------------------------------------------------ message flags --
+
+/// What Python's `email` package reads in a stored message
+/// (`tests/loopback/mime_parts.py`): one tab-separated row per header and part.
+fn mime_parts(server: &Server, n: usize) -> Vec<Vec<String>> {
+    let out = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/loopback/mime_parts.py"))
+        .arg(server.dir.join(format!("{n:04}.eml")))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.split('\t').map(String::from).collect())
+        .collect()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
+fn headers_reply_to_and_auto_submitted_are_stored() {
+    let server = start(&[]);
+    let out = send(
+        &server,
+        None,
+        &[
+            "--tls",
+            "none",
+            "--from",
+            "Panel <panel@example.org>",
+            "--to",
+            "ops@example.org",
+            "--reply-to",
+            "Facilities desk <desk@example.org>, night@example.org",
+            "--header",
+            "X-Device-Id: panel-7",
+            "--header",
+            "X-Site:Kühlraum 2",
+            "--auto-submitted",
+            "--subject",
+            "fields",
+            "--body",
+            "Body.",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (eml, _) = stored(&server, 1);
+    assert_eq!(
+        normalise(&eml),
+        "Date: <date>\r\n\
+         From: Panel <panel@example.org>\r\n\
+         To: ops@example.org\r\n\
+         Subject: fields\r\n\
+         Message-ID: <<id>@example.org>\r\n\
+         Reply-To: Facilities desk <desk@example.org>, night@example.org\r\n\
+         Auto-Submitted: auto-generated\r\n\
+         X-Device-Id: panel-7\r\n\
+         X-Site: =?UTF-8?B?S8O8aGxyYXVtIDI=?=\r\n\
+         MIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\
+         Content-Transfer-Encoding: 7bit\r\n\
+         \r\n\
+         Body.\r\n"
+    );
+    let parts = mime_parts(&server, 1);
+    assert!(
+        parts.contains(&vec!["header".into(), "X-Site".into(), "Kühlraum 2".into()]),
+        "{parts:?}"
+    );
+
+    // A header the writer owns, or a malformed one, is refused before connecting.
+    for (arg, expected) in [
+        (
+            "Subject: again",
+            "send: error: --header \"Subject: again\": ",
+        ),
+        (
+            "no colon",
+            "send: error: --header \"no colon\": expected \"Name: value\" (see --help)\n",
+        ),
+        ("Bad Name: x", "send: error: --header \"Bad Name: x\": "),
+    ] {
+        let out = send(
+            &server,
+            None,
+            &[
+                "--tls",
+                "none",
+                "--from",
+                "a@example.org",
+                "--to",
+                "b@example.org",
+                "--body",
+                "x",
+                "--header",
+                arg,
+            ],
+            b"",
+        );
+        assert_eq!(out.status.code(), Some(1), "{arg}");
+        assert!(
+            stderr(&out).starts_with(expected),
+            "{arg}: {}",
+            stderr(&out)
+        );
+        assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
+    }
+    assert_eq!(count(&server), 1);
+}
+
+#[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
+fn html_with_an_inline_image_and_an_attachment_is_stored() {
+    let server = start(&[]);
+    let files = scratch("html");
+    let png: Vec<u8> = (0..300u32).map(|i| (i * 7 % 256) as u8).collect();
+    let image = files.join("chart.png");
+    std::fs::write(&image, &png).unwrap();
+    let csv = files.join("readings.csv");
+    std::fs::write(&csv, "t,v\n1,2\n").unwrap();
+    let html_file = files.join("body.html");
+    let html = "<p>Cold room 2:</p>\n<img src=\"cid:chart.png@example.org\">\n";
+    std::fs::write(&html_file, html).unwrap();
+    let out = send(
+        &server,
+        None,
+        &[
+            "--tls",
+            "none",
+            "--from",
+            "panel@example.org",
+            "--to",
+            "ops@example.org",
+            "--subject",
+            "chart",
+            "--body",
+            "See the chart.",
+            "--html-file",
+            html_file.to_str().unwrap(),
+            "--inline",
+            image.to_str().unwrap(),
+            "--attach",
+            csv.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out),
+        "send: --inline chart.png: Content-ID <chart.png@example.org>; the HTML shows it as cid:chart.png@example.org\n\
+         send: accepted for 1 recipient(s): 250 OK\n"
+    );
+    // (The line break before a boundary belongs to the boundary: Python's parts end
+    // without it.)
+    let parts = mime_parts(&server, 1);
+    let rows: Vec<Vec<String>> = parts.into_iter().filter(|r| r[0] != "header").collect();
+    let row = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<String>>();
+    assert_eq!(
+        rows,
+        [
+            row(&["part", "0", "multipart/mixed", "-", "-", "-", "-", ""]),
+            row(&["part", "1", "multipart/related", "-", "-", "-", "-", ""]),
+            row(&["part", "2", "multipart/alternative", "-", "-", "-", "-", ""]),
+            row(&[
+                "part",
+                "3",
+                "text/plain",
+                "utf-8",
+                "-",
+                "-",
+                "-",
+                &hex(b"See the chart.")
+            ]),
+            row(&[
+                "part",
+                "3",
+                "text/html",
+                "utf-8",
+                "-",
+                "-",
+                "-",
+                &hex(html.trim_end().as_bytes())
+            ]),
+            row(&[
+                "part",
+                "2",
+                "image/png",
+                "-",
+                "inline",
+                "chart.png",
+                "<chart.png@example.org>",
+                &hex(&png)
+            ]),
+            row(&[
+                "part",
+                "1",
+                "text/csv",
+                "-",
+                "attachment",
+                "readings.csv",
+                "-",
+                &hex(b"t,v\n1,2\n")
+            ]),
+        ],
+    );
+
+    // --html inline text, without an image: multipart/alternative only; a warning
+    // when an --inline image is not referred to.
+    let out = send(
+        &server,
+        None,
+        &[
+            "--tls",
+            "none",
+            "--from",
+            "panel@example.org",
+            "--to",
+            "ops@example.org",
+            "--subject",
+            "x",
+            "--body",
+            "plain",
+            "--html",
+            "<b>bold</b>",
+            "--inline",
+            image.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("send: warning: the HTML does not refer to cid:chart.png@example.org\n"),
+        "{}",
+        stderr(&out)
+    );
+    let out = send(
+        &server,
+        None,
+        &[
+            "--tls",
+            "none",
+            "--from",
+            "a@example.org",
+            "--to",
+            "b@example.org",
+            "--body",
+            "x",
+            "--inline",
+            image.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "send: error: --inline needs --html or --html-file (the HTML shows the image) (see --help)\n"
+    );
+    let out = send(
+        &server,
+        None,
+        &[
+            "--tls",
+            "none",
+            "--from",
+            "a@example.org",
+            "--to",
+            "b@example.org",
+            "--subject",
+            "h",
+            "--body",
+            "plain",
+            "--html",
+            "<i>rich</i>",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows: Vec<Vec<String>> = mime_parts(&server, 3)
+        .into_iter()
+        .filter(|r| r[0] != "header")
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            row(&["part", "0", "multipart/alternative", "-", "-", "-", "-", ""]),
+            row(&[
+                "part",
+                "1",
+                "text/plain",
+                "utf-8",
+                "-",
+                "-",
+                "-",
+                &hex(b"plain")
+            ]),
+            row(&[
+                "part",
+                "1",
+                "text/html",
+                "utf-8",
+                "-",
+                "-",
+                "-",
+                &hex(b"<i>rich</i>")
+            ]),
+        ]
+    );
+    assert_eq!(count(&server), 3);
+    let _ = std::fs::remove_dir_all(files);
 }

@@ -1032,3 +1032,81 @@ fn webpki_roots_do_not_trust_the_test_root() {
         Err(VerifyError::UnknownIssuer)
     );
 }
+
+// ---- anchors and pins together ----
+
+#[test]
+fn anchors_and_pins_accept_only_when_both_hold() {
+    let anchors = root_anchors();
+    let other = [anchor_from_der(OTHER_ROOT).unwrap()];
+    let pin = [openssl_pin("leaf-ecdsa")];
+    let wrong_pin = [openssl_pin("leaf-rsa")];
+    let run = |anchors: &[TrustAnchor<'_>], pins: &[[u8; 32]], time, name, certs: &[&[u8]]| {
+        let mut v = Verifier::with_anchors_and_pins(anchors, pins, time);
+        handshake(&mut v, name, certs, Sign::P256(LEAF_ECDSA_KEY))
+    };
+    let good: &[&[u8]] = &[LEAF_ECDSA, INTERMEDIATE];
+    let now = TimeSource::Now(NOW);
+    // Both hold.
+    assert_eq!(run(&anchors, &pin, now, Some("localhost"), good), Ok(()));
+    // The key matches but the chain leads to no anchor.
+    assert_eq!(
+        run(&other, &pin, now, Some("localhost"), good),
+        Err(VerifyError::UnknownIssuer)
+    );
+    // The chain is good but the key matches no pin.
+    assert_eq!(
+        run(&anchors, &wrong_pin, now, Some("localhost"), good),
+        Err(VerifyError::PinMismatch)
+    );
+    // A pin does not stand in for the name, the clock or the intermediate.
+    assert_eq!(
+        run(&anchors, &pin, now, Some("other.example"), good),
+        Err(VerifyError::NotValidForName)
+    );
+    assert_eq!(
+        run(&anchors, &pin, TimeSource::Unknown, Some("localhost"), good),
+        Err(VerifyError::NoTimeSource)
+    );
+    assert_eq!(
+        run(&anchors, &pin, now, None, good),
+        Err(VerifyError::NoServerName)
+    );
+    assert_eq!(
+        run(&anchors, &pin, now, Some("localhost"), &[LEAF_ECDSA]),
+        Err(VerifyError::UnknownIssuer)
+    );
+    // No pin at all accepts no key.
+    assert_eq!(
+        run(&anchors, &[], now, Some("localhost"), good),
+        Err(VerifyError::PinMismatch)
+    );
+}
+
+#[test]
+fn anchors_and_pins_still_need_a_valid_certificate_verify() {
+    let anchors = root_anchors();
+    let pin = [openssl_pin("leaf-ecdsa")];
+    let mut v = Verifier::with_anchors_and_pins(&anchors, &pin, TimeSource::Now(NOW));
+    assert_eq!(
+        handshake(
+            &mut v,
+            Some("localhost"),
+            &[LEAF_ECDSA, INTERMEDIATE],
+            Sign::P256(cert!("leaf-wrong-host.key"))
+        ),
+        Err(VerifyError::BadSignature)
+    );
+    assert_eq!(v.check_verified(), Err(VerifyError::BadSignature), "{v:?}");
+    // The same verifier, a good handshake next: verified.
+    assert_eq!(
+        handshake(
+            &mut v,
+            Some("localhost"),
+            &[LEAF_ECDSA, INTERMEDIATE],
+            Sign::P256(LEAF_ECDSA_KEY)
+        ),
+        Ok(())
+    );
+    assert_eq!(v.check_verified(), Ok(()));
+}

@@ -1,5 +1,5 @@
 //! TLS over blocking `embedded_io` streams ([`embedded_tls::blocking`]). The
-//! steps that are not I/O are shared with [`super::asynch`] (`stream.rs`).
+//! steps that are not I/O are shared with `tls::asynch` (`stream.rs`).
 
 use embedded_io::{ErrorType, Read, Write};
 use embedded_tls::blocking::{TlsConnection, TlsContext};

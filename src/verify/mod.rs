@@ -28,8 +28,10 @@
 //! With pins ([`Verifier::with_pins`]) the only check on the certificate is that the
 //! SHA-256 of the leaf's SubjectPublicKeyInfo equals one of the pins: no chain, name
 //! or time is looked at (the usual choice for a device without a root store or a clock).
+//! With both ([`Verifier::with_anchors_and_pins`]) both must hold: every check of the
+//! anchors and a pinned leaf key, as curl's `--cacert` with `--pinnedpubkey`.
 //!
-//! In both modes the server's CertificateVerify (RFC 8446 §4.4.3) must then be a
+//! In every mode the server's CertificateVerify (RFC 8446 §4.4.3) must then be a
 //! valid signature, by the leaf's key, over the handshake transcript, with a
 //! signature scheme made for that kind of key (an RSA scheme with an EC certificate
 //! is refused).
@@ -40,9 +42,9 @@
 //! |---|---|---|
 //! | `tls` | ECDSA P-256 with SHA-256 (SHA-384 in certificates too) | no alloc |
 //! | `tls-p384` | ECDSA P-384 | about 115 KB flash |
-//! | `tls-rsa` | RSA 2048-4096 bits: PKCS#1 v1.5 (certificates) and PSS (SHA-256/384/512), [`RSA_PKCS1_SHA256`] and the others | no alloc; about 5 KB flash |
+//! | `tls-rsa` | RSA 2048-4096 bits: PKCS#1 v1.5 (certificates) and PSS (SHA-256/384/512), `RSA_PKCS1_SHA256` and the others | no alloc; about 5 KB flash |
 //! | `tls-ed25519` | Ed25519 | |
-//! | `webpki-roots` | Mozilla's roots, [`Verifier::with_webpki_roots`] | about 200 KB, for desktops |
+//! | `webpki-roots` | Mozilla's roots, `Verifier::with_webpki_roots` | about 200 KB, for desktops |
 //!
 //! A server whose leaf key, or a chain whose signatures, need an algorithm this build
 //! leaves out is refused at its Certificate message with
@@ -269,6 +271,8 @@ pub fn tls_config(server_name: &str) -> TlsConfig<'_> {
 enum Policy<'a> {
     Anchors(&'a [TrustAnchor<'a>]),
     Pins(&'a [[u8; 32]]),
+    /// Both must hold: the chain to an anchor and a pinned key.
+    AnchorsAndPins(&'a [TrustAnchor<'a>], &'a [[u8; 32]]),
     DangerNoVerify,
 }
 
@@ -285,8 +289,9 @@ enum Progress {
 
 /// Verifies the server's certificate chain and CertificateVerify for embedded-tls.
 ///
-/// Build one with [`Verifier::with_anchors`], [`Verifier::with_pins`] (or
-/// [`Verifier::with_webpki_roots`], or the explicit [`Verifier::danger_no_verify`]),
+/// Build one with [`Verifier::with_anchors`], [`Verifier::with_pins`],
+/// [`Verifier::with_anchors_and_pins`] (or `Verifier::with_webpki_roots`, feature
+/// `webpki-roots`, or the explicit [`Verifier::danger_no_verify`]),
 /// give it to embedded-tls in a [`Provider`], and after `open` call
 /// [`Verifier::check_verified`]. It can be used for one handshake after another
 /// (each `open` with a server name, as [`tls_config`] sets, starts afresh);
@@ -300,10 +305,11 @@ pub struct Verifier<'a> {
     last_error: Option<VerifyError>,
     /// The leaf's SubjectPublicKeyInfo (whole TLV), for CertificateVerify.
     spki: [u8; MAX_SPKI_LEN],
-    spki_len: usize,
+    /// (Narrow lengths keep the verifier, moved by value into the TLS layer, small.)
+    spki_len: u16,
     /// The transcript hash up to and including the Certificate message.
     transcript: [u8; 64],
-    transcript_len: usize,
+    transcript_len: u8,
 }
 
 impl fmt::Debug for Verifier<'_> {
@@ -311,6 +317,7 @@ impl fmt::Debug for Verifier<'_> {
         let policy = match self.policy {
             Policy::Anchors(a) => ("anchors", a.len()),
             Policy::Pins(p) => ("pins", p.len()),
+            Policy::AnchorsAndPins(a, p) => ("anchors and pins", a.len() + p.len()),
             Policy::DangerNoVerify => ("danger_no_verify", 0),
         };
         f.debug_struct("Verifier")
@@ -349,6 +356,21 @@ impl<'a> Verifier<'a> {
     /// or time check; the CertificateVerify is still verified with the leaf's key.
     pub fn with_pins(pins: &'a [[u8; 32]]) -> Self {
         Self::new(Policy::Pins(pins), TimeSource::Unknown)
+    }
+
+    /// Accepts a server only if **both** checks hold: its certificate passes every
+    /// check of [`Verifier::with_anchors`] (chain to one of `anchors`, server name,
+    /// validity at `time`) **and** the SHA-256 of the leaf's SubjectPublicKeyInfo
+    /// equals one of `pins` (curl's `--cacert` with `--pinnedpubkey`). A pin here
+    /// narrows what the anchors accept; it does not replace the chain, the name or
+    /// the clock. The pin is checked first (it costs no signature): a key that
+    /// matches no pin is [`VerifyError::PinMismatch`] whatever the chain.
+    pub fn with_anchors_and_pins(
+        anchors: &'a [TrustAnchor<'a>],
+        pins: &'a [[u8; 32]],
+        time: TimeSource,
+    ) -> Self {
+        Self::new(Policy::AnchorsAndPins(anchors, pins), time)
     }
 
     /// [`Verifier::with_anchors`] with Mozilla's root store (`webpki-roots` crate).
@@ -461,35 +483,11 @@ impl<'a> Verifier<'a> {
 
         match self.policy {
             Policy::DangerNoVerify => {}
-            Policy::Pins(pins) => {
-                let hash: [u8; 32] = Sha256::digest(spki).into();
-                if !pins.contains(&hash) {
-                    return Err(VerifyError::PinMismatch);
-                }
-            }
-            Policy::Anchors(anchors) => {
-                // Cheap checks first: a signature costs a device far more.
-                let time = match self.time {
-                    TimeSource::Now(t) if t >= MIN_PLAUSIBLE_TIME => Some(t),
-                    TimeSource::Now(_) | TimeSource::Unknown => {
-                        return Err(VerifyError::NoTimeSource);
-                    }
-                    TimeSource::DangerNoTimeCheck => None,
-                };
-                let name = self.name.as_ref().ok_or(VerifyError::NoServerName)?;
-                let name = ServerName::try_from(name.as_str())
-                    .map_err(|_| VerifyError::InvalidServerName)?;
-                end_entity
-                    .verify_is_valid_for_subject_name(&name)
-                    .map_err(|e| VerifyError::from_webpki(&e))?;
-                let intermediates = certificate.entries.get(1..).unwrap_or(&[]);
-                check_chain(&end_entity, intermediates, anchors, time).map_err(|e| {
-                    if e == VerifyError::UnsupportedSignatureAlgorithm {
-                        missing_algorithm(leaf, intermediates, anchors).unwrap_or(e)
-                    } else {
-                        e
-                    }
-                })?;
+            Policy::Pins(pins) => check_pin(spki, pins)?,
+            Policy::Anchors(anchors) => self.check_path(&end_entity, certificate, leaf, anchors)?,
+            Policy::AnchorsAndPins(anchors, pins) => {
+                check_pin(spki, pins)?;
+                self.check_path(&end_entity, certificate, leaf, anchors)?;
             }
         }
         let kept = self
@@ -497,13 +495,48 @@ impl<'a> Verifier<'a> {
             .get_mut(..spki.len())
             .ok_or(VerifyError::KeyTooLarge)?;
         kept.copy_from_slice(spki);
-        self.spki_len = spki.len();
+        self.spki_len = u16::try_from(spki.len()).map_err(|_| VerifyError::KeyTooLarge)?;
         let kept = self
             .transcript
             .get_mut(..transcript_hash.len())
             .ok_or(VerifyError::BadCertificate)?;
         kept.copy_from_slice(transcript_hash);
-        self.transcript_len = transcript_hash.len();
+        self.transcript_len =
+            u8::try_from(transcript_hash.len()).map_err(|_| VerifyError::BadCertificate)?;
+        Ok(())
+    }
+
+    /// The checks of [`Verifier::with_anchors`]: time, server name, the path to an
+    /// anchor with its constraints and signatures.
+    fn check_path(
+        &self,
+        end_entity: &EndEntityCert<'_>,
+        certificate: &CertificateRef<'_>,
+        leaf: &[u8],
+        anchors: &[TrustAnchor<'_>],
+    ) -> Result<(), VerifyError> {
+        // Cheap checks first: a signature costs a device far more.
+        let time = match self.time {
+            TimeSource::Now(t) if t >= MIN_PLAUSIBLE_TIME => Some(t),
+            TimeSource::Now(_) | TimeSource::Unknown => {
+                return Err(VerifyError::NoTimeSource);
+            }
+            TimeSource::DangerNoTimeCheck => None,
+        };
+        let name = self.name.as_ref().ok_or(VerifyError::NoServerName)?;
+        let name =
+            ServerName::try_from(name.as_str()).map_err(|_| VerifyError::InvalidServerName)?;
+        end_entity
+            .verify_is_valid_for_subject_name(&name)
+            .map_err(|e| VerifyError::from_webpki(&e))?;
+        let intermediates = certificate.entries.get(1..).unwrap_or(&[]);
+        check_chain(end_entity, intermediates, anchors, time).map_err(|e| {
+            if e == VerifyError::UnsupportedSignatureAlgorithm {
+                missing_algorithm(leaf, intermediates, anchors).unwrap_or(e)
+            } else {
+                e
+            }
+        })?;
         Ok(())
     }
 
@@ -511,7 +544,7 @@ impl<'a> Verifier<'a> {
         if matches!(self.policy, Policy::DangerNoVerify) {
             return Ok(());
         }
-        let spki = &self.spki[..self.spki_len];
+        let spki = &self.spki[..usize::from(self.spki_len)];
         let (algorithm_id, key) = der::split_spki(spki).ok_or(VerifyError::BadCertificate)?;
         let key_kind =
             KeyKind::of_spki_algorithm(algorithm_id).ok_or(VerifyError::BadCertificate)?;
@@ -531,8 +564,9 @@ impl<'a> Verifier<'a> {
         const CONTEXT: &[u8] = b"TLS 1.3, server CertificateVerify\x00";
         let mut message = [0x20u8; 64 + CONTEXT.len() + 64];
         message[64..64 + CONTEXT.len()].copy_from_slice(CONTEXT);
-        let end = 64 + CONTEXT.len() + self.transcript_len;
-        message[64 + CONTEXT.len()..end].copy_from_slice(&self.transcript[..self.transcript_len]);
+        let transcript_len = usize::from(self.transcript_len);
+        let end = 64 + CONTEXT.len() + transcript_len;
+        message[64 + CONTEXT.len()..end].copy_from_slice(&self.transcript[..transcript_len]);
 
         if algorithm.public_key_alg_id().as_ref() != algorithm_id {
             return Err(VerifyError::SignatureSchemeMismatch);
@@ -540,6 +574,17 @@ impl<'a> Verifier<'a> {
         algorithm
             .verify_signature(key, &message[..end], signature)
             .map_err(|_| VerifyError::BadSignature)
+    }
+}
+
+/// The pin check: the SHA-256 of the leaf's SubjectPublicKeyInfo (whole TLV) is one
+/// of `pins`.
+fn check_pin(spki: &[u8], pins: &[[u8; 32]]) -> Result<(), VerifyError> {
+    let hash: [u8; 32] = Sha256::digest(spki).into();
+    if pins.contains(&hash) {
+        Ok(())
+    } else {
+        Err(VerifyError::PinMismatch)
     }
 }
 

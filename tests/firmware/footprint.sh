@@ -103,7 +103,7 @@ for t in thumbv7em-none-eabihf thumbv6m-none-eabi; do
     read -r flash ram stack <<<"${CORE[$t]}"
     beyond=$((stack - CALLER_BUFFERS))
     echo "  $t: flash $flash B (budget $BUDGET_FLASH, ceiling ${CEILING_FLASH[$t]}), static RAM $ram B (budget 0), stack $beyond B beyond the caller's buffers (budget $BUDGET_STACK, ceiling ${CEILING_STACK[$t]})"
-    [ "$flash" -gt "$BUDGET_FLASH" ] && echo "    over the flash budget by $((flash - BUDGET_FLASH)) B (README: 'On a microcontroller' says what costs what)"
+    [ "$flash" -gt "$BUDGET_FLASH" ] && echo "    over the flash budget by $((flash - BUDGET_FLASH)) B (docs/microcontroller.md says what costs what)"
     [ "$beyond" -gt "$BUDGET_STACK" ] && echo "    over the stack budget by $((beyond - BUDGET_STACK)) B"
     if [ "$ram" -ne 0 ]; then echo "    FAIL: the core uses static RAM"; status=1; fi
     if [ "$flash" -gt "${CEILING_FLASH[$t]}" ]; then echo "    FAIL: flash above its ceiling"; status=1; fi

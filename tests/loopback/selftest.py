@@ -37,11 +37,25 @@ def stop(p):
     assert p.wait(5) == 0
 
 
-def check_mode(tmp, mode):
+def check_mode(tmp, mode, tls12=False):
+    extra = ["--tls12-only"] if tls12 else []
     p, port = start(tmp, mode, "--auth", "alice:s3cret", "--require-auth",
-                    "--allow-plaintext-auth", "--reject-rcpt", "gone@example.org")
+                    "--allow-plaintext-auth", "--reject-rcpt", "gone@example.org", *extra)
     ctx = ssl.create_default_context(cafile=os.path.join(tmp, "cert.pem"))
     try:
+        if tls12:
+            # A client that insists on TLS 1.3 gets no connection.
+            only13 = ssl.create_default_context(cafile=os.path.join(tmp, "cert.pem"))
+            only13.minimum_version = ssl.TLSVersion.TLSv1_3
+            try:
+                if mode == "implicit":
+                    smtplib.SMTP_SSL("127.0.0.1", port, context=only13, timeout=10)
+                else:
+                    c = smtplib.SMTP("127.0.0.1", port, timeout=10)
+                    c.starttls(context=only13)
+                raise AssertionError("a TLS 1.3-only client connected")
+            except ssl.SSLError:
+                pass
         if mode == "implicit":
             s = smtplib.SMTP_SSL("127.0.0.1", port, context=ctx, timeout=10)
         else:
@@ -51,7 +65,8 @@ def check_mode(tmp, mode):
                 assert s.docmd("MAIL", "FROM:<a@example.org>")[0] == 530
                 s.starttls(context=ctx)
         if mode != "plain":
-            assert s.sock.version() == "TLSv1.3", s.sock.version()
+            want = "TLSv1.2" if tls12 else "TLSv1.3"
+            assert s.sock.version() == want, s.sock.version()
         s.ehlo()
         assert "pipelining" in s.esmtp_features
         assert s.docmd("MAIL", "FROM:<a@example.org>")[0] == 530  # --require-auth
@@ -107,6 +122,10 @@ def main():
     checks = [("plain", lambda d: check_mode(d, "plain"), True),
               ("starttls", lambda d: check_mode(d, "starttls"), have_openssl),
               ("implicit", lambda d: check_mode(d, "implicit"), have_openssl),
+              ("starttls --tls12-only",
+               lambda d: check_mode(d, "starttls", tls12=True), have_openssl),
+              ("implicit --tls12-only",
+               lambda d: check_mode(d, "implicit", tls12=True), have_openssl),
               ("sink and --max-messages", check_sink_and_exit, True),
               ("idle timeout", check_idle_exit, True)]
     for name, check, runnable in checks:

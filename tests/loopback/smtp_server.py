@@ -6,6 +6,7 @@ Started as a child process by the Rust tests (see README.md beside this file):
     python3 tests/loopback/smtp_server.py --mode plain|starttls|implicit \
         [--cert PEM --key PEM] [--auth USER:PASSWORD] [--require-auth] \
         [--allow-plaintext-auth] [--no-pipelining] [--reject-rcpt ADDR ...] \
+        [--tls12-only] \
         --out DIR [--sink] [--max-messages N] [--idle-timeout SECS]
 
 Once listening it prints exactly one line, `READY <port>`, on stdout and
@@ -42,6 +43,9 @@ def parse_args(argv=None):
     p.add_argument("--mode", required=True, choices=["plain", "starttls", "implicit"])
     p.add_argument("--cert", help="PEM certificate chain (leaf first); starttls/implicit")
     p.add_argument("--key", help="PEM private key for --cert")
+    p.add_argument("--tls12-only", action="store_true",
+                   help="speak TLS 1.2 and nothing newer (starttls/implicit): a server "
+                        "embedded-tls cannot reach")
     p.add_argument("--auth", metavar="USER:PASSWORD",
                    help="accept AUTH PLAIN and LOGIN with these credentials only")
     p.add_argument("--require-auth", action="store_true",
@@ -65,6 +69,8 @@ def parse_args(argv=None):
     a = p.parse_args(argv)
     if a.mode != "plain" and not (a.cert and a.key):
         p.error(f"--mode {a.mode} needs --cert and --key")
+    if a.tls12_only and a.mode == "plain":
+        p.error("--tls12-only needs --mode starttls or implicit")
     if a.require_auth and not a.auth:
         p.error("--require-auth needs --auth")
     if a.auth and ":" not in a.auth:
@@ -72,12 +78,39 @@ def parse_args(argv=None):
     return a
 
 
-def tls_context(cert, key):
-    """Server context: TLS 1.3 only (embedded-tls speaks nothing else)."""
+def tls_context(cert, key, tls12_only=False):
+    """Server context: TLS 1.3 only (embedded-tls speaks nothing else), or with
+    --tls12-only TLS 1.2 only (the desktop example falls back to rustls there)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    if tls12_only:
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    else:
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     ctx.load_cert_chain(cert, key)
     return ctx
+
+
+def send_handshake_alerts():
+    """Make asyncio send the TLS alert of a failed handshake, as a server on
+    OpenSSL's own sockets does (a TLS 1.2-only server answers a TLS 1.3-only
+    ClientHello with a protocol_version alert). asyncio's SSL protocol closes the
+    connection at once and drops the alert waiting in its buffer; this writes it
+    out first. Only for --tls12-only, whose clients must see that alert."""
+    import asyncio.sslproto as sslproto
+    original = sslproto.SSLProtocol._on_handshake_complete
+    if not hasattr(sslproto.SSLProtocol, "_process_outgoing"):
+        return
+
+    def on_handshake_complete(self, handshake_exc):
+        if handshake_exc is not None:
+            try:
+                self._process_outgoing()
+            except Exception:  # the alert is a courtesy; the close goes on
+                pass
+        return original(self, handshake_exc)
+
+    sslproto.SSLProtocol._on_handshake_complete = on_handshake_complete
 
 
 def write_atomic(path, data: bytes):
@@ -161,7 +194,7 @@ def make_authenticator(creds):
 async def serve(args):
     loop = asyncio.get_running_loop()
     handler = Handler(args)
-    ctx = tls_context(args.cert, args.key) if args.mode != "plain" else None
+    ctx = tls_context(args.cert, args.key, args.tls12_only) if args.mode != "plain" else None
     open_conns = set()  # SMTP protocol objects with a live connection
     last_activity = time.monotonic()
     stop = asyncio.Event()
@@ -245,6 +278,8 @@ async def serve(args):
 def main():
     args = parse_args()
     os.makedirs(args.out, exist_ok=True)
+    if args.tls12_only:
+        send_handshake_alerts()
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         stream=sys.stderr, format="smtp_server: %(message)s")
     # aiosmtpd warns (via warnings and logging) about AUTH without TLS; that is

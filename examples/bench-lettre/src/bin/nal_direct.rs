@@ -1,6 +1,6 @@
 //! embedded-smtp's blocking client straight on the crate's `nal` adapter
 //! (`FromNal` over std-embedded-nal, `Backoff` waits), with nothing between them:
-//! no write buffering of the kind `examples/send.rs` adds in its `Socket`. It
+//! no write buffering of the kind `examples/send/net.rs` adds in its `Socket`. It
 //! sends COUNT copies of the message `send` sends (same headers, same body) over
 //! one connection and prints messages per second.
 //!
