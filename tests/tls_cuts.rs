@@ -646,7 +646,7 @@ mod firmware_recording {
             (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
         let accepted = fw::tls_blocking(
             &mut wire,
-            Verifier::danger_no_verify(),
+            Verifier::danger_no_verify,
             &mut tls_read,
             &mut tls_write,
         );
@@ -691,7 +691,7 @@ mod firmware_recording {
             let mut wire = Wire::Replay(Replay::new(&rec, usize::MAX, usize::MAX));
             let (mut tls_read, mut tls_write) =
                 (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
-            let accepted = fw::tls_blocking(&mut wire, verifier, &mut tls_read, &mut tls_write);
+            let accepted = fw::tls_blocking(&mut wire, || verifier, &mut tls_read, &mut tls_write);
             assert_eq!(
                 accepted,
                 Ok(2),
@@ -710,7 +710,7 @@ mod firmware_recording {
         assert!(
             fw::tls_blocking(
                 &mut wire,
-                Verifier::danger_no_verify(),
+                Verifier::danger_no_verify,
                 &mut tls_read,
                 &mut tls_write
             )
@@ -735,7 +735,7 @@ mod firmware_recording {
             let mut wire = Wire::Replay(Replay::new(&rec, usize::MAX, usize::MAX));
             let (mut tls_read, mut tls_write) =
                 (vec![0u8; TLS_READ_BUFFER], vec![0u8; TLS_WRITE_BUFFER]);
-            fw::tls_blocking(&mut wire, verifier, &mut tls_read, &mut tls_write)
+            fw::tls_blocking(&mut wire, || verifier, &mut tls_read, &mut tls_write)
         };
         assert_eq!(run(Verifier::danger_no_verify()), Ok(2));
         let verified = run(Verifier::with_anchors(

@@ -134,15 +134,14 @@ pub fn run<const VERIFY: bool>(recording: &'static [u8]) -> Outcome {
     // SAFETY: each binary runs one session at a time, and this is the only
     // reference to BUFFERS while it runs.
     let buffers = unsafe { &mut *core::ptr::addr_of_mut!(BUFFERS) };
-    let anchors;
-    let verifier = if VERIFY {
-        anchors = [embedded_smtp::verify::anchor_from_der(ROOT).unwrap()];
-        Verifier::with_anchors(
-            &anchors,
+    // Without VERIFY the anchor is never parsed, and no verifier code is linked.
+    let anchors = VERIFY.then(|| [embedded_smtp::verify::anchor_from_der(ROOT).unwrap()]);
+    let verifier = || match &anchors {
+        Some(anchors) => Verifier::with_anchors(
+            anchors,
             embedded_smtp::verify::TimeSource::Now(sessions::RECORDING_TIME),
-        )
-    } else {
-        Verifier::danger_no_verify()
+        ),
+        None => Verifier::danger_no_verify(),
     };
     sessions::tls_blocking(
         Replay::new(recording),
