@@ -173,7 +173,7 @@ where
 /// Switches a stream to TLS in place: at the start of an implicit-TLS session
 /// ([`Action::Handshake`]) and when the server has accepted `STARTTLS`
 /// ([`Action::StartTls`]). The `tls` feature provides one
-/// ([`tls::Connector`](crate::tls::Connector)); [`NoTls`] refuses STARTTLS and
+/// (`tls::Connector`); [`NoTls`] refuses STARTTLS and
 /// takes an implicit-TLS stream as already encrypted.
 pub trait Upgrade<S: ErrorType> {
     /// Runs the TLS handshake on `stream` after the server's `220` to `STARTTLS`.
@@ -195,7 +195,7 @@ pub trait Upgrade<S: ErrorType> {
     }
 }
 
-/// An upgrader the caller keeps (a [`tls::Connector`](crate::tls::Connector) in
+/// An upgrader the caller keeps (a `tls::Connector` in
 /// its own frame, say): the client then holds only the reference.
 impl<S: ErrorType, T: Upgrade<S> + ?Sized> Upgrade<S> for &mut T {
     fn upgrade(&mut self, stream: &mut S) -> Result<(), Error<S::Error>> {

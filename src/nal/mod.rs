@@ -529,5 +529,5 @@ impl<T: TcpClientStack, W: Wait<T>> Write for FromNal<T, W> {
     }
 }
 
-mod connect;
-pub use connect::*;
+mod connection;
+pub use connection::*;
