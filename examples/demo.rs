@@ -79,7 +79,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .message_id(random_bytes())
         .text("Cold room 2 is at 81.5 °C (limit 75 °C) since 15:02 UTC.\nThe last readings are attached.\n")
         .attachments(&mut attachments);
-    let report = client.send(&mut message)?;
+    let report = client.send(&mut message)?.clone(); // kept past quit()
     client.quit()?;
     drop(client);
 

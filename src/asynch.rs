@@ -259,7 +259,7 @@ where
         schedule.begin(pause.now());
         let result = match connect(rx, tx).await {
             Ok(mut client) => match client.connect().await {
-                Ok(()) => client.send_and_quit(message).await,
+                Ok(()) => client.send_and_quit(message).await.cloned(),
                 Err(e) => Err(e),
             },
             Err(e) => Err(e),
@@ -360,7 +360,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
     pub async fn send<R: embedded_io::Read>(
         &mut self,
         message: &mut Message<'_, R>,
-    ) -> Result<Report<N>, Error<S::Error>> {
+    ) -> Result<&Report<N>, Error<S::Error>> {
         let env = Envelope::<N>::of(message)?;
         self.send_with(
             Some(env.from),
@@ -380,7 +380,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
         from: Address<'_>,
         recipients: I,
         message: &mut RawMessage<'_>,
-    ) -> Result<Report<N>, Error<S::Error>>
+    ) -> Result<&Report<N>, Error<S::Error>>
     where
         I: IntoIterator<Item = Address<'r>>,
         I::IntoIter: Clone,
@@ -404,7 +404,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
         recipients: I,
         params: MailParams,
         body: &mut B,
-    ) -> Result<Report<N>, Error<S::Error>>
+    ) -> Result<&Report<N>, Error<S::Error>>
     where
         I: IntoIterator<Item = Address<'r>>,
         I::IntoIter: Clone,
@@ -415,7 +415,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
             .map_err(Error::widen)?;
         let mut body = body;
         match self.run(Some(&mut body)).await? {
-            Outcome::Sent => Ok(self.engine.report_copy()),
+            Outcome::Sent => Ok(self.engine.report()),
             _ => Err(Error::Invariant(broken(Invariant::State))),
         }
     }
@@ -429,14 +429,14 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
     pub async fn send_and_quit<R: embedded_io::Read>(
         &mut self,
         message: &mut Message<'_, R>,
-    ) -> Result<Report<N>, Error<S::Error>> {
+    ) -> Result<&Report<N>, Error<S::Error>> {
         let env = Envelope::<N>::of(message)?;
         self.engine
             .begin_transaction(Some(env.from), env.recipients(), env.params)
             .map_err(Error::widen)?;
         self.engine.quit_after_transaction().map_err(Error::widen)?;
         match self.run(Some(&mut message.writer())).await? {
-            Outcome::Closed => Ok(self.engine.report_copy()),
+            Outcome::Closed => Ok(self.engine.report()),
             _ => Err(Error::Invariant(broken(Invariant::State))),
         }
     }

@@ -161,7 +161,7 @@ where
         schedule.begin(pause.now());
         let result = connect(rx, tx).and_then(|mut client| {
             client.connect()?;
-            client.send_and_quit(message)
+            client.send_and_quit(message).cloned()
         });
         match schedule.after(result, pause.now(), random()) {
             Next::Retry(d) => pause.sleep(d),
@@ -342,9 +342,9 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
     pub fn send<R: Read>(
         &mut self,
         message: &mut Message<'_, R>,
-    ) -> Result<Report<N>, Error<S::Error>> {
+    ) -> Result<&Report<N>, Error<S::Error>> {
         match self.transact(message, false)? {
-            Outcome::Sent => Ok(self.engine.report_copy()),
+            Outcome::Sent => Ok(self.engine.report()),
             _ => Err(Error::Invariant(broken(Invariant::State))),
         }
     }
@@ -358,7 +358,7 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
         from: Address<'_>,
         recipients: I,
         message: &mut RawMessage<'_>,
-    ) -> Result<Report<N>, Error<S::Error>>
+    ) -> Result<&Report<N>, Error<S::Error>>
     where
         I: IntoIterator<Item = Address<'r>>,
         I::IntoIter: Clone,
@@ -381,7 +381,7 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
         recipients: I,
         params: MailParams,
         body: &mut B,
-    ) -> Result<Report<N>, Error<S::Error>>
+    ) -> Result<&Report<N>, Error<S::Error>>
     where
         I: IntoIterator<Item = Address<'r>>,
         I::IntoIter: Clone,
@@ -392,7 +392,7 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
             .map_err(Error::widen)?;
         let mut body = body;
         match self.run(Some(&mut body))? {
-            Outcome::Sent => Ok(self.engine.report_copy()),
+            Outcome::Sent => Ok(self.engine.report()),
             _ => Err(Error::Invariant(broken(Invariant::State))),
         }
     }
@@ -407,9 +407,9 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
     pub fn send_and_quit<R: Read>(
         &mut self,
         message: &mut Message<'_, R>,
-    ) -> Result<Report<N>, Error<S::Error>> {
+    ) -> Result<&Report<N>, Error<S::Error>> {
         match self.transact(message, true)? {
-            Outcome::Closed => Ok(self.engine.report_copy()),
+            Outcome::Closed => Ok(self.engine.report()),
             _ => Err(Error::Invariant(broken(Invariant::State))),
         }
     }

@@ -276,8 +276,9 @@ fn session(client: &mut Client<'_, Stream>) -> Result<(usize, u16), E> {
         [addr("ops@example.com")],
         &mut RawMessage::new(b"Subject: alarm\r\n\r\nDoor 3 opened.\r\n"),
     )?;
+    let seen = (report.accepted(), report.reply().unwrap().code.get());
     client.quit()?;
-    Ok((report.accepted(), report.reply().unwrap().code.get()))
+    Ok(seen)
 }
 
 // ---------------------------------------------------------------- the tests --

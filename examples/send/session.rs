@@ -227,11 +227,12 @@ where
             message = message.html(html);
         }
         let mut message = message.attachments(&mut atts);
+        // The report is kept past the next send: a copy, not the client's.
         let result = if last {
             quit = true;
-            client.send_and_quit(&mut message)
+            client.send_and_quit(&mut message).cloned()
         } else {
-            client.send(&mut message)
+            client.send(&mut message).cloned()
         };
         let report: Report<MAX_RCPT> = match result {
             Ok(r) => r,

@@ -474,12 +474,6 @@ impl<'a, const N: usize> Engine<'a, N> {
         &self.report
     }
 
-    /// A copy of [`report`](Self::report), out of line: the compiler then writes it
-    /// straight into the caller's result (no report-sized temporary in its frame).
-    #[inline(never)]
-    pub(crate) fn report_copy(&self) -> Report<N> {
-        self.report.clone()
-    }
 
     // ----- internals -----
 

@@ -420,7 +420,7 @@ impl<'a> AnyClient<'a> {
 
     /// `send`.
     pub fn send<R: embedded_io::Read>(&mut self, m: &mut Message<'_, R>) -> Result<Report<4>, E> {
-        both!(self, c => c.send(m))
+        both!(self, c => c.send(m)).cloned()
     }
 
     /// `send_and_quit`.
@@ -428,7 +428,7 @@ impl<'a> AnyClient<'a> {
         &mut self,
         m: &mut Message<'_, R>,
     ) -> Result<Report<4>, E> {
-        both!(self, c => c.send_and_quit(m))
+        both!(self, c => c.send_and_quit(m)).cloned()
     }
 
     /// `send_raw`.
@@ -442,7 +442,7 @@ impl<'a> AnyClient<'a> {
         I: IntoIterator<Item = Address<'r>>,
         I::IntoIter: Clone,
     {
-        both!(self, c => c.send_raw(from, to, m))
+        both!(self, c => c.send_raw(from, to, m)).cloned()
     }
 
     /// `send_with`.
@@ -458,7 +458,7 @@ impl<'a> AnyClient<'a> {
         I::IntoIter: Clone,
         B: BodySource + ?Sized,
     {
-        both!(self, c => c.send_with(from, to, p, body))
+        both!(self, c => c.send_with(from, to, p, body)).cloned()
     }
 
     /// `quit`.
