@@ -147,10 +147,10 @@ pub use self::algs::{
     RSA_PKCS1_SHA256, RSA_PKCS1_SHA384, RSA_PKCS1_SHA512, RSA_PSS_SHA256, RSA_PSS_SHA384,
     RSA_PSS_SHA512,
 };
-/// The rustls-pki-types crate (the `TrustAnchor` and `Der` types), re-exported.
 pub use self::error::{Algorithm, VerifyError};
 pub use self::provider::Provider;
 pub use self::trust::{anchor_from_der, spki_sha256};
+/// The rustls-pki-types crate (the `TrustAnchor` and `Der` types), re-exported.
 pub use rustls_pki_types as pki_types;
 pub use rustls_pki_types::TrustAnchor;
 
