@@ -62,18 +62,22 @@
 //! );
 //! ```
 
+mod attachment;
 mod base64;
 mod builder;
 pub mod dot;
 mod fields;
 mod header;
 mod qp;
+mod reader;
 mod writer;
 
-pub use builder::{AnyReader, Attachment, Bytes, Message};
+pub use attachment::Attachment;
+pub use builder::Message;
 pub use dot::DotStuffer;
 pub use fields::{AutoSubmitted, Header, Importance, MAX_HEADER_NAME, MAX_MSG_ID, MsgId};
 pub use header::{MAX_CONTENT_TYPE, MAX_FILENAME};
+pub use reader::{AnyReader, Bytes};
 pub use writer::MessageWriter;
 
 pub(crate) use writer::Sink;

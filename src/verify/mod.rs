@@ -117,24 +117,29 @@
 //!   names the feature (an aborted handshake would look like a lost connection).
 
 mod algs;
+mod cert_verify;
+mod chain;
 mod der;
 pub(crate) mod error;
+mod provider;
 #[cfg(feature = "tls-rsa")]
 mod rsa;
+#[cfg(test)]
+mod tests;
+mod trust;
 
 use core::fmt;
-use core::marker::PhantomData;
-use core::time::Duration;
 
 use embedded_tls::{
-    CertificateEntryRef, CertificateRef, CertificateVerifyRef, CryptoProvider, CryptoRngCore,
-    TlsCipherSuite, TlsConfig, TlsError, TlsVerifier,
+    CertificateEntryRef, CertificateRef, CertificateVerifyRef, TlsCipherSuite, TlsConfig, TlsError,
+    TlsVerifier,
 };
-use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
-use sha2::{Digest, Sha256};
-use webpki::{EndEntityCert, KeyUsage};
+use rustls_pki_types::CertificateDer;
+use sha2::Digest;
+use webpki::EndEntityCert;
 
-use self::algs::{CHAIN_ALGORITHMS, KeyKind, SchemeUse};
+use self::algs::KeyKind;
+use self::trust::{Policy, check_pin};
 
 #[cfg(feature = "tls-rsa")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tls-rsa")))]
@@ -142,8 +147,10 @@ pub use self::algs::{
     RSA_PKCS1_SHA256, RSA_PKCS1_SHA384, RSA_PKCS1_SHA512, RSA_PSS_SHA256, RSA_PSS_SHA384,
     RSA_PSS_SHA512,
 };
-/// The rustls-pki-types crate (the `TrustAnchor` and `Der` types), re-exported.
 pub use self::error::{Algorithm, VerifyError};
+pub use self::provider::Provider;
+pub use self::trust::{anchor_from_der, spki_sha256};
+/// The rustls-pki-types crate (the `TrustAnchor` and `Der` types), re-exported.
 pub use rustls_pki_types as pki_types;
 pub use rustls_pki_types::TrustAnchor;
 
@@ -161,9 +168,6 @@ pub const MAX_SERVER_NAME_LEN: usize = 253;
 /// [`TimeSource::Unknown`]: [`VerifyError::NoTimeSource`] says more than a
 /// certificate that is "not yet valid".
 pub const MIN_PLAUSIBLE_TIME: u64 = 1_704_067_200;
-
-/// How many instants [`TimeSource::DangerNoTimeCheck`] tries before giving up.
-const DANGER_TIME_TRIES: usize = 8;
 
 /// What the verifier knows about the current time, for certificate validity periods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,48 +209,6 @@ impl From<VerifyError> for TlsError {
     }
 }
 
-/// Turns a trusted CA certificate (DER) into a trust anchor that borrows from it.
-///
-/// Only the subject, the public key and any name constraints are kept; the
-/// certificate's own validity and signature are not looked at (RFC 5280 §6.1.1).
-/// For PEM, decode the base64 first. Anchors can also be written as consts with
-/// [`pki_types::Der::from_slice`].
-pub fn anchor_from_der(der: &[u8]) -> Result<TrustAnchor<'_>, VerifyError> {
-    let cert = CertificateDer::from(der);
-    let anchor = webpki::anchor_from_trusted_cert(&cert).map_err(|e| {
-        debug!(
-            "trust anchor refused: {}",
-            VerifyError::from_webpki(&e).as_str()
-        );
-        VerifyError::BadCertificate
-    })?;
-    // webpki ties the anchor to the local `CertificateDer`; its parts are slices of
-    // `der`, so they are taken again from `der` with its lifetime.
-    let rebase = |part: &[u8]| -> Result<&[u8], VerifyError> {
-        let start = (part.as_ptr() as usize).wrapping_sub(der.as_ptr() as usize);
-        der.get(start..start.wrapping_add(part.len()))
-            .filter(|s| s.as_ptr() == part.as_ptr())
-            .ok_or(VerifyError::BadCertificate)
-    };
-    Ok(TrustAnchor {
-        subject: rebase(&anchor.subject)?.into(),
-        subject_public_key_info: rebase(&anchor.subject_public_key_info)?.into(),
-        name_constraints: match &anchor.name_constraints {
-            Some(nc) => Some(rebase(nc)?.into()),
-            None => None,
-        },
-    })
-}
-
-/// The SHA-256 of a certificate's SubjectPublicKeyInfo (DER, outer SEQUENCE
-/// included): the value [`Verifier::with_pins`] compares. It is what
-/// `openssl x509 -pubkey -noout | openssl pkey -pubin -outform DER | openssl dgst -sha256`
-/// prints, and curl's `--pinnedpubkey sha256//` takes in base64.
-pub fn spki_sha256(certificate_der: &[u8]) -> Result<[u8; 32], VerifyError> {
-    let spki = der::certificate_spki(certificate_der).ok_or(VerifyError::BadCertificate)?;
-    Ok(Sha256::digest(spki).into())
-}
-
 /// The TLS configuration this verifier expects: `server_name` is sent as SNI and is
 /// the name the certificate is checked against.
 ///
@@ -264,16 +226,6 @@ pub fn tls_config(server_name: &str) -> TlsConfig<'_> {
     TlsConfig::new()
         .with_server_name(server_name)
         .enable_rsa_signatures()
-}
-
-/// How the server is authenticated.
-#[derive(Debug, Clone, Copy)]
-enum Policy<'a> {
-    Anchors(&'a [TrustAnchor<'a>]),
-    Pins(&'a [[u8; 32]]),
-    /// Both must hold: the chain to an anchor and a pinned key.
-    AnchorsAndPins(&'a [TrustAnchor<'a>], &'a [[u8; 32]]),
-    DangerNoVerify,
 }
 
 /// Where the verifier is in the handshake.
@@ -505,167 +457,6 @@ impl<'a> Verifier<'a> {
             u8::try_from(transcript_hash.len()).map_err(|_| VerifyError::BadCertificate)?;
         Ok(())
     }
-
-    /// The checks of [`Verifier::with_anchors`]: time, server name, the path to an
-    /// anchor with its constraints and signatures.
-    fn check_path(
-        &self,
-        end_entity: &EndEntityCert<'_>,
-        certificate: &CertificateRef<'_>,
-        leaf: &[u8],
-        anchors: &[TrustAnchor<'_>],
-    ) -> Result<(), VerifyError> {
-        // Cheap checks first: a signature costs a device far more.
-        let time = match self.time {
-            TimeSource::Now(t) if t >= MIN_PLAUSIBLE_TIME => Some(t),
-            TimeSource::Now(_) | TimeSource::Unknown => {
-                return Err(VerifyError::NoTimeSource);
-            }
-            TimeSource::DangerNoTimeCheck => None,
-        };
-        let name = self.name.as_ref().ok_or(VerifyError::NoServerName)?;
-        let name =
-            ServerName::try_from(name.as_str()).map_err(|_| VerifyError::InvalidServerName)?;
-        end_entity
-            .verify_is_valid_for_subject_name(&name)
-            .map_err(|e| VerifyError::from_webpki(&e))?;
-        let intermediates = certificate.entries.get(1..).unwrap_or(&[]);
-        check_chain(end_entity, intermediates, anchors, time).map_err(|e| {
-            if e == VerifyError::UnsupportedSignatureAlgorithm {
-                missing_algorithm(leaf, intermediates, anchors).unwrap_or(e)
-            } else {
-                e
-            }
-        })?;
-        Ok(())
-    }
-
-    fn check_certificate_verify(&self, scheme: u16, signature: &[u8]) -> Result<(), VerifyError> {
-        if matches!(self.policy, Policy::DangerNoVerify) {
-            return Ok(());
-        }
-        let spki = &self.spki[..usize::from(self.spki_len)];
-        let (algorithm_id, key) = der::split_spki(spki).ok_or(VerifyError::BadCertificate)?;
-        let key_kind =
-            KeyKind::of_spki_algorithm(algorithm_id).ok_or(VerifyError::BadCertificate)?;
-        let algorithm = match algs::for_scheme(scheme) {
-            SchemeUse::Supported(kind, _) | SchemeUse::Unsupported(kind) if kind != key_kind => {
-                return Err(VerifyError::SignatureSchemeMismatch);
-            }
-            SchemeUse::Supported(_, algorithm) => algorithm,
-            SchemeUse::Unsupported(kind) if !kind.is_supported() => {
-                return Err(kind.not_built());
-            }
-            SchemeUse::Unsupported(_) | SchemeUse::Unknown => {
-                return Err(VerifyError::UnsupportedSignatureAlgorithm);
-            }
-        };
-        // RFC 8446 §4.4.3: 64 spaces, the context string, a zero byte, the hash.
-        const CONTEXT: &[u8] = b"TLS 1.3, server CertificateVerify\x00";
-        let mut message = [0x20u8; 64 + CONTEXT.len() + 64];
-        message[64..64 + CONTEXT.len()].copy_from_slice(CONTEXT);
-        let transcript_len = usize::from(self.transcript_len);
-        let end = 64 + CONTEXT.len() + transcript_len;
-        message[64 + CONTEXT.len()..end].copy_from_slice(&self.transcript[..transcript_len]);
-
-        if algorithm.public_key_alg_id().as_ref() != algorithm_id {
-            return Err(VerifyError::SignatureSchemeMismatch);
-        }
-        algorithm
-            .verify_signature(key, &message[..end], signature)
-            .map_err(|_| VerifyError::BadSignature)
-    }
-}
-
-/// The pin check: the SHA-256 of the leaf's SubjectPublicKeyInfo (whole TLV) is one
-/// of `pins`.
-fn check_pin(spki: &[u8], pins: &[[u8; 32]]) -> Result<(), VerifyError> {
-    let hash: [u8; 32] = Sha256::digest(spki).into();
-    if pins.contains(&hash) {
-        Ok(())
-    } else {
-        Err(VerifyError::PinMismatch)
-    }
-}
-
-/// After rustls-webpki found a signature it cannot check on every candidate path:
-/// the algorithm this build leaves out that the chain needs, if one can be named.
-/// The signature algorithms of the leaf and the intermediates are looked at first
-/// (RSA and Ed25519 are named there), then the keys of the intermediates and of the
-/// anchors (an `ecdsa-with-SHA384` signature does not say the curve; the issuer's
-/// key does). `None` leaves the generic
-/// [`VerifyError::UnsupportedSignatureAlgorithm`].
-fn missing_algorithm(
-    leaf: &[u8],
-    intermediates: &[CertificateEntryRef<'_>],
-    anchors: &[TrustAnchor<'_>],
-) -> Option<VerifyError> {
-    let ders = || {
-        core::iter::once(leaf).chain(intermediates.iter().filter_map(|e| match e {
-            CertificateEntryRef::X509(der) => Some(*der),
-            CertificateEntryRef::RawPublicKey(_) => None,
-        }))
-    };
-    let signed_with = ders()
-        .filter_map(der::certificate_signature_algorithm)
-        .filter_map(KeyKind::of_signature_algorithm);
-    let keys = ders()
-        .skip(1)
-        .filter_map(der::certificate_spki)
-        .chain(anchors.iter().map(|a| a.subject_public_key_info.as_ref()))
-        .filter_map(|spki| {
-            // Anchors keep the SPKI's contents, certificates the whole TLV.
-            der::split_spki(spki)
-                .map(|(alg, _)| alg)
-                .or_else(|| der::split_spki_contents(spki).map(|(alg, _)| alg))
-        })
-        .filter_map(KeyKind::of_spki_algorithm);
-    signed_with
-        .chain(keys)
-        .find(|kind| !kind.is_supported())
-        .map(KeyKind::not_built)
-}
-
-/// Builds and checks the path from `leaf` through `intermediates` to `anchors`.
-/// `time` is `None` for [`TimeSource::DangerNoTimeCheck`].
-fn check_chain(
-    leaf: &EndEntityCert<'_>,
-    intermediates: &[CertificateEntryRef<'_>],
-    anchors: &[TrustAnchor<'_>],
-    time: Option<u64>,
-) -> Result<(), VerifyError> {
-    // embedded-tls keeps at most 16 entries, so this never overflows.
-    let mut ders: heapless::Vec<CertificateDer<'_>, 16> = heapless::Vec::new();
-    for entry in intermediates {
-        if let CertificateEntryRef::X509(der) = entry {
-            ders.push(CertificateDer::from(*der))
-                .map_err(|_| VerifyError::ChainTooComplex)?;
-        }
-    }
-    let mut at = time.unwrap_or(0);
-    for _ in 0..DANGER_TIME_TRIES {
-        let result = leaf.verify_for_usage(
-            CHAIN_ALGORITHMS,
-            anchors,
-            &ders,
-            UnixTime::since_unix_epoch(Duration::from_secs(at)),
-            KeyUsage::server_auth(),
-            None,
-            None,
-        );
-        match (result, time) {
-            (Ok(_), _) => return Ok(()),
-            // No time check: move to an instant where the certificate is valid.
-            (Err(webpki::Error::CertExpired { not_after, .. }), None) => {
-                at = not_after.as_secs();
-            }
-            (Err(webpki::Error::CertNotValidYet { not_before, .. }), None) => {
-                at = not_before.as_secs();
-            }
-            (Err(e), _) => return Err(VerifyError::from_webpki(&e)),
-        }
-    }
-    Err(VerifyError::Expired)
 }
 
 impl<CipherSuite: TlsCipherSuite> TlsVerifier<CipherSuite> for Verifier<'_> {
@@ -692,205 +483,5 @@ impl<CipherSuite: TlsCipherSuite> TlsVerifier<CipherSuite> for Verifier<'_> {
 
     fn verify_signature(&mut self, verify: CertificateVerifyRef<'_>) -> Result<(), TlsError> {
         Ok(self.verify_certificate_verify(&verify)?)
-    }
-}
-
-/// The embedded-tls [`CryptoProvider`] of this crate: the caller's RNG, the cipher
-/// suite `CipherSuite` (e.g. `embedded_tls::Aes128GcmSha256`) and a [`Verifier`].
-///
-/// Pass `&mut provider` to `TlsContext::new`, so that the verifier can be asked
-/// afterwards ([`Provider::check_verified`], [`Verifier::last_error`]). TLS buffers:
-/// read 16 640 bytes, write 4 096 (never more than 16 517).
-pub struct Provider<'a, CipherSuite, Rng> {
-    rng: Rng,
-    verifier: Verifier<'a>,
-    _suite: PhantomData<CipherSuite>,
-}
-
-impl<'a, CipherSuite: TlsCipherSuite, Rng: CryptoRngCore> Provider<'a, CipherSuite, Rng> {
-    /// A provider that authenticates the server with `verifier`. The RNG makes the
-    /// key share and ClientHello random: use a real CSPRNG (hardware TRNG or a
-    /// properly seeded DRBG), never a counter or a fixed seed.
-    pub fn new(rng: Rng, verifier: Verifier<'a>) -> Self {
-        Provider {
-            rng,
-            verifier,
-            _suite: PhantomData,
-        }
-    }
-
-    /// **Verifies nothing**: see [`Verifier::danger_no_verify`].
-    pub fn danger_no_verify(rng: Rng) -> Self {
-        Provider::new(rng, Verifier::danger_no_verify())
-    }
-
-    /// The verifier, e.g. for [`Verifier::last_error`].
-    pub fn certificate_verifier(&self) -> &Verifier<'a> {
-        &self.verifier
-    }
-
-    /// The verifier, e.g. for [`Verifier::set_time`].
-    pub fn certificate_verifier_mut(&mut self) -> &mut Verifier<'a> {
-        &mut self.verifier
-    }
-
-    /// [`Verifier::check_verified`]: call it after every successful `open`.
-    pub fn check_verified(&self) -> Result<(), VerifyError> {
-        self.verifier.check_verified()
-    }
-
-    /// The RNG and the verifier back.
-    pub fn into_parts(self) -> (Rng, Verifier<'a>) {
-        (self.rng, self.verifier)
-    }
-}
-
-impl<CipherSuite: TlsCipherSuite, Rng: CryptoRngCore> CryptoProvider
-    for Provider<'_, CipherSuite, Rng>
-{
-    type CipherSuite = CipherSuite;
-    type Signature = p256::ecdsa::DerSignature;
-
-    fn rng(&mut self) -> impl CryptoRngCore {
-        &mut self.rng
-    }
-
-    fn verifier(&mut self) -> Result<&mut impl TlsVerifier<CipherSuite>, TlsError> {
-        Ok(&mut self.verifier)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn time_source_from_option() {
-        assert_eq!(TimeSource::from(Some(5)), TimeSource::Now(5));
-        assert_eq!(TimeSource::from(None), TimeSource::Unknown);
-    }
-
-    #[test]
-    fn every_error_has_text_and_a_tls_error() {
-        let all = [
-            VerifyError::NoServerName,
-            VerifyError::InvalidServerName,
-            VerifyError::NoTimeSource,
-            VerifyError::NoCertificate,
-            VerifyError::BadCertificate,
-            VerifyError::UnknownIssuer,
-            VerifyError::IssuerNotCa,
-            VerifyError::CaUsedAsLeaf,
-            VerifyError::NotValidForName,
-            VerifyError::Expired,
-            VerifyError::NotYetValid,
-            VerifyError::WrongKeyUsage,
-            VerifyError::ConstraintViolated,
-            VerifyError::ChainTooComplex,
-            VerifyError::UnsupportedSignatureAlgorithm,
-            VerifyError::AlgorithmNotBuilt(Algorithm::Rsa),
-            VerifyError::AlgorithmNotBuilt(Algorithm::EcdsaP384),
-            VerifyError::AlgorithmNotBuilt(Algorithm::Ed25519),
-            VerifyError::SignatureSchemeMismatch,
-            VerifyError::BadSignature,
-            VerifyError::PinMismatch,
-            VerifyError::KeyTooLarge,
-            VerifyError::UnexpectedCertificateVerify,
-            VerifyError::NoCertificateVerify,
-        ];
-        for e in all {
-            assert!(!e.as_str().is_empty());
-            let _ = TlsError::from(e);
-        }
-        assert!(matches!(
-            TlsError::from(VerifyError::BadSignature),
-            TlsError::InvalidSignature
-        ));
-        assert!(matches!(
-            TlsError::from(VerifyError::UnknownIssuer),
-            TlsError::InvalidCertificate
-        ));
-    }
-
-    #[test]
-    fn webpki_errors_map_to_reasons() {
-        use webpki::Error as W;
-        assert_eq!(
-            VerifyError::from_webpki(&W::UnknownIssuer),
-            VerifyError::UnknownIssuer
-        );
-        assert_eq!(
-            VerifyError::from_webpki(&W::EndEntityUsedAsCa),
-            VerifyError::IssuerNotCa
-        );
-        assert_eq!(
-            VerifyError::from_webpki(&W::BadDer),
-            VerifyError::BadCertificate
-        );
-        assert_eq!(
-            VerifyError::from_webpki(&W::PathLenConstraintViolated),
-            VerifyError::ConstraintViolated
-        );
-    }
-
-    #[test]
-    fn nothing_verified_is_refused() {
-        let pins = [[0u8; 32]];
-        let v = Verifier::with_pins(&pins);
-        assert_eq!(v.check_verified(), Err(VerifyError::NoCertificateVerify));
-        assert_eq!(Verifier::danger_no_verify().check_verified(), Ok(()));
-    }
-
-    #[test]
-    fn a_new_handshake_forgets_the_last_one() {
-        // A verifier reused for a second connection must not pass check_verified
-        // because the first server was verified (embedded-tls completes handshakes
-        // that carry no Certificate at all).
-        let pins = [[0u8; 32]];
-        let mut v = Verifier::with_pins(&pins);
-        v.progress = Progress::Verified;
-        v.last_error = Some(VerifyError::PinMismatch);
-        assert_eq!(v.check_verified(), Ok(()));
-        TlsVerifier::<embedded_tls::Aes128GcmSha256>::set_hostname_verification(
-            &mut v,
-            "smtp.example.com",
-        )
-        .unwrap();
-        assert_eq!(v.check_verified(), Err(VerifyError::NoCertificateVerify));
-        assert_eq!(v.last_error(), None);
-    }
-
-    #[test]
-    fn certificate_verify_first_is_refused() {
-        let pins = [[0u8; 32]];
-        let mut v = Verifier::with_pins(&pins);
-        let cv = CertificateVerifyRef {
-            signature_scheme: embedded_tls::SignatureScheme::EcdsaSecp256r1Sha256,
-            signature: &[0x30, 0x00],
-        };
-        assert_eq!(
-            v.verify_certificate_verify(&cv),
-            Err(VerifyError::UnexpectedCertificateVerify)
-        );
-        assert_eq!(
-            v.last_error(),
-            Some(VerifyError::UnexpectedCertificateVerify)
-        );
-    }
-
-    #[test]
-    fn verifier_stays_small() {
-        // The module docs give its size.
-        let size = core::mem::size_of::<Verifier<'static>>();
-        assert!(size <= MAX_SPKI_LEN + 400, "{size}");
-    }
-
-    #[test]
-    fn garbage_anchor_is_refused() {
-        assert_eq!(
-            anchor_from_der(&[0x30, 0x00]).err(),
-            Some(VerifyError::BadCertificate)
-        );
-        assert_eq!(spki_sha256(&[1, 2, 3]), Err(VerifyError::BadCertificate));
     }
 }
