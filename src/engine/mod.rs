@@ -474,7 +474,6 @@ impl<'a, const N: usize> Engine<'a, N> {
         &self.report
     }
 
-
     // ----- internals -----
 
     /// Ends the session with `e`. Generic and out of line, so that callers pass the
