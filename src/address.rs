@@ -208,9 +208,10 @@ fn check_local(b: &[u8]) -> Result<(), InputErrorKind> {
 /// A mailbox for the `From`, `To` and `Cc` headers: an [`Address`] with an optional
 /// display name, e.g. `Alarm Panel <panel@example.com>`.
 ///
-/// The display name may be any text without control characters; non-ASCII names are
-/// written as RFC 2047 encoded words and names with specials as quoted strings, so
-/// the caller never quotes by hand.
+/// The display name may be any text without control characters; names with specials
+/// are written as quoted strings, so the caller never quotes by hand, and non-ASCII
+/// names as RFC 2047 encoded words (feature `encoded-words`; without it such a name
+/// is refused).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Mailbox<'a> {
@@ -231,7 +232,9 @@ impl<'a> Mailbox<'a> {
     ///
     /// # Errors
     /// [`InputError`] when `name` holds a control character (CR and LF included) or
-    /// is longer than [`MAX_DISPLAY_NAME`].
+    /// is longer than [`MAX_DISPLAY_NAME`]; without feature `encoded-words`,
+    /// [`InputErrorKind::NeedsEncodedWords`] when it holds a character outside
+    /// printable ASCII or `=?`.
     pub fn with_name(name: &'a str, address: Address<'a>) -> Result<Self, InputError> {
         let refuse = |k| InputError::new(Field::DisplayName, k);
         check_controls(name.as_bytes()).map_err(refuse)?;
@@ -239,6 +242,10 @@ impl<'a> Mailbox<'a> {
             return Err(refuse(InputErrorKind::TooLong {
                 max: MAX_DISPLAY_NAME,
             }));
+        }
+        #[cfg(not(feature = "encoded-words"))]
+        if crate::message::header::needs_encoding(name) {
+            return Err(refuse(InputErrorKind::NeedsEncodedWords));
         }
         let name = name.trim_ascii();
         Ok(Mailbox {
@@ -312,8 +319,9 @@ pub const MAX_DISPLAY_NAME: usize = 256;
 /// without control characters other than tab.
 ///
 /// CR and LF are refused, so a header value can never start a new header or end the
-/// header block. Non-ASCII text is written as RFC 2047 encoded words by the message
-/// writer; long text is folded.
+/// header block. Long text is folded. Non-ASCII text, text holding `=?` and a word
+/// too long for one line are written as RFC 2047 encoded words by the message writer
+/// (feature `encoded-words`; without it such text is refused here).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct HeaderText<'a>(&'a str);
@@ -326,11 +334,21 @@ impl<'a> HeaderText<'a> {
     /// [`InputErrorKind::Control`] for other control characters (tab is allowed),
     /// reported as [`Field::Subject`] (a caller's header value is reported as
     /// [`Field::HeaderValue`] by [`Header::try_new`](crate::message::Header::try_new)).
+    /// Without feature `encoded-words`, [`InputErrorKind::NeedsEncodedWords`] for text
+    /// that is not ASCII, holds `=?`, or has a run without a space or tab so long that
+    /// its `Subject` line would pass 998 octets.
     pub fn try_new(s: &'a str) -> Result<Self, InputError> {
         for &c in s.as_bytes() {
             if c != b'\t' {
                 check_controls(&[c]).map_err(|k| InputError::new(Field::Subject, k))?;
             }
+        }
+        #[cfg(not(feature = "encoded-words"))]
+        if !crate::message::header::subject_is_plain(s) {
+            return Err(InputError::new(
+                Field::Subject,
+                InputErrorKind::NeedsEncodedWords,
+            ));
         }
         Ok(HeaderText(s))
     }
@@ -455,7 +473,11 @@ mod tests {
 
     #[test]
     fn header_text() {
-        assert!(HeaderText::try_new("Door opened\tat 3:00 — 温度").is_ok());
+        assert!(HeaderText::try_new("Door opened\tat 3:00").is_ok());
+        assert_eq!(
+            HeaderText::try_new("Door opened\tat 3:00 — 温度").is_ok(),
+            cfg!(feature = "encoded-words")
+        );
         assert_eq!(
             HeaderText::try_new("x\r\nBcc: a@b").map_err(|e| e.kind()),
             Err(InputErrorKind::LineBreak)

@@ -224,6 +224,53 @@ impl Retry {
     }
 }
 
+/// The clock and the sleep of [`blocking::deliver`](crate::blocking::deliver).
+pub trait Pause {
+    /// The time since any fixed moment, from a monotonic clock.
+    fn now(&mut self) -> Duration;
+    /// Blocks for `d`.
+    fn sleep(&mut self, d: Duration);
+}
+
+/// [`Pause`] on `std::time::Instant` and `std::thread::sleep` (feature `std`).
+#[cfg(feature = "std")]
+#[derive(Debug, Clone, Copy)]
+pub struct StdPause {
+    origin: std::time::Instant,
+}
+
+#[cfg(feature = "std")]
+impl Default for StdPause {
+    fn default() -> Self {
+        StdPause {
+            origin: std::time::Instant::now(),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl Pause for StdPause {
+    fn now(&mut self) -> Duration {
+        self.origin.elapsed()
+    }
+
+    fn sleep(&mut self, d: Duration) {
+        std::thread::sleep(d);
+    }
+}
+
+/// The clock and the sleep of [`asynch::deliver`](crate::asynch::deliver);
+/// `EmbassyTimer` (feature `embassy-time`) and `TokioTimer` (feature `tokio`)
+/// are ones.
+#[cfg(feature = "async")]
+#[allow(async_fn_in_trait)]
+pub trait AsyncPause {
+    /// The time since any fixed moment, from a monotonic clock.
+    fn now(&mut self) -> Duration;
+    /// Waits for `d`.
+    async fn sleep(&mut self, d: Duration);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -290,51 +337,4 @@ mod tests {
             Next::Retry(_)
         ));
     }
-}
-
-/// The clock and the sleep of [`blocking::deliver`](crate::blocking::deliver).
-pub trait Pause {
-    /// The time since any fixed moment, from a monotonic clock.
-    fn now(&mut self) -> Duration;
-    /// Blocks for `d`.
-    fn sleep(&mut self, d: Duration);
-}
-
-/// [`Pause`] on `std::time::Instant` and `std::thread::sleep` (feature `std`).
-#[cfg(feature = "std")]
-#[derive(Debug, Clone, Copy)]
-pub struct StdPause {
-    origin: std::time::Instant,
-}
-
-#[cfg(feature = "std")]
-impl Default for StdPause {
-    fn default() -> Self {
-        StdPause {
-            origin: std::time::Instant::now(),
-        }
-    }
-}
-
-#[cfg(feature = "std")]
-impl Pause for StdPause {
-    fn now(&mut self) -> Duration {
-        self.origin.elapsed()
-    }
-
-    fn sleep(&mut self, d: Duration) {
-        std::thread::sleep(d);
-    }
-}
-
-/// The clock and the sleep of [`asynch::deliver`](crate::asynch::deliver);
-/// `EmbassyTimer` (feature `embassy-time`) and `TokioTimer` (feature `tokio`)
-/// are ones.
-#[cfg(feature = "async")]
-#[allow(async_fn_in_trait)]
-pub trait AsyncPause {
-    /// The time since any fixed moment, from a monotonic clock.
-    fn now(&mut self) -> Duration;
-    /// Waits for `d`.
-    async fn sleep(&mut self, d: Duration);
 }

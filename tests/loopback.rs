@@ -5,7 +5,11 @@
 //! hermetic and says how many it left out; `.ci/run` (which installs aiosmtpd)
 //! runs them with `-- --include-ignored`. Each test starts its
 //! own server on an ephemeral port; the server exits when the test drops its stdin.
-#![cfg(feature = "std")]
+#![cfg(all(
+    feature = "std",
+    feature = "encoded-words",
+    feature = "quoted-printable"
+))]
 
 mod common;
 

@@ -6,7 +6,12 @@
 //! Ignored like `tests/loopback.rs` unless run with `-- --include-ignored` (as
 //! `.ci/run` does, after installing aiosmtpd). Each test starts its own server on an
 //! ephemeral port; the server exits when the test drops its stdin.
-#![cfg(all(feature = "tls", feature = "std"))]
+#![cfg(all(
+    feature = "tls",
+    feature = "std",
+    feature = "encoded-words",
+    feature = "quoted-printable"
+))]
 
 use std::cell::RefCell;
 use std::net::TcpStream;

@@ -5,6 +5,9 @@
 //! `BLESS=1 cargo test --test message` rewrites the golden files from the current
 //! output; review the diff before committing it.
 
+// The messages here use RFC 2047 words and quoted-printable bodies.
+#![cfg(all(feature = "encoded-words", feature = "quoted-printable"))]
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use embedded_io::ErrorKind;

@@ -10,6 +10,9 @@
 //! (`tests/loopback/mime_parts.py`): the parts, their types, the decoded bytes,
 //! and the HTML naming the image's Content-ID.
 
+// The messages here use RFC 2047 words and quoted-printable bodies.
+#![cfg(all(feature = "encoded-words", feature = "quoted-printable"))]
+
 mod common;
 
 use embedded_io::{ErrorKind, ErrorType, Read, Seek, SeekFrom};

@@ -3,6 +3,9 @@
 //! while the client runs; the scripted server is prepared before counting starts
 //! and its own bookkeeping does not allocate during the session.
 
+// The messages here use RFC 2047 words and quoted-printable bodies.
+#![cfg(all(feature = "encoded-words", feature = "quoted-printable"))]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::Ordering;
 

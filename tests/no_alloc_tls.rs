@@ -3,7 +3,11 @@
 //! allocations on the client's thread. The server is rustls in another thread: the
 //! counting allocator counts only allocations made by the thread that set its
 //! (thread-local) flag.
-#![cfg(feature = "tls")]
+#![cfg(all(
+    feature = "tls",
+    feature = "encoded-words",
+    feature = "quoted-printable"
+))]
 
 #[path = "common/rustls_server.rs"]
 #[allow(dead_code)]

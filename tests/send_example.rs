@@ -7,6 +7,9 @@
 //! examples; `.ci/run` runs `cargo build --all-features --example send`): it is
 //! looked up in `target/<profile>/examples/` beside this test's executable.
 
+// The `send` example is built with both encoders.
+#![cfg(all(feature = "encoded-words", feature = "quoted-printable"))]
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

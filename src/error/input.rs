@@ -181,6 +181,12 @@ pub enum InputErrorKind {
     /// reader cannot start again: the message would go out shorter. Make it with
     /// `Attachment::rewindable` or `Attachment::from_bytes` to send it again.
     AttachmentSpent,
+    /// Header text (a `Subject`, a display name, a header value) or a file name that
+    /// can only be written encoded: non-ASCII, holding `=?`, or, for text, a word
+    /// too long for one line (a file name: a `"` or `\`, or too long for one
+    /// line). The encoders (RFC 2047 encoded words, RFC 2231 file names) are in
+    /// feature `encoded-words`, which this build leaves out.
+    NeedsEncodedWords,
 }
 
 impl fmt::Display for InputErrorKind {
@@ -216,6 +222,9 @@ impl fmt::Display for InputErrorKind {
             ),
             InputErrorKind::AttachmentSpent => f.write_str(
                 "read by an earlier send and cannot be read again (use a rewindable source)",
+            ),
+            InputErrorKind::NeedsEncodedWords => f.write_str(
+                "text that needs RFC 2047/2231 encoding, which this build leaves out (feature encoded-words)",
             ),
         }
     }

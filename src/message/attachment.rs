@@ -72,7 +72,11 @@ impl<'a, R: embedded_io::Read> Attachment<'a, R> {
     ///   type over [`MAX_CONTENT_TYPE`](super::MAX_CONTENT_TYPE) octets;
     /// - [`InputErrorKind::InvalidContentType`] for a content type that is not
     ///   `token/token` (RFC 2045 §5.1): no `/`, more than one, a space, a `tspecial`
-    ///   such as `;`, or a non-ASCII character.
+    ///   such as `;`, or a non-ASCII character;
+    /// - without feature `encoded-words`, [`InputErrorKind::NeedsEncodedWords`] for a
+    ///   file name that is not printable ASCII, holds `"`, `\` or `=?`, or is longer
+    ///   than [`MAX_PLAIN_FILENAME`](super::MAX_PLAIN_FILENAME) (with the feature such a
+    ///   name is written in RFC 2231 notation).
     ///
     /// The reader is read once: a message with this attachment cannot be sent a
     /// second time ([`InputErrorKind::AttachmentSpent`]); see [`Attachment::rewindable`].
@@ -84,6 +88,7 @@ impl<'a, R: embedded_io::Read> Attachment<'a, R> {
     /// [`InputErrorKind::TooLong`]: crate::error::InputErrorKind::TooLong
     /// [`InputErrorKind::InvalidContentType`]: crate::error::InputErrorKind::InvalidContentType
     /// [`InputErrorKind::AttachmentSpent`]: crate::error::InputErrorKind::AttachmentSpent
+    /// [`InputErrorKind::NeedsEncodedWords`]: crate::error::InputErrorKind::NeedsEncodedWords
     pub fn new(filename: &'a str, content_type: &'a str, reader: R) -> Result<Self, InputError> {
         header::check_filename(filename).map_err(|k| InputError::new(Field::FileName, k))?;
         header::check_content_type(content_type)

@@ -156,7 +156,8 @@ impl<'a> Header<'a> {
     ///   `Auto-Submitted`, `Importance`, `X-Priority` and every `Content-*` (in any
     ///   case);
     /// - the errors of [`HeaderText::try_new`] for the value, naming
-    ///   [`Field::HeaderValue`].
+    ///   [`Field::HeaderValue`]; without feature `encoded-words` the value must also
+    ///   fit a line after this name ([`InputErrorKind::NeedsEncodedWords`]).
     ///
     /// Errors about the name name [`Field::HeaderName`].
     pub fn try_new(name: &'a str, value: &'a str) -> Result<Self, InputError> {
@@ -174,10 +175,15 @@ impl<'a> Header<'a> {
         if content || RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name)) {
             return Err(name_error(InputErrorKind::ReservedHeader));
         }
-        Ok(Header {
-            name,
-            value: HeaderText::try_new(value).map_err(|e| e.at(Field::HeaderValue))?,
-        })
+        let value = HeaderText::try_new(value).map_err(|e| e.at(Field::HeaderValue))?;
+        #[cfg(not(feature = "encoded-words"))]
+        if !header::is_plain(b.len() + 1, value.as_str()) {
+            return Err(InputError::new(
+                Field::HeaderValue,
+                InputErrorKind::NeedsEncodedWords,
+            ));
+        }
+        Ok(Header { name, value })
     }
 
     /// The field name as given.
@@ -314,7 +320,9 @@ pub(super) fn render(e: &Extras<'_>, sink: &mut Sink<'_>, p: Pos) -> Option<Pos>
         _ => {
             let h = e.headers.get(p.i)?;
             let text = h.value.as_str();
-            let plain = header::is_plain(h.name.len() + 1, text);
+            // Without the encoders every value is plain (checked when it was built).
+            let plain =
+                cfg!(not(feature = "encoded-words")) || header::is_plain(h.name.len() + 1, text);
             let next = header::unstructured_line(sink, h.name.as_bytes(), text, plain, p.pos);
             if next < text.len() {
                 Some(Pos { pos: next, ..p })
@@ -442,6 +450,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "encoded-words")]
     #[test]
     fn rendered() {
         let to = [Mailbox::parse("Ops <ops@example.com>").unwrap()];

@@ -3,10 +3,17 @@
 //! attachment parameters (RFC 2045 §5.1 tokens, RFC 2183 `Content-Disposition` with
 //! RFC 2231 extended parameters).
 //!
+//! The encoders (RFC 2047 encoded words, RFC 2231 extended file names) are in
+//! feature `encoded-words`. Without it, text that would need them is refused when
+//! it is built ([`needs_encoding`], [`is_plain`], [`filename_is_plain`]), so the
+//! writer only ever meets text it writes as is.
+//!
 //! Every function writes into a [`Sink`] and is a pure function of its arguments, so
 //! the writer can render a piece again and skip what it already sent.
 
-use super::{DateTime, Sink, base64};
+#[cfg(feature = "encoded-words")]
+use super::base64;
+use super::{DateTime, Sink};
 use crate::address::Mailbox;
 use crate::error::InputErrorKind;
 
@@ -16,19 +23,25 @@ const FOLD: usize = 76;
 /// Fold limit for plain text (RFC 5322 §2.1.1 "SHOULD").
 const SOFT: usize = crate::limits::RECOMMENDED_LINE;
 /// Longest encoded-word (RFC 2047 §2).
+#[cfg(feature = "encoded-words")]
 const MAX_WORD: usize = 75;
 /// `=?UTF-8?B?` + `?=`.
+#[cfg(feature = "encoded-words")]
 const WORD_OVERHEAD: usize = 12;
 /// The most UTF-8 bytes one encoded word carries: 45 bytes are 60 base64 characters,
 /// a 72-character word.
+#[cfg(feature = "encoded-words")]
 const MAX_PAYLOAD: usize = (MAX_WORD - WORD_OVERHEAD) / 4 * 3;
 /// Below this many payload bytes at the current column, fold first.
+#[cfg(feature = "encoded-words")]
 const MIN_PAYLOAD: usize = 12;
 
 const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
+#[cfg(feature = "encoded-words")]
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
 /// Writes `v` in decimal, zero-padded to at least `width` digits.
+#[cfg(any(test, feature = "encoded-words"))]
 pub(crate) fn put_dec(sink: &mut Sink<'_>, v: u64, width: usize) {
     let mut buf = [0u8; 20];
     let at = crate::num::decimal(&mut buf, v, width);
@@ -75,15 +88,26 @@ const MAX_UNIX_SECONDS: u64 = 253_402_300_799;
 /// Largest zone offset the 4-digit `zone` of RFC 5322 §3.3 can carry: ±99:59.
 const MAX_OFFSET: i16 = 99 * 60 + 59;
 
+/// Writes `v % 100` as two digits at `at` of `line`.
+#[inline(never)]
+fn two_digits(line: &mut [u8], at: usize, v: u32) {
+    if let Some([hi, lo]) = line.get_mut(at..at + 2) {
+        *hi = b'0' + (v / 10 % 10) as u8;
+        *lo = b'0' + (v % 10) as u8;
+    }
+}
+
 /// Writes `Date: Sat, 28 Nov 2026 15:16:23 +0800` CRLF (RFC 5322 §3.3), the local time
 /// at the given offset. Offsets beyond ±99:59 are clamped to it, timestamps after
 /// the year 9999 to its last second.
+///
+/// The line is formed in one buffer of two-digit fields (32-bit arithmetic only)
+/// and written with two puts: the day of the month has no leading zero.
 #[inline(never)]
 pub(crate) fn date(sink: &mut Sink<'_>, dt: DateTime) {
     // Three letters per name in one string each: no table of 19 slices in flash.
     const DAYS: &[u8] = b"SunMonTueWedThuFriSat";
     const MONTHS: &[u8] = b"JanFebMarAprMayJunJulAugSepOctNovDec";
-    let name = |table: &'static [u8], i: usize| table.get(i * 3..i * 3 + 3).unwrap_or_default();
     let offset = dt.offset_minutes.clamp(-MAX_OFFSET, MAX_OFFSET);
     // Seconds since 1570-01-01 (one 400-year cycle before the epoch), so that a
     // negative offset at the epoch stays positive; below 2^39, no overflow.
@@ -94,25 +118,31 @@ pub(crate) fn date(sink: &mut Sink<'_>, dt: DateTime) {
     let secs = r << 7 | (local & 127) as u32;
     let days = days as u32; // < 4 · 10^6
     let (year, month, day) = civil_from_days(days);
-    sink.put(b"Date: ");
-    // The cycle is a whole number of weeks; 1970-01-01 was a Thursday.
-    sink.put(name(DAYS, ((days + 4) % 7) as usize));
-    sink.put(b", ");
-    put_dec(sink, u64::from(day), 1);
-    sink.put(b" ");
-    sink.put(name(MONTHS, (month + 11) % 12));
-    sink.put(b" ");
-    put_dec(sink, u64::from(year), 4);
-    sink.put(b" ");
-    put_dec(sink, u64::from(secs / 3600), 2);
-    sink.put(b":");
-    put_dec(sink, u64::from(secs / 60 % 60), 2);
-    sink.put(b":");
-    put_dec(sink, u64::from(secs % 60), 2);
-    sink.put(if offset < 0 { b" -" } else { b" +" });
     let off = u32::from(offset.unsigned_abs());
-    put_dec(sink, u64::from(off / 60 * 100 + off % 60), 4);
-    sink.put(b"\r\n");
+
+    let mut line = *b"Date: Www, DD Mmm YYYY HH:MM:SS +ZZZZ\r\n";
+    let mut name = |at: usize, table: &[u8], i: usize| {
+        if let (Some(to), Some(from)) = (line.get_mut(at..at + 3), table.get(i * 3..i * 3 + 3)) {
+            to.copy_from_slice(from);
+        }
+    };
+    // The cycle is a whole number of weeks; 1970-01-01 was a Thursday.
+    name(6, DAYS, ((days + 4) % 7) as usize);
+    name(14, MONTHS, (month + 11) % 12);
+    // Every field is below 100: the year is at most 9999, the offset ±99:59.
+    two_digits(&mut line, 11, day);
+    two_digits(&mut line, 18, year / 100);
+    two_digits(&mut line, 20, year % 100);
+    two_digits(&mut line, 23, secs / 3600);
+    two_digits(&mut line, 26, secs / 60 % 60);
+    two_digits(&mut line, 29, secs % 60);
+    two_digits(&mut line, 33, off / 60);
+    two_digits(&mut line, 35, off % 60);
+    if let (true, Some(sign)) = (offset < 0, line.get_mut(32)) {
+        *sign = b'-';
+    }
+    sink.put(line.get(..11).unwrap_or_default());
+    sink.put(line.get(11 + usize::from(day < 10)..).unwrap_or_default());
 }
 
 // ---------------------------------------------------------------------------------
@@ -120,6 +150,7 @@ pub(crate) fn date(sink: &mut Sink<'_>, dt: DateTime) {
 
 /// Payload bytes for an encoded word starting at column `col`, so that the line stays
 /// within [`FOLD`]; at most [`MAX_PAYLOAD`].
+#[cfg(feature = "encoded-words")]
 fn payload_at(col: usize) -> usize {
     let room = FOLD.saturating_sub(col + WORD_OVERHEAD);
     (room / 4 * 3).min(MAX_PAYLOAD)
@@ -127,6 +158,7 @@ fn payload_at(col: usize) -> usize {
 
 /// The end of the next encoded word's text: at most `max` bytes from `start`, never
 /// inside a UTF-8 character (but always at least one character).
+#[cfg(feature = "encoded-words")]
 fn word_end(text: &str, start: usize, max: usize) -> usize {
     let mut end = (start + max).min(text.len());
     while end > start && !text.is_char_boundary(end) {
@@ -143,6 +175,7 @@ fn word_end(text: &str, start: usize, max: usize) -> usize {
 }
 
 /// Writes `=?UTF-8?B?…?=` for `bytes`; returns its length.
+#[cfg(feature = "encoded-words")]
 fn encoded_word(sink: &mut Sink<'_>, bytes: &[u8]) -> usize {
     sink.put(b"=?UTF-8?B?");
     base64::put(sink, bytes);
@@ -171,14 +204,25 @@ enum NameForm {
     Quoted,
     /// Anything else (non-ASCII, or text that would read as an encoded word):
     /// RFC 2047 encoded words.
+    #[cfg(feature = "encoded-words")]
     Encoded,
+}
+
+/// Whether a display name can only be written as encoded words: it holds a
+/// character outside printable ASCII, or `=?`. Without feature `encoded-words`
+/// such a name is refused by `Mailbox::with_name`.
+pub(crate) fn needs_encoding(name: &str) -> bool {
+    let b = name.as_bytes();
+    contains(b, b"=?") || b.iter().any(|&c| !(b' '..=b'~').contains(&c))
 }
 
 fn name_form(name: &str) -> NameForm {
     let b = name.as_bytes();
-    if contains(b, b"=?") || b.iter().any(|&c| !(b' '..=b'~').contains(&c)) {
-        NameForm::Encoded
-    } else if b.iter().all(|&c| c == b' ' || is_atext(c)) {
+    #[cfg(feature = "encoded-words")]
+    if needs_encoding(name) {
+        return NameForm::Encoded;
+    }
+    if b.iter().all(|&c| c == b' ' || is_atext(c)) {
         NameForm::Bare
     } else {
         NameForm::Quoted
@@ -272,6 +316,7 @@ pub(crate) fn list_item(
                     sink.put(b"\"");
                     line.col += name.len() + escapes + 2;
                 }
+                #[cfg(feature = "encoded-words")]
                 NameForm::Encoded => {
                     let mut p = 0;
                     while p < name.len() {
@@ -323,7 +368,8 @@ fn is_fold_point(b: &[u8], j: usize) -> bool {
 
 /// Whether the subject can be written as plain folded text: ASCII, nothing that would
 /// read as an encoded word, and no piece between fold points so long that its line
-/// would pass 998 octets (RFC 5322 §2.1.1). Otherwise it is written as encoded words.
+/// would pass 998 octets (RFC 5322 §2.1.1). Otherwise it is written as encoded words
+/// (without feature `encoded-words`, `HeaderText::try_new` refuses it).
 pub(crate) fn subject_is_plain(text: &str) -> bool {
     is_plain(SUBJECT.len(), text)
 }
@@ -352,7 +398,9 @@ pub(crate) fn is_plain(name_len: usize, text: &str) -> bool {
 ///
 /// Plain text is folded before a blank so lines stay within 78 characters where the
 /// words allow (unfolding gives the text back exactly). Other text is written as
-/// RFC 2047 `B` encoded words of whole UTF-8 characters, one word per line.
+/// RFC 2047 `B` encoded words of whole UTF-8 characters, one word per line (only
+/// with feature `encoded-words`; without it every text is written plain, as text
+/// that is not was refused when it was built).
 pub(crate) fn subject_line(sink: &mut Sink<'_>, text: &str, plain: bool, pos: usize) -> usize {
     unstructured_line(sink, b"Subject", text, plain, pos)
 }
@@ -377,7 +425,17 @@ pub(crate) fn unstructured_line(
             return 0;
         }
     }
-    let end = if plain {
+    #[cfg(feature = "encoded-words")]
+    if !plain {
+        let end = word_end(text, pos, payload_at(col + 1));
+        sink.put(b" ");
+        encoded_word(sink, b.get(pos..end).unwrap_or_default());
+        sink.put(b"\r\n");
+        return end;
+    }
+    #[cfg(not(feature = "encoded-words"))]
+    let _ = plain;
+    let end = {
         if pos == 0 {
             sink.put(b" ");
             col += 1;
@@ -399,11 +457,6 @@ pub(crate) fn unstructured_line(
             end = best.unwrap_or(b.len());
         }
         sink.put(b.get(pos..end).unwrap_or_default());
-        end
-    } else {
-        let end = word_end(text, pos, payload_at(col + 1));
-        sink.put(b" ");
-        encoded_word(sink, b.get(pos..end).unwrap_or_default());
         end
     };
     sink.put(b"\r\n");
@@ -458,7 +511,8 @@ pub(crate) fn check_content_type(s: &str) -> Result<(), InputErrorKind> {
 }
 
 /// Checks an attachment's file name: not empty, no control characters, at most
-/// [`MAX_FILENAME`] octets.
+/// [`MAX_FILENAME`] octets; without feature `encoded-words`, also
+/// [`filename_is_plain`] (else [`InputErrorKind::NeedsEncodedWords`]).
 pub(crate) fn check_filename(s: &str) -> Result<(), InputErrorKind> {
     check_controls(s.as_bytes())?;
     if s.is_empty() {
@@ -467,14 +521,35 @@ pub(crate) fn check_filename(s: &str) -> Result<(), InputErrorKind> {
     if s.len() > MAX_FILENAME {
         return Err(InputErrorKind::TooLong { max: MAX_FILENAME });
     }
+    #[cfg(not(feature = "encoded-words"))]
+    if !filename_is_plain(s) {
+        return Err(InputErrorKind::NeedsEncodedWords);
+    }
     Ok(())
 }
 
+/// Whether a file name is written as a quoted string on one line: printable ASCII
+/// without `"`, `\` or `=?`, at most [`MAX_PLAIN_FILENAME`] octets. Any other name
+/// needs RFC 2231 notation (feature `encoded-words`).
+pub(crate) fn filename_is_plain(name: &str) -> bool {
+    let b = name.as_bytes();
+    !contains(b, b"=?")
+        && b.len() <= MAX_PLAIN_FILENAME
+        && b.iter()
+            .all(|&c| (b' '..=b'~').contains(&c) && c != b'"' && c != b'\\')
+}
+
+/// Longest file name written as a quoted string: ` filename="…"` stays within 78
+/// characters on a line of its own (RFC 5322 §2.1.1).
+pub const MAX_PLAIN_FILENAME: usize = SOFT - PLAIN_PARAM.len() - 1;
+
 /// RFC 5987 `attr-char`: written as is in an RFC 2231 extended value.
+#[cfg(feature = "encoded-words")]
 fn is_attr_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&c)
 }
 
+#[cfg(feature = "encoded-words")]
 fn pct_len(bytes: &[u8]) -> usize {
     bytes
         .iter()
@@ -482,6 +557,7 @@ fn pct_len(bytes: &[u8]) -> usize {
         .sum()
 }
 
+#[cfg(feature = "encoded-words")]
 fn put_pct(sink: &mut Sink<'_>, bytes: &[u8]) {
     for &c in bytes {
         if is_attr_char(c) {
@@ -499,6 +575,7 @@ fn put_pct(sink: &mut Sink<'_>, bytes: &[u8]) {
 const DISPOSITION: &[u8] = b"Content-Disposition: attachment;";
 const INLINE: &[u8] = b"Content-Disposition: inline;";
 const PLAIN_PARAM: &[u8] = b" filename=\"";
+#[cfg(feature = "encoded-words")]
 const EXT_PARAM: &[u8] = b" filename*=UTF-8''";
 
 /// Writes `Content-Disposition: attachment; filename=…` (or `inline;`) CRLF (RFC 2183).
@@ -507,25 +584,35 @@ const EXT_PARAM: &[u8] = b" filename*=UTF-8''";
 /// string. Any other name uses RFC 2231 extended notation, percent-encoded UTF-8
 /// (`filename*=UTF-8''%E6%8A%A5.csv`), split into numbered sections
 /// (`filename*0*=`, `filename*1*=`, …) of whole characters when it does not fit one
-/// line, so every line stays within 78 characters.
+/// line, so every line stays within 78 characters (only with feature
+/// `encoded-words`: without it every name is plain, as others were refused when
+/// the attachment was made).
 #[inline(never)]
 pub(crate) fn disposition(sink: &mut Sink<'_>, name: &str, inline: bool) {
     let b = name.as_bytes();
     let head = if inline { INLINE } else { DISPOSITION };
     sink.put(head);
-    let plain = !contains(b, b"=?")
-        && b.iter()
-            .all(|&c| (b' '..=b'~').contains(&c) && c != b'"' && c != b'\\');
-    let plain_len = PLAIN_PARAM.len() + b.len() + 1;
-    let ext_len = EXT_PARAM.len() + pct_len(b);
-    if plain && plain_len <= SOFT {
-        if head.len() + plain_len > SOFT {
+    if cfg!(not(feature = "encoded-words")) || filename_is_plain(name) {
+        if head.len() + PLAIN_PARAM.len() + b.len() + 1 > SOFT {
             sink.put(b"\r\n");
         }
         sink.put(PLAIN_PARAM);
         sink.put(b);
         sink.put(b"\"");
-    } else if ext_len <= SOFT {
+    } else {
+        #[cfg(feature = "encoded-words")]
+        extended_filename(sink, head, name);
+    }
+    sink.put(b"\r\n");
+}
+
+/// The RFC 2231 form of a file name that is not plain: on the line of `head` when
+/// it fits, else on lines of its own in numbered sections.
+#[cfg(feature = "encoded-words")]
+fn extended_filename(sink: &mut Sink<'_>, head: &[u8], name: &str) {
+    let b = name.as_bytes();
+    let ext_len = EXT_PARAM.len() + pct_len(b);
+    if ext_len <= SOFT {
         if head.len() + ext_len > SOFT {
             sink.put(b"\r\n");
         }
@@ -561,7 +648,6 @@ pub(crate) fn disposition(sink: &mut Sink<'_>, name: &str, inline: bool) {
             section += 1;
         }
     }
-    sink.put(b"\r\n");
 }
 
 #[cfg(test)]

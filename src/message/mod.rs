@@ -67,7 +67,8 @@ mod base64;
 mod builder;
 pub mod dot;
 mod fields;
-mod header;
+pub(crate) mod header;
+#[cfg(feature = "quoted-printable")]
 mod qp;
 mod reader;
 mod writer;
@@ -76,7 +77,7 @@ pub use attachment::Attachment;
 pub use builder::Message;
 pub use dot::DotStuffer;
 pub use fields::{AutoSubmitted, Header, Importance, MAX_HEADER_NAME, MAX_MSG_ID, MsgId};
-pub use header::{MAX_CONTENT_TYPE, MAX_FILENAME};
+pub use header::{MAX_CONTENT_TYPE, MAX_FILENAME, MAX_PLAIN_FILENAME};
 pub use reader::{AnyReader, Bytes};
 pub use writer::MessageWriter;
 
@@ -172,19 +173,26 @@ pub struct DateTime {
 /// line breaks (for base64, in the canonical text before encoding, RFC 2045 §6.8). A
 /// 7bit or quoted-printable body ends with a line break even if the text does not;
 /// bare CR counts as a line break, so it does not by itself rule out 7bit.
+///
+/// Quoted-printable is in feature `quoted-printable`; without it, text that is not
+/// 7-bit safe always goes out as base64.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum TextEncoding {
     /// `7bit` when the text is 7-bit safe (ASCII, no NUL, no line over 998 octets, and,
     /// in a multipart message, nothing like a boundary); otherwise quoted-printable
-    /// when at most a third of its bytes are non-ASCII, else base64.
+    /// when at most a third of its bytes are non-ASCII, else base64 (always base64
+    /// without feature `quoted-printable`).
     #[default]
     Auto,
     /// `7bit`. Text that is not 7-bit safe (see [`Auto`](Self::Auto)) falls back to
-    /// quoted-printable, which is 7-bit safe for any text.
+    /// quoted-printable, which is 7-bit safe for any text (to base64 without feature
+    /// `quoted-printable`).
     SevenBit,
-    /// `quoted-printable` (RFC 2045 §6.7), soft-wrapped at 76 characters.
+    /// `quoted-printable` (RFC 2045 §6.7), soft-wrapped at 76 characters (feature
+    /// `quoted-printable`).
+    #[cfg(feature = "quoted-printable")]
     QuotedPrintable,
     /// `base64` (RFC 2045 §6.8) at 76 characters a line.
     Base64,
@@ -230,6 +238,7 @@ mod tests {
         assert_eq!(drain(&mut by_ref, 1), b"abc");
     }
 
+    #[cfg(feature = "quoted-printable")]
     #[test]
     fn encoding_choice() {
         let long = "x".repeat(999);
@@ -267,6 +276,37 @@ mod tests {
         assert_eq!(
             resolve(b"x", TextEncoding::QuotedPrintable, false),
             Cte::QuotedPrintable
+        );
+    }
+
+    #[cfg(not(feature = "quoted-printable"))]
+    #[test]
+    fn encoding_choice_without_quoted_printable() {
+        let long = "x".repeat(999);
+        assert_eq!(resolve(b"hi\r\n", TextEncoding::Auto, false), Cte::SevenBit);
+        assert_eq!(resolve(b"hi", TextEncoding::SevenBit, false), Cte::SevenBit);
+        assert_eq!(
+            resolve(long.as_bytes(), TextEncoding::Auto, false),
+            Cte::Base64
+        );
+        assert_eq!(resolve(b"a\0", TextEncoding::SevenBit, false), Cte::Base64);
+        assert_eq!(
+            resolve("café au lait".as_bytes(), TextEncoding::Auto, false),
+            Cte::Base64
+        );
+        assert_eq!(
+            resolve(b"x\n--=_y", TextEncoding::Auto, false),
+            Cte::SevenBit
+        );
+        assert_eq!(resolve(b"x\n--=_y", TextEncoding::Auto, true), Cte::Base64);
+        assert_eq!(resolve(b"x", TextEncoding::Base64, false), Cte::Base64);
+        // On the wire: the text that quoted-printable would have carried, in base64.
+        let mut m = Message::new(mb("a@example.com"), subject("s")).text("café\n");
+        let out = drain(&mut m.writer(), 7);
+        assert!(
+            out.ends_with(b"Content-Transfer-Encoding: base64\r\n\r\nY2Fmw6kNCg==\r\n"),
+            "{}",
+            std::string::String::from_utf8_lossy(&out)
         );
     }
 
@@ -328,7 +368,7 @@ mod tests {
     #[test]
     fn smtputf8_only_for_header_addresses() {
         let to = [mb("用户@例子.中国")];
-        let m = Message::new(mb("温度 <a@example.com>"), subject("温度"));
+        let m = Message::new(mb("Temp <a@example.com>"), subject("Temp"));
         assert!(!m.needs_smtputf8());
         let m = m.to(&to);
         assert!(m.needs_smtputf8());
@@ -419,14 +459,22 @@ mod tests {
     fn any_chunking_gives_the_same_bytes() {
         let data: Vec<u8> = (0..=255u8).cycle().take(300).collect();
         let to = [mb("Ops <ops@example.com>")];
-        let subj = "温度 ".repeat(30);
+        // Encoded words where the build has them.
+        #[cfg(feature = "encoded-words")]
+        let (subj, from, empty) = ("温度 ".repeat(30), "温度计 <t@example.com>", "空.txt");
+        #[cfg(not(feature = "encoded-words"))]
+        let (subj, from, empty) = (
+            "Temperature ".repeat(30),
+            "Thermometer <t@example.com>",
+            "empty.txt",
+        );
         let mut reference = None;
         for chunk in [1, 2, 3, 7, 77, 78, 79, 4096] {
             let mut atts = [
                 Attachment::new("a.bin", "application/octet-stream", &data[..]).unwrap(),
-                Attachment::new("空.txt", "text/plain", &b""[..]).unwrap(),
+                Attachment::new(empty, "text/plain", &b""[..]).unwrap(),
             ];
-            let mut m = Message::new(mb("温度计 <t@example.com>"), subject(&subj))
+            let mut m = Message::new(mb(from), subject(&subj))
                 .to(&to)
                 .text("Line one\nline two ünïcode")
                 .message_id([1; 16])
@@ -440,10 +488,22 @@ mod tests {
         let out = reference.unwrap();
         let text = core::str::from_utf8(&out).unwrap();
         assert!(text.contains("\r\n--=_01010101010101010101010101010101--\r\n"));
-        assert!(text.contains("Content-Transfer-Encoding: quoted-printable\r\n"));
+        let text_cte = if cfg!(feature = "quoted-printable") {
+            "quoted-printable"
+        } else {
+            "base64"
+        };
+        assert!(text.contains(&std::format!(
+            "charset=utf-8\r\nContent-Transfer-Encoding: {text_cte}\r\n"
+        )));
         // The empty attachment has a body of one empty line.
-        assert!(text.contains(
-            "filename*=UTF-8''%E7%A9%BA.txt\r\nContent-Transfer-Encoding: base64\r\n\r\n\r\n--=_"
-        ));
+        let name = if cfg!(feature = "encoded-words") {
+            "filename*=UTF-8''%E7%A9%BA.txt"
+        } else {
+            "filename=\"empty.txt\""
+        };
+        assert!(text.contains(&std::format!(
+            "{name}\r\nContent-Transfer-Encoding: base64\r\n\r\n\r\n--=_"
+        )));
     }
 }

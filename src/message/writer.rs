@@ -2,7 +2,9 @@
 //! any buffer size, holding a position and one attachment line, never the message.
 
 use super::builder::Message;
-use super::{BodySource, TextEncoding, base64, fields, header, qp};
+#[cfg(feature = "quoted-printable")]
+use super::qp;
+use super::{BodySource, TextEncoding, base64, fields, header};
 use crate::limits::MAX_MESSAGE_LINE;
 
 mod rich;
@@ -12,6 +14,7 @@ pub(super) use rich::render_rich;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Cte {
     SevenBit,
+    #[cfg(feature = "quoted-printable")]
     QuotedPrintable,
     Base64,
 }
@@ -20,6 +23,7 @@ impl Cte {
     fn name(self) -> &'static [u8] {
         match self {
             Cte::SevenBit => b"7bit",
+            #[cfg(feature = "quoted-printable")]
             Cte::QuotedPrintable => b"quoted-printable",
             Cte::Base64 => b"base64",
         }
@@ -27,7 +31,8 @@ impl Cte {
 }
 
 /// Start of every boundary delimiter line: base64 and quoted-printable output never
-/// holds `=_`, and 7bit text holding it is sent as quoted-printable.
+/// holds `=_`, and 7bit text holding it is sent as quoted-printable (base64 without
+/// feature `quoted-printable`).
 const BOUNDARY_MARK: &[u8] = b"--=_";
 /// The boundary when no Message-ID bytes were given (after `=_` and the level's
 /// letter).
@@ -77,6 +82,8 @@ fn seven_bit_safe(text: &[u8], multipart: bool) -> bool {
             .any(|w| w == BOUNDARY_MARK))
 }
 
+/// The transfer encoding of `text` asked to go out as `enc`.
+#[cfg(feature = "quoted-printable")]
 pub(super) fn resolve(text: &[u8], enc: TextEncoding, multipart: bool) -> Cte {
     match enc {
         TextEncoding::QuotedPrintable => Cte::QuotedPrintable,
@@ -91,6 +98,17 @@ pub(super) fn resolve(text: &[u8], enc: TextEncoding, multipart: bool) -> Cte {
                 Cte::Base64
             }
         }
+    }
+}
+
+/// The transfer encoding of `text` asked to go out as `enc`: without
+/// quoted-printable, `7bit` when the text allows it, else base64.
+#[cfg(not(feature = "quoted-printable"))]
+pub(super) fn resolve(text: &[u8], enc: TextEncoding, multipart: bool) -> Cte {
+    if enc != TextEncoding::Base64 && seven_bit_safe(text, multipart) {
+        Cte::SevenBit
+    } else {
+        Cte::Base64
     }
 }
 
@@ -253,7 +271,8 @@ impl<'m, 'a, R: embedded_io::Read> MessageWriter<'m, 'a, R> {
         let multipart = multipart || msg.rich.is_some();
         let cte = resolve(msg.text.as_bytes(), msg.encoding, multipart);
 
-        let subject_plain = header::subject_is_plain(msg.subject.as_str());
+        let subject_plain =
+            cfg!(not(feature = "encoded-words")) || header::subject_is_plain(msg.subject.as_str());
         let step = if msg.date.is_some() {
             Step::Date
         } else {
@@ -565,6 +584,7 @@ fn text_body(
                 lf: false,
             }
         }
+        #[cfg(feature = "quoted-printable")]
         Cte::QuotedPrintable => base64::Canon {
             pos: qp::line(sink, text, at.pos),
             lf: false,

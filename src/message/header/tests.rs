@@ -147,6 +147,7 @@ fn list(field: &str, l: &[Mailbox<'_>]) -> String {
     all
 }
 
+#[cfg(feature = "encoded-words")]
 #[test]
 fn display_names() {
     assert_eq!(name_form("Alarm Panel"), NameForm::Bare);
@@ -194,6 +195,7 @@ fn lists_fold_after_commas() {
     );
 }
 
+#[cfg(feature = "encoded-words")]
 #[test]
 fn long_names_fold_between_words() {
     let name = "传感器".repeat(20); // 180 bytes
@@ -256,6 +258,7 @@ fn plain_subjects() {
     assert_eq!(out.replace("\r\n", ""), ["Subject: ", &text].concat());
 }
 
+#[cfg(feature = "encoded-words")]
 #[test]
 fn long_words_become_encoded() {
     let word = "x".repeat(2000);
@@ -270,6 +273,7 @@ fn long_words_become_encoded() {
     assert!(!subject_is_plain("a =?x?q?y?= b"));
 }
 
+#[cfg(feature = "encoded-words")]
 #[test]
 fn encoded_subject_words() {
     let out = subject("温度告警");
@@ -315,6 +319,7 @@ fn content_types() {
     );
 }
 
+#[cfg(feature = "encoded-words")]
 #[test]
 fn dispositions() {
     assert_eq!(
@@ -350,4 +355,90 @@ fn dispositions() {
     let out = render(|s| disposition(s, &"€".repeat(85), false));
     assert!(out.contains(" filename*10*="));
     assert!(out.split("\r\n").all(|l| l.len() <= SOFT));
+}
+
+/// Without the encoders, text they would carry is refused when it is built, and
+/// everything that is accepted goes out as is.
+#[cfg(not(feature = "encoded-words"))]
+#[test]
+fn without_encoded_words() {
+    use crate::HeaderText;
+    use crate::error::{Field, InputErrorKind::NeedsEncodedWords};
+    use crate::message::{Attachment, Header};
+    let a = Address::try_new("t@example.com").unwrap();
+    let kind = |r: Result<Mailbox<'static>, crate::InputError>| {
+        r.map(|_| ()).map_err(|e| (e.field(), e.kind()))
+    };
+    assert_eq!(
+        kind(Mailbox::with_name("温度", a)),
+        Err((Field::DisplayName, NeedsEncodedWords))
+    );
+    assert_eq!(
+        kind(Mailbox::with_name("=?utf-8?q?x?=", a)),
+        Err((Field::DisplayName, NeedsEncodedWords))
+    );
+    assert_eq!(
+        kind(Mailbox::parse("Température <t@example.com>")),
+        Err((Field::DisplayName, NeedsEncodedWords))
+    );
+    // Specials are quoted, not encoded: still accepted.
+    let quoted = Mailbox::with_name("Doe, \"J\"", a).unwrap();
+    assert_eq!(
+        list("To", &[quoted]),
+        "To: \"Doe, \\\"J\\\"\" <t@example.com>\r\n"
+    );
+
+    for text in ["Kühlraum", "a =?x?= b"] {
+        assert_eq!(
+            HeaderText::try_new(text).map_err(|e| (e.field(), e.kind())),
+            Err((Field::Subject, NeedsEncodedWords))
+        );
+        assert_eq!(
+            Header::try_new("X-Note", text).map_err(|e| (e.field(), e.kind())),
+            Err((Field::HeaderValue, NeedsEncodedWords))
+        );
+    }
+    // The longest word a Subject line carries, and one more octet.
+    let word = "w".repeat(crate::limits::MAX_MESSAGE_LINE - "Subject: ".len());
+    assert!(HeaderText::try_new(&word).is_ok());
+    assert_eq!(subject(&word), ["Subject: ", &word, "\r\n"].concat());
+    let longer = [word.as_str(), "w"].concat();
+    assert_eq!(
+        HeaderText::try_new(&longer).map_err(|e| e.kind()),
+        Err(NeedsEncodedWords)
+    );
+    // A longer field name leaves less room for the same word.
+    assert_eq!(
+        Header::try_new("X-Subject", &word).map_err(|e| e.kind()),
+        Err(NeedsEncodedWords)
+    );
+
+    let csv: &[u8] = b"";
+    let name = "n".repeat(MAX_PLAIN_FILENAME);
+    assert!(Attachment::new(&name, "text/csv", csv).is_ok());
+    assert_eq!(
+        render(|s| disposition(s, &name, false)),
+        [
+            "Content-Disposition: attachment;\r\n filename=\"",
+            &name,
+            "\"\r\n"
+        ]
+        .concat()
+    );
+    let longer = [name.as_str(), "n"].concat();
+    for bad in [
+        "温度.csv",
+        "a \"b\".txt",
+        "a\\b",
+        "=?x?=.csv",
+        longer.as_str(),
+    ] {
+        assert_eq!(
+            Attachment::new(bad, "text/csv", csv)
+                .map(|_| ())
+                .map_err(|e| (e.field(), e.kind())),
+            Err((Field::FileName, NeedsEncodedWords)),
+            "{bad}"
+        );
+    }
 }

@@ -4,6 +4,28 @@
 use embedded_smtp::message::{Attachment, DateTime, Message};
 use embedded_smtp::{Config, Credentials, Domain, Error, HeaderText, InputError, Mailbox};
 
+/// The subject and text of the alert over TCP. The subject is ASCII in the default
+/// build, as in the README's firmware example; with feature `encodings` (the
+/// crate's encoders) it needs RFC 2047. The text is UTF-8: base64 in the default
+/// build, quoted-printable with `encodings`.
+#[cfg(not(feature = "encodings"))]
+pub const ALERT: (&str, &str) = (ASCII_ALERT.0, "Cold room 2 is at 81.5 °C (limit 75 °C).\n");
+/// The subject and text of the alert over TCP. The subject is ASCII in the default
+/// build, as in the README's firmware example; with feature `encodings` (the
+/// crate's encoders) it needs RFC 2047. The text is UTF-8: base64 in the default
+/// build, quoted-printable with `encodings`.
+#[cfg(feature = "encodings")]
+pub const ALERT: (&str, &str) = (
+    "Kühlraum 2: 81,5 °C",
+    "Cold room 2 is at 81.5 °C (limit 75 °C).\n",
+);
+/// The alert over TLS: ASCII, so that it is the same bytes in every build and the
+/// recorded server (`data/`) fits it.
+pub const ASCII_ALERT: (&str, &str) = (
+    "Cold room 2: 81.5 C",
+    "Cold room 2 is at 81.5 C (limit 75 C).\n",
+);
+
 /// The attachment.
 pub const CSV: &[u8] = b"time,celsius\n15:00,74.9\n15:01,78.2\n15:02,81.5\n";
 
@@ -15,21 +37,21 @@ fn config() -> Result<Config<'static>, InputError> {
 
 /// Builds the alert: from the sensor to two recipients, with the CSV attached.
 macro_rules! alert {
-    ($message:ident) => {
+    ($message:ident, $alert:expr) => {
         let from = Mailbox::parse("Sensor 7 <sensor7@qemu.test>")?;
         let to = [
             Mailbox::parse("ops@qemu.test")?,
             Mailbox::parse("Night shift <night@qemu.test>")?,
         ];
         let mut attachments = [Attachment::new("readings.csv", "text/csv", CSV)?];
-        let mut $message = Message::new(from, HeaderText::try_new("Kühlraum 2: 81,5 °C")?)
+        let mut $message = Message::new(from, HeaderText::try_new($alert.0)?)
             .to(&to)
             .date(DateTime {
                 unix_seconds: 1_795_874_400,
                 offset_minutes: 60,
             })
             .message_id([0x5a; 16])
-            .text("Cold room 2 is at 81.5 °C (limit 75 °C).\n")
+            .text($alert.1)
             .attachments(&mut attachments);
     };
 }
@@ -45,7 +67,7 @@ pub fn blocking<S: embedded_io::Read + embedded_io::Write>(
     let mut client: Client<'_, Untimed<S>> =
         Client::new(Untimed(stream), config()?, &mut rx, &mut tx)?;
     client.connect()?;
-    alert!(message);
+    alert!(message, ALERT);
     let accepted = client.send(&mut message)?.accepted();
     client.quit()?;
     Ok((accepted, client.into_inner().into_inner()))
@@ -59,7 +81,7 @@ pub async fn asynch<S: embedded_io_async::Read + embedded_io_async::Write>(
     let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
     let mut client: Client<'_, S> = Client::new(stream, NoTimer, config()?, &mut rx, &mut tx)?;
     client.connect().await?;
-    alert!(message);
+    alert!(message, ALERT);
     let accepted = client.send(&mut message).await?.accepted();
     client.quit().await?;
     Ok((accepted, client.into_inner()))
@@ -150,7 +172,7 @@ fn tls_send<S: embedded_io::Read + embedded_io::Write>(
         &mut embedded_smtp::tls::Connector<'_, Seeded>,
     >,
 ) -> Result<usize, Error<embedded_smtp::tls::StreamError<S::Error>>> {
-    alert!(message);
+    alert!(message, ASCII_ALERT);
     let accepted = client.send(&mut message)?.accepted();
     client.quit()?;
     Ok(accepted)
