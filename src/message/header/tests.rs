@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::address::Address;
+use crate::error::InputErrorKind;
 use std::string::String;
 use std::vec::Vec;
 
