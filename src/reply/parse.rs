@@ -18,10 +18,8 @@
 //!
 //! This is the only file of the crate that uses `nom`; no `nom` type is public.
 
-use nom::branch::alt;
 use nom::bytes::complete as cpl;
-use nom::bytes::streaming::{tag, take_till};
-use nom::combinator::{peek, value, verify};
+use nom::bytes::streaming::take_till;
 use nom::number::streaming::be_u8;
 use nom::{IResult, Parser};
 
@@ -361,13 +359,22 @@ fn line(i: &[u8]) -> Res<'_, Line<'_>> {
     Ok((i, Line { code, last, text }))
 }
 
+/// The next octet (streaming: `Incomplete` when there is none), with `error` for a
+/// parse error. Every token of the line grammar is one octet or the text, so one
+/// instance of nom's `be_u8` reads them all; the checks on the octet are plain
+/// matches (each combinator instance costs flash on a Cortex-M).
+fn octet(i: &[u8], error: ReplyError) -> Res<'_, u8> {
+    expect(be_u8(i), error)
+}
+
 /// One digit between `lo` and `hi` (ASCII), as its value.
 fn digit(i: &[u8], lo: u8, hi: u8) -> Res<'_, u16> {
-    let (i, d) = expect(
-        verify(be_u8, |d: &u8| (lo..=hi).contains(d)).parse(i),
-        ReplyError::InvalidCode,
-    )?;
-    Ok((i, u16::from(d.wrapping_sub(b'0'))))
+    let (i, d) = octet(i, ReplyError::InvalidCode)?;
+    if (lo..=hi).contains(&d) {
+        Ok((i, u16::from(d.wrapping_sub(b'0'))))
+    } else {
+        Err(nom::Err::Error(ReplyError::InvalidCode))
+    }
 }
 
 /// `Reply-code = %x32-35 %x30-35 %x30-39` (RFC 5321 §4.2), checked digit by digit so
@@ -385,15 +392,12 @@ fn reply_code(i: &[u8]) -> Res<'_, ReplyCode> {
 /// `" "` ends the reply, `"-"` continues it. A CR right after the code is the
 /// text-less last line `250\r\n`; it is left for [`line_end`].
 fn separator(i: &[u8]) -> Res<'_, bool> {
-    expect(
-        alt((
-            value(true, tag(" ")),
-            value(false, tag("-")),
-            value(true, peek(tag("\r"))),
-        ))
-        .parse(i),
-        ReplyError::InvalidSeparator,
-    )
+    match octet(i, ReplyError::InvalidSeparator)? {
+        (rest, b' ') => Ok((rest, true)),
+        (rest, b'-') => Ok((rest, false)),
+        (_, b'\r') => Ok((i, true)),
+        _ => Err(nom::Err::Error(ReplyError::InvalidSeparator)),
+    }
 }
 
 /// `textstring`: every octet up to CR, LF or NUL (which [`line_end`] sorts out).
@@ -406,27 +410,35 @@ fn text(i: &[u8]) -> Res<'_, &[u8]> {
     )
 }
 
-/// `CRLF`, or the error for the byte that stopped the text.
+/// `CRLF`, or the error for the byte that stopped the text: LF alone, NUL, or a CR
+/// not followed by LF (a lone CR at the end of the input is still incomplete).
 fn line_end(i: &[u8]) -> Res<'_, ()> {
-    let verdict = expect(
-        alt((
-            value(Ok(()), tag("\r\n")),
-            value(Err(ReplyError::BareLf), tag("\n")),
-            value(Err(ReplyError::Nul), tag("\0")),
-            value(Err(ReplyError::BareCr), tag("\r")),
-        ))
-        .parse(i),
-        // Only reached for a byte other than CR, LF or NUL, which `text` never stops at.
-        ReplyError::BareCr,
-    )?;
-    match verdict {
-        (i, Ok(())) => Ok((i, ())),
-        (_, Err(e)) => Err(nom::Err::Error(e)),
+    // Only CR, LF or NUL can come here: `text` stops at nothing else.
+    let error = match octet(i, ReplyError::BareCr)? {
+        (rest, b'\r') => match octet(rest, ReplyError::BareCr)? {
+            (rest, b'\n') => return Ok((rest, ())),
+            _ => ReplyError::BareCr,
+        },
+        (_, b'\n') => ReplyError::BareLf,
+        (_, 0) => ReplyError::Nul,
+        _ => ReplyError::BareCr,
+    };
+    Err(nom::Err::Error(error))
+}
+
+/// Parse errors of [`enhanced_code`]: the callers only ask whether there is a code.
+type Enh<'a, O> = IResult<&'a [u8], O, ()>;
+
+/// The next octet of complete input if `ok` holds for it.
+fn octet_if(i: &[u8], ok: impl Fn(u8) -> bool) -> Enh<'_, u8> {
+    match nom::number::complete::be_u8::<_, ()>(i) {
+        Ok((rest, c)) if ok(c) => Ok((rest, c)),
+        _ => Err(nom::Err::Error(())),
     }
 }
 
 /// The value of 1 to 3 ASCII digits (complete input).
-fn number(i: &[u8]) -> IResult<&[u8], u16> {
+fn number(i: &[u8]) -> Enh<'_, u16> {
     let (i, digits) = cpl::take_while_m_n(1, 3, |b: u8| b.is_ascii_digit()).parse(i)?;
     let n = digits
         .iter()
@@ -436,22 +448,22 @@ fn number(i: &[u8]) -> IResult<&[u8], u16> {
 
 /// `status-code = class "." subject "." detail` (RFC 3463 §2), followed by a space
 /// or the end of the text; returns the text after the spaces.
-fn enhanced_code(i: &[u8]) -> IResult<&[u8], EnhancedCode> {
-    let (i, class) = verify(nom::number::complete::be_u8, |c: &u8| {
-        matches!(c, b'2' | b'4' | b'5')
-    })
-    .parse(i)?;
-    let (i, _) = cpl::tag(".").parse(i)?;
+fn enhanced_code(i: &[u8]) -> Enh<'_, EnhancedCode> {
+    let (i, class) = octet_if(i, |c| matches!(c, b'2' | b'4' | b'5'))?;
+    let (i, _) = octet_if(i, |c| c == b'.')?;
     let (i, subject) = number(i)?;
-    let (i, _) = cpl::tag(".").parse(i)?;
+    let (i, _) = octet_if(i, |c| c == b'.')?;
     let (i, detail) = number(i)?;
-    let (i, _) = alt((cpl::take_while1(|b| b == b' '), nom::combinator::eof)).parse(i)?;
+    let (rest, spaces) = cpl::take_while(|b| b == b' ').parse(i)?;
+    if spaces.is_empty() && !rest.is_empty() {
+        return Err(nom::Err::Error(()));
+    }
     let code = EnhancedCode {
         class: class.wrapping_sub(b'0'),
         subject,
         detail,
     };
-    Ok((i, code))
+    Ok((rest, code))
 }
 
 #[cfg(test)]
