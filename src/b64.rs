@@ -1,14 +1,14 @@
 //! The standard base64 encoder (RFC 4648 §4, with padding) of the message bodies,
 //! the RFC 2047 encoded words and AUTH.
 //!
-//! Every base64 *decoding* in the crate uses the `base64` crate (AUTH challenges,
-//! SPKI pins) or `pem-rfc7468` (PEM files). Encoding is kept here because
-//! the crate's encoder is built for throughput: measured in the footprint binary
-//! of row (a) (thumbv7em-none-eabihf, opt-level z, LTO), its `encode_slice` is
-//! 1 612 bytes of flash where this one is 280, and with it row (a) measured
-//! 25 708 bytes against 23 456 with this one. Encoding only turns the crate's own
-//! bytes into text (nothing from the network is parsed here), and the tests check
-//! it against the `base64` crate for every length up to 80 and four offsets.
+//! The core decodes no base64 (AUTH LOGIN prompts are told by their first
+//! characters, `auth::login_prompt`); the TLS pins are decoded by the `base64`
+//! crate and PEM files by `pem-rfc7468`. Encoding is kept here because the
+//! crate's encoder is built for throughput: measured in the footprint binary of
+//! row (a) (thumbv7em-none-eabihf, opt-level z, LTO), its `encode_slice` is 1 612
+//! bytes of flash where this one is 196. Encoding only turns the crate's own bytes
+//! into text (nothing from the network is parsed here), and the tests check it
+//! against the `base64` crate for every length up to 80 and four offsets.
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -25,29 +25,21 @@ pub(crate) fn encode(input: &[u8], out: &mut [u8]) -> usize {
     let Some(out) = out.get_mut(..need) else {
         return 0;
     };
-    let full = input.len() / 3;
-    for (group, chars) in input.chunks_exact(3).zip(out.chunks_exact_mut(4)) {
-        let v = u32::from(group[0]) << 16 | u32::from(group[1]) << 8 | u32::from(group[2]);
-        chars[0] = ALPHABET[(v >> 18) as usize & 63];
-        chars[1] = ALPHABET[(v >> 12) as usize & 63];
-        chars[2] = ALPHABET[(v >> 6) as usize & 63];
-        chars[3] = ALPHABET[v as usize & 63];
-    }
-    let rest = input.get(full * 3..).unwrap_or_default();
-    if let (Some(&first), Some(chars)) = (rest.first(), out.get_mut(full * 4..full * 4 + 4)) {
-        let v = u32::from(first) << 16 | u32::from(*rest.get(1).unwrap_or(&0)) << 8;
-        let third = if rest.len() == 2 {
-            ALPHABET[(v >> 6) as usize & 63]
-        } else {
-            b'='
-        };
-        let quad = [
-            ALPHABET[(v >> 18) as usize & 63],
-            ALPHABET[(v >> 12) as usize & 63],
-            third,
-            b'=',
-        ];
-        crate::bytes::copy(chars, &quad);
+    // One loop for every group, the last one short: its missing bytes are zero
+    // and the characters they alone make are padding.
+    for (group, chars) in input.chunks(3).zip(out.chunks_exact_mut(4)) {
+        let v = group
+            .iter()
+            .chain([0, 0].iter())
+            .take(3)
+            .fold(0u32, |v, &b| v << 8 | u32::from(b));
+        for (k, c) in chars.iter_mut().enumerate() {
+            *c = if k <= group.len() {
+                ALPHABET[(v >> (18 - 6 * k)) as usize & 63]
+            } else {
+                b'='
+            };
+        }
     }
     need
 }
