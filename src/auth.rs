@@ -147,14 +147,32 @@ pub(crate) enum Prompt {
 /// answered by position. Decoding only those four characters keeps a general
 /// base64 decoder (about 2 KB of flash) out of the core.
 pub(crate) fn login_prompt(challenge: &[u8]) -> Result<Prompt, ()> {
-    let challenge = trim(challenge);
-    if !is_base64(challenge) {
+    let challenge = challenge.trim_ascii();
+    // Canonical padded base64 in one pass: a multiple of four characters of the
+    // alphabet, then at most two `=` (nothing after the first `=` but `=`).
+    let mut word = 0u32;
+    let mut pad = 0usize;
+    for (i, &c) in challenge.iter().enumerate() {
+        let v = match c {
+            b'=' => {
+                pad += 1;
+                0
+            }
+            _ if pad > 0 => return Err(()),
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return Err(()),
+        };
+        if i < 4 {
+            word = (word << 6) | u32::from(v);
+        }
+    }
+    if !challenge.len().is_multiple_of(4) || pad > 2 {
         return Err(());
     }
-    let word = challenge
-        .iter()
-        .take(4)
-        .fold(0u32, |w, &c| (w << 6) | sextet(c));
     // The three bytes, lower-cased where they are letters (`| 0x20` maps only
     // `U`/`u` to `u`, and so on for the letters compared below).
     let head = (word | 0x0020_2020) & 0x00ff_ffff;
@@ -167,42 +185,6 @@ pub(crate) fn login_prompt(challenge: &[u8]) -> Result<Prompt, ()> {
     } else {
         Prompt::Other
     })
-}
-
-/// The value of a base64 character (`=` and anything else count as 0).
-fn sextet(c: u8) -> u32 {
-    u32::from(match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        b'/' => 63,
-        _ => 0,
-    })
-}
-
-/// Whether `b` is canonical padded base64 (empty counts).
-pub(crate) fn is_base64(b: &[u8]) -> bool {
-    if !b.len().is_multiple_of(4) {
-        return false;
-    }
-    let pad = b.iter().rev().take_while(|&&c| c == b'=').count();
-    pad <= 2
-        && b.iter()
-            .take(b.len() - pad)
-            .all(|&c| c.is_ascii_alphanumeric() || c == b'+' || c == b'/')
-}
-
-fn trim(b: &[u8]) -> &[u8] {
-    let start = b
-        .iter()
-        .position(|c| !c.is_ascii_whitespace())
-        .unwrap_or(b.len());
-    let end = b
-        .iter()
-        .rposition(|c| !c.is_ascii_whitespace())
-        .map_or(start, |e| e + 1);
-    b.get(start..end).unwrap_or_default()
 }
 
 #[cfg(test)]
