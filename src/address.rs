@@ -49,16 +49,10 @@ fn check_domain(s: &str, utf8: bool) -> Result<(), InputErrorKind> {
     }
     if b.first() == Some(&b'[') {
         // Address literal, RFC 5321 §4.1.3: dcontent is %d33-90 / %d94-126.
-        let inner = b
-            .get(1..b.len() - 1)
-            .filter(|_| b.len() >= 2 && b.ends_with(b"]"));
-        let Some(inner) = inner else {
-            return Err(InputErrorKind::InvalidDomain);
-        };
-        if inner.is_empty()
-            || inner
-                .iter()
-                .any(|&c| !(33..=126).contains(&c) || c == b'[' || c == b']' || c == b'\\')
+        let inner = b.get(1..b.len() - 1).unwrap_or_default();
+        if b.last() != Some(&b']')
+            || inner.is_empty()
+            || inner.iter().any(|&c| !matches!(c, 33..=90 | 94..=126))
         {
             return Err(InputErrorKind::InvalidDomain);
         }
@@ -168,41 +162,39 @@ impl<'a> Address<'a> {
 
 /// RFC 5321 §4.1.2 `Local-part = Dot-string / Quoted-string` (with UTF-8 allowed, RFC 6531).
 fn check_local(b: &[u8]) -> Result<(), InputErrorKind> {
-    if b[0] == b'"' {
+    let invalid = Err(InputErrorKind::InvalidLocalPart);
+    if b.first() == Some(&b'"') {
         // Quoted-string: "..." with qtextSMTP (%d32-33 / %d35-91 / %d93-126) or \-pairs.
-        if b.len() < 2 || b[b.len() - 1] != b'"' {
-            return Err(InputErrorKind::InvalidLocalPart);
+        if b.len() < 2 || b.last() != Some(&b'"') {
+            return invalid;
         }
-        let inner = &b[1..b.len() - 1];
-        let mut i = 0;
-        while i < inner.len() {
-            match inner[i] {
-                b'\\' => {
-                    if i + 1 >= inner.len() {
-                        return Err(InputErrorKind::InvalidLocalPart);
-                    }
-                    i += 2;
-                }
-                b'"' => return Err(InputErrorKind::InvalidLocalPart),
-                _ => i += 1,
+        let inner = b.get(1..b.len() - 1).unwrap_or_default();
+        let mut bytes = inner.iter();
+        while let Some(&c) = bytes.next() {
+            match c {
+                b'\\' if bytes.next().is_none() => return invalid,
+                b'"' => return invalid,
+                _ => {}
             }
         }
         return Ok(());
     }
     // Dot-string: atoms of atext separated by single dots.
     for atom in b.split(|&c| c == b'.') {
-        if atom.is_empty() {
-            return Err(InputErrorKind::InvalidLocalPart);
-        }
-        for &c in atom {
-            let atext =
-                c.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&c) || c >= 0x80;
-            if !atext {
-                return Err(InputErrorKind::InvalidLocalPart);
-            }
+        if atom.is_empty() || !atom.iter().all(|&c| is_atext(c)) {
+            return invalid;
         }
     }
     Ok(())
+}
+
+/// RFC 5322 §3.2.3 `atext`, and any non-ASCII byte (UTF-8, RFC 6531).
+fn is_atext(c: u8) -> bool {
+    // One bit per ASCII byte: letters, digits and ``!#$%&'*+-/=?^_`{|}~``.
+    const ATEXT: [u32; 4] = [0, 0xa3ff_acfa, 0xc7ff_fffe, 0x7fff_ffff];
+    ATEXT
+        .get(usize::from(c >> 5))
+        .is_none_or(|&w| (w >> (c & 31)) & 1 != 0)
 }
 
 /// A mailbox for the `From`, `To` and `Cc` headers: an [`Address`] with an optional
@@ -269,29 +261,28 @@ impl<'a> Mailbox<'a> {
         // Byte searches rather than `str` patterns (smaller code on a
         // microcontroller); every byte looked for is ASCII, so each cut is on a
         // character boundary.
-        match s.bytes().position(|c| c == b'<') {
-            None => Ok(Mailbox::new(Address::try_new(s)?)),
-            Some(lt) => {
-                let rest = s
-                    .get(lt + 1..)
-                    .filter(|r| r.ends_with('>'))
-                    .and_then(|r| r.get(..r.len() - 1))
-                    .ok_or(refuse(InputErrorKind::InvalidMailbox))?;
-                if rest.bytes().any(|c| c == b'<' || c == b'>') {
-                    return Err(refuse(InputErrorKind::InvalidMailbox));
-                }
-                let address = Address::try_new(rest)?;
-                let mut name = s.get(..lt).unwrap_or("").trim_ascii();
-                if name.len() >= 2 && name.starts_with('"') && name.ends_with('"') {
-                    let inner = name.get(1..name.len() - 1).unwrap_or("");
-                    if inner.bytes().any(|c| c == b'"' || c == b'\\') {
-                        return Err(refuse(InputErrorKind::InvalidMailbox));
-                    }
-                    name = inner;
-                }
-                Mailbox::with_name(name, address)
+        let b = s.as_bytes();
+        let Some(lt) = b.iter().position(|&c| c == b'<') else {
+            return Ok(Mailbox::new(Address::try_new(s)?));
+        };
+        // `<address>` ends the text, and holds no other angle bracket.
+        let rest = s
+            .get(lt + 1..s.len() - 1)
+            .filter(|r| b.last() == Some(&b'>') && !r.bytes().any(|c| c == b'<' || c == b'>'));
+        let Some(rest) = rest else {
+            return Err(refuse(InputErrorKind::InvalidMailbox));
+        };
+        let address = Address::try_new(rest)?;
+        let mut name = s.get(..lt).unwrap_or("").trim_ascii();
+        let n = name.as_bytes();
+        if n.len() >= 2 && n.first() == Some(&b'"') && n.last() == Some(&b'"') {
+            let inner = name.get(1..name.len() - 1).unwrap_or("");
+            if inner.bytes().any(|c| c == b'"' || c == b'\\') {
+                return Err(refuse(InputErrorKind::InvalidMailbox));
             }
+            name = inner;
         }
+        Mailbox::with_name(name, address)
     }
 
     /// The display name, if any.
@@ -362,6 +353,15 @@ impl<'a> HeaderText<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn atext_table() {
+        for c in 0..=255u8 {
+            let atext =
+                c.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&c) || c >= 0x80;
+            assert_eq!(is_atext(c), atext, "{c:#x}");
+        }
+    }
 
     #[test]
     fn domains() {

@@ -57,10 +57,10 @@ impl<'a> Credentials<'a> {
     /// [`Field::Username`] or [`Field::Password`].
     pub fn try_new(username: &'a str, secret: &'a str) -> Result<Self, InputError> {
         for (v, field) in [(username, Field::Username), (secret, Field::Password)] {
-            if v.as_bytes().contains(&0) {
+            if v.bytes().any(|c| c == 0) {
                 return Err(InputError::new(field, InputErrorKind::Nul));
             }
-            if v.as_bytes().contains(&1) {
+            if v.bytes().any(|c| c == 1) {
                 return Err(InputError::new(field, InputErrorKind::Control));
             }
         }
