@@ -66,7 +66,7 @@ impl<const N: usize> Engine<'_, N> {
             return;
         }
         if r.code != ReplyCode::AUTH_CONTINUE {
-            self.reject(Stage::Auth, r);
+            self.reject(&r);
             return;
         }
         self.challenges += 1;
@@ -78,7 +78,9 @@ impl<const N: usize> Engine<'_, N> {
             self.fail(broken(Invariant::State));
             return;
         };
-        match self.auth {
+        // The response line, and whether it is secret; `None` for a challenge the
+        // mechanism does not expect.
+        let response: Option<(&[u8], bool)> = match self.auth {
             Some(Chosen::Login) => {
                 let prompt = match head.prompt {
                     Ok(p) => p,
@@ -92,26 +94,28 @@ impl<const N: usize> Engine<'_, N> {
                     Prompt::Password => false,
                     Prompt::Other => self.login_step == 0,
                 };
+                // A password prompt before the user name, or a third prompt: `None`.
                 if !want_user && self.login_step == 0 || self.login_step >= 2 {
-                    // A password prompt before the user name, or a third prompt.
-                    self.fail(ProtocolError::UnexpectedReply {
-                        stage: Stage::Auth,
-                        code: r.code,
-                    });
-                    return;
-                }
-                self.login_step += 1;
-                if want_user {
-                    self.queue(Command::AuthResponse(&[cred.username().as_bytes()]), true);
+                    None
                 } else {
-                    self.queue(Command::AuthResponse(&[cred.secret().as_bytes()]), true);
+                    self.login_step += 1;
+                    let piece = if want_user {
+                        cred.username()
+                    } else {
+                        cred.secret()
+                    };
+                    Some((piece.as_bytes(), true))
                 }
             }
             // XOAUTH2 failure: the server sends a 334 with JSON error details and
             // expects an empty response before its final 5yz.
-            Some(Chosen::XOAuth2) => self.queue(Command::AuthResponse(&[]), false),
+            Some(Chosen::XOAuth2) => Some((&[], false)),
             // PLAIN sent everything in the initial response: a challenge is unexpected.
-            _ => self.fail(ProtocolError::UnexpectedReply {
+            _ => None,
+        };
+        match response {
+            Some((piece, secret)) => self.queue(Command::AuthResponse(&[piece]), secret),
+            None => self.fail(ProtocolError::UnexpectedReply {
                 stage: Stage::Auth,
                 code: r.code,
             }),

@@ -78,8 +78,9 @@ impl<const N: usize> Engine<'_, N> {
         }
     }
 
-    pub(super) fn reject(&mut self, stage: Stage, response: Response) {
-        self.fail(refusal(stage, response));
+    /// Ends the session with the refusal of the command the state awaits.
+    pub(super) fn reject(&mut self, response: &Response) {
+        self.fail(refusal(self.stage(), *response));
     }
 
     /// Keeps the refusal of a transaction's command as the transaction's error
@@ -111,12 +112,10 @@ impl<const N: usize> Engine<'_, N> {
         if code == ReplyCode::SERVICE_NOT_AVAILABLE && self.state != State::Quit {
             // 421: the server is closing the channel (RFC 5321 §3.8). While resetting
             // a failed transaction, the transaction's own error is the one to report.
-            let stage = self.stage();
-            let e = self
-                .error
-                .take()
-                .unwrap_or(Error::Rejected { stage, response: r });
-            self.fail(e);
+            match self.error.take() {
+                Some(e) => self.fail(e),
+                None => self.reject(&r),
+            }
             return;
         }
         if code.is_intermediate() && !self.intermediate_expected(code) {
@@ -125,44 +124,29 @@ impl<const N: usize> Engine<'_, N> {
             return;
         }
         match self.state {
-            State::Greeting => {
-                if code == ReplyCode::SERVICE_READY {
-                    self.queue(Command::Ehlo(self.config.client_id), false);
-                    self.state = State::Ehlo;
+            State::Greeting if code == ReplyCode::SERVICE_READY => {
+                self.queue(Command::Ehlo(self.config.client_id), false);
+                self.state = State::Ehlo;
+            }
+            // After HELO the capabilities are empty: they were cleared before it,
+            // and HELO's reply lines are not read as capabilities.
+            State::Ehlo | State::Helo if code.is_positive() => self.after_hello(),
+            State::Ehlo if code.get() == 500 || code.get() == 502 => {
+                // EHLO not understood: an RFC 821 server (RFC 5321 §3.2).
+                self.caps = Capabilities::new();
+                self.queue(Command::Helo(self.config.client_id), false);
+                self.state = State::Helo;
+            }
+            State::StartTls if code == ReplyCode::SERVICE_READY => {
+                if residue {
+                    self.fail(ProtocolError::StartTlsInjection);
                 } else {
-                    self.reject(Stage::Greeting, r);
+                    self.state = State::Handshake;
                 }
             }
-            State::Ehlo => {
-                if code.is_positive() {
-                    self.after_hello();
-                } else if code.get() == 500 || code.get() == 502 {
-                    // EHLO not understood: an RFC 821 server (RFC 5321 §3.2).
-                    self.caps = Capabilities::new();
-                    self.queue(Command::Helo(self.config.client_id), false);
-                    self.state = State::Helo;
-                } else {
-                    self.reject(Stage::Ehlo, r);
-                }
-            }
-            State::Helo => {
-                if code.is_positive() {
-                    self.caps = Capabilities::new();
-                    self.after_hello();
-                } else {
-                    self.reject(Stage::Helo, r);
-                }
-            }
-            State::StartTls => {
-                if code == ReplyCode::SERVICE_READY {
-                    if residue {
-                        self.fail(ProtocolError::StartTlsInjection);
-                    } else {
-                        self.state = State::Handshake;
-                    }
-                } else {
-                    self.reject(Stage::StartTls, r);
-                }
+            // The state names the stage: its command was refused.
+            State::Greeting | State::Ehlo | State::Helo | State::StartTls => {
+                self.reject(&r);
             }
             State::Auth => self.on_auth_reply(head),
             State::Txn => self.on_txn_reply(r),
@@ -186,7 +170,7 @@ impl<const N: usize> Engine<'_, N> {
                 } else {
                     match e {
                         Some(e) => self.fail(e),
-                        None => self.reject(Stage::Rset, r),
+                        None => self.reject(&r),
                     }
                 }
             }
