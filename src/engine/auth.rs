@@ -27,35 +27,20 @@ impl<const N: usize> Engine<'_, N> {
         self.login_step = 0;
         self.state = State::Auth;
         let (user, secret) = (cred.username().as_bytes(), cred.secret().as_bytes());
-        match chosen {
-            Chosen::Plain => {
-                let initial: &[&[u8]] = &[b"\0", user, b"\0", secret];
-                self.queue(
-                    Command::Auth {
-                        mechanism: "PLAIN",
-                        initial: Some(initial),
-                    },
-                    true,
-                );
-            }
-            Chosen::Login => self.queue(
-                Command::Auth {
-                    mechanism: "LOGIN",
-                    initial: None,
-                },
-                false,
-            ),
-            Chosen::XOAuth2 => {
-                let initial: &[&[u8]] = &[b"user=", user, b"\x01auth=Bearer ", secret, b"\x01\x01"];
-                self.queue(
-                    Command::Auth {
-                        mechanism: "XOAUTH2",
-                        initial: Some(initial),
-                    },
-                    true,
-                );
-            }
-        }
+        // The initial response's pieces (PLAIN's padded with an empty one): one
+        // array, so that one `AUTH` command serves every mechanism.
+        let initial: Option<[&[u8]; 5]> = match chosen {
+            Chosen::Plain => Some([b"\0", user, b"\0", secret, b""]),
+            Chosen::Login => None,
+            Chosen::XOAuth2 => Some([b"user=", user, b"\x01auth=Bearer ", secret, b"\x01\x01"]),
+        };
+        self.queue(
+            Command::Auth {
+                mechanism: chosen.name(),
+                initial: initial.as_ref().map(|p| &p[..]),
+            },
+            initial.is_some(),
+        );
     }
 
     /// Acts on a reply to `AUTH` or to an AUTH response line.
