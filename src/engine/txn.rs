@@ -240,22 +240,20 @@ impl<'a, const N: usize> Engine<'a, N> {
         };
         let bdat = self.config.chunking && self.caps.has(Extensions::CHUNKING);
         let data = if bdat { None } else { Some(Command::Data) };
-        let required = mail.len()
-            + rcpts.clone().map(|a| Command::Rcpt(a).len()).sum::<usize>()
-            + data.map_or(0, |d| d.len());
+        // Each command goes into `tx` after the last while the group fits, and
+        // counts in `required` either way: `tx` is idle, so what a group too large
+        // for it left there is never sent.
+        let mut required = append(self.tx, 0, mail);
+        for cmd in rcpts.map(Command::Rcpt).chain(data) {
+            required += append(self.tx, required, cmd);
+        }
         if required > self.tx.len() {
             return Err(Error::Capacity {
                 buffer: Buffer::Tx,
                 required,
             });
         }
-        // `required` was checked above: a command that does not fit is a bug.
-        let mut at = mail.emit(self.tx).map_err(|_| broken(Invariant::Room))?;
-        for cmd in rcpts.map(Command::Rcpt).chain(data) {
-            at += cmd
-                .emit(tail_mut(self.tx, at))
-                .map_err(|_| broken(Invariant::Room))?;
-        }
+        let at = required;
         let pipelined = self.config.pipelining && self.caps.has(Extensions::PIPELINING);
         debug!(
             "transaction: {} recipient(s), pipelined {}",
@@ -453,5 +451,13 @@ impl<'a, const N: usize> Engine<'a, N> {
         self.set_tx(0);
         self.queue(Command::Rset, false);
         self.state = State::Rset;
+    }
+}
+
+/// Writes `cmd` into `tx[at..]` if it fits there; returns its length either way.
+fn append(tx: &mut [u8], at: usize, cmd: Command<'_>) -> usize {
+    match cmd.emit(tail_mut(tx, at)) {
+        Ok(n) => n,
+        Err(c) => c.required,
     }
 }
