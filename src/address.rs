@@ -58,18 +58,28 @@ fn check_domain(s: &str, utf8: bool) -> Result<(), InputErrorKind> {
         }
         return Ok(());
     }
-    // Bytes, not `str::split`: the same slice splitter as the local part, and no
-    // `str` pattern searcher in the image.
-    for lb in b.split(|&c| c == b'.') {
-        if lb.is_empty() || lb.len() > 63 || lb.first() == Some(&b'-') || lb.last() == Some(&b'-') {
-            return Err(InputErrorKind::InvalidDomain);
-        }
-        for &c in lb {
-            let ok = c.is_ascii_alphanumeric() || c == b'-' || (utf8 && c >= 0x80);
-            if !ok {
+    // Labels of 1 to 63 letters, digits and hyphens (and non-ASCII bytes with
+    // `utf8`), not starting or ending with a hyphen, read in one pass over the
+    // bytes: `label` is the length of the current label, `last` the byte before.
+    let mut label = 0;
+    let mut last = b'.';
+    for &c in b {
+        if c == b'.' {
+            if label == 0 || last == b'-' {
+                return Err(InputErrorKind::InvalidDomain);
+            }
+            label = 0;
+        } else {
+            let ok = c.is_ascii_alphanumeric() || (c == b'-' && label > 0) || (utf8 && c >= 0x80);
+            label += 1;
+            if !ok || label > 63 {
                 return Err(InputErrorKind::InvalidDomain);
             }
         }
+        last = c;
+    }
+    if label == 0 || last == b'-' {
+        return Err(InputErrorKind::InvalidDomain);
     }
     Ok(())
 }
@@ -179,13 +189,22 @@ fn check_local(b: &[u8]) -> Result<(), InputErrorKind> {
         }
         return Ok(());
     }
-    // Dot-string: atoms of atext separated by single dots.
-    for atom in b.split(|&c| c == b'.') {
-        if atom.is_empty() || !atom.iter().all(|&c| is_atext(c)) {
+    // Dot-string: atoms of atext separated by single dots (no dot first, last or
+    // twice in a row), in one pass.
+    let mut after_dot = true;
+    for &c in b {
+        if c == b'.' {
+            if after_dot {
+                return invalid;
+            }
+            after_dot = true;
+        } else if is_atext(c) {
+            after_dot = false;
+        } else {
             return invalid;
         }
     }
-    Ok(())
+    if after_dot { invalid } else { Ok(()) }
 }
 
 /// RFC 5322 §3.2.3 `atext`, and any non-ASCII byte (UTF-8, RFC 6531).
