@@ -26,7 +26,9 @@ impl<'a> Domain<'a> {
     /// [`InputError`] when `s` is empty, too long, or holds a character a host name
     /// or address literal may not hold.
     pub fn try_new(s: &'a str) -> Result<Self, InputError> {
-        check_domain(s, false).map_err(|k| InputError::new(Field::Domain, k))?;
+        check_controls(s.as_bytes())
+            .and_then(|()| check_domain(s, false))
+            .map_err(|k| InputError::new(Field::Domain, k))?;
         Ok(Domain(s))
     }
 
@@ -36,11 +38,10 @@ impl<'a> Domain<'a> {
     }
 }
 
-/// Checks a domain. With `utf8`, non-ASCII labels (internationalised names sent
-/// with SMTPUTF8, RFC 6531) are allowed.
+/// Checks a domain free of control characters. With `utf8`, non-ASCII labels
+/// (internationalised names sent with SMTPUTF8, RFC 6531) are allowed.
 fn check_domain(s: &str, utf8: bool) -> Result<(), InputErrorKind> {
     let b = s.as_bytes();
-    check_controls(b)?;
     if b.is_empty() {
         return Err(InputErrorKind::Empty);
     }
@@ -117,12 +118,19 @@ impl<'a> Address<'a> {
     /// # Errors
     /// [`InputError`] describing the first problem found.
     pub fn try_new(s: &'a str) -> Result<Self, InputError> {
+        check_controls(s.as_bytes())
+            .map_err(|k| InputError::new(Field::Address, k))
+            .and_then(|()| Self::checked(s))
+    }
+
+    /// [`try_new`](Self::try_new) for a text already known to hold no control
+    /// character.
+    fn checked(s: &'a str) -> Result<Self, InputError> {
         Self::check(s).map_err(|k| InputError::new(Field::Address, k))
     }
 
     fn check(s: &'a str) -> Result<Self, InputErrorKind> {
         let b = s.as_bytes();
-        check_controls(b)?;
         if b.is_empty() {
             return Err(InputErrorKind::Empty);
         }
@@ -247,12 +255,18 @@ impl<'a> Mailbox<'a> {
     /// [`InputErrorKind::NeedsEncodedWords`] when it holds a character outside
     /// printable ASCII or `=?`.
     pub fn with_name(name: &'a str, address: Address<'a>) -> Result<Self, InputError> {
-        let refuse = |k| InputError::new(Field::DisplayName, k);
-        check_controls(name.as_bytes()).map_err(refuse)?;
+        check_controls(name.as_bytes()).map_err(|k| InputError::new(Field::DisplayName, k))?;
+        Self::named(name, address)
+    }
+
+    /// [`with_name`](Self::with_name) for a name already known to hold no control
+    /// character.
+    fn named(name: &'a str, address: Address<'a>) -> Result<Self, InputError> {
         if name.len() > MAX_DISPLAY_NAME {
-            return Err(refuse(InputErrorKind::TooLong {
+            let kind = InputErrorKind::TooLong {
                 max: MAX_DISPLAY_NAME,
-            }));
+            };
+            return Err(InputError::new(Field::DisplayName, kind));
         }
         #[cfg(not(feature = "encoded-words"))]
         if crate::message::header::needs_encoding(name) {
@@ -275,6 +289,8 @@ impl<'a> Mailbox<'a> {
     /// [`InputError`] when the text is not one of those shapes or a part is invalid.
     pub fn parse(s: &'a str) -> Result<Self, InputError> {
         let refuse = |k| InputError::new(Field::Mailbox, k);
+        // No control character anywhere: the address and the name are checked
+        // for everything else.
         check_controls(s.as_bytes()).map_err(refuse)?;
         let s = s.trim_ascii();
         // Byte searches rather than `str` patterns (smaller code on a
@@ -282,7 +298,7 @@ impl<'a> Mailbox<'a> {
         // character boundary.
         let b = s.as_bytes();
         let Some(lt) = b.iter().position(|&c| c == b'<') else {
-            return Ok(Mailbox::new(Address::try_new(s)?));
+            return Ok(Mailbox::new(Address::checked(s)?));
         };
         // `<address>` ends the text, and holds no other angle bracket.
         let rest = s
@@ -291,7 +307,7 @@ impl<'a> Mailbox<'a> {
         let Some(rest) = rest else {
             return Err(refuse(InputErrorKind::InvalidMailbox));
         };
-        let address = Address::try_new(rest)?;
+        let address = Address::checked(rest)?;
         let mut name = s.get(..lt).unwrap_or("").trim_ascii();
         let n = name.as_bytes();
         if n.len() >= 2 && n.first() == Some(&b'"') && n.last() == Some(&b'"') {
@@ -301,7 +317,7 @@ impl<'a> Mailbox<'a> {
             }
             name = inner;
         }
-        Mailbox::with_name(name, address)
+        Mailbox::named(name, address)
     }
 
     /// The display name, if any.
