@@ -364,11 +364,9 @@ impl<'a> HeaderText<'a> {
     /// that is not ASCII, holds `=?`, or has a run without a space or tab so long that
     /// its `Subject` line would pass 998 octets.
     pub fn try_new(s: &'a str) -> Result<Self, InputError> {
-        for &c in s.as_bytes() {
-            if c != b'\t' {
-                check_controls(&[c]).map_err(|k| InputError::new(Field::Subject, k))?;
-            }
-        }
+        // The first control character but tab, if any, names the error.
+        let control = s.bytes().find(|&c| c != b'\t' && (c < 0x20 || c == 0x7f));
+        check_controls(control.as_slice()).map_err(|k| InputError::new(Field::Subject, k))?;
         #[cfg(not(feature = "encoded-words"))]
         if !crate::message::header::subject_is_plain(s) {
             return Err(InputError::new(
