@@ -128,17 +128,27 @@ impl<'a, const N: usize> Engine<'a, N> {
             }
         }
         let done = self.body_done && self.raw_start == self.raw_end;
+        if bdat && out == start && !done {
+            // No room for data beside the envelope: send the envelope first.
+            self.tx_flush = self.tx_len;
+            return;
+        }
+        if !bdat {
+            trace!("C: ({} octets of the message)", out - start);
+        }
+        if done {
+            // The end of the message: its last line ended, and for DATA the
+            // end-of-data line.
+            let tail = tail_mut(self.tx, out);
+            let end = if bdat {
+                self.stuffer.finish_lines(tail)
+            } else {
+                self.stuffer.finish(tail)
+            };
+            let Some(n) = self.room(end) else { return };
+            out += n;
+        }
         if bdat {
-            if out == start && !done {
-                // No room for data beside the envelope: send the envelope first.
-                self.tx_flush = self.tx_len;
-                return;
-            }
-            if done {
-                let end = self.stuffer.finish_lines(tail_mut(self.tx, out));
-                let Some(n) = self.room(end) else { return };
-                out += n;
-            }
             let header = Command::Bdat {
                 size: (out - start) as u64,
                 last: done,
@@ -151,18 +161,12 @@ impl<'a, const N: usize> Engine<'a, N> {
             trace!("C: ({} octets of the message)", out - start);
             out = at + h + (out - start);
             self.txn.chunks += 1;
-            self.txn.last = done;
-        } else {
-            trace!("C: ({} octets of the message)", out - start);
-            if done {
-                let end = self.stuffer.finish(tail_mut(self.tx, out));
-                let Some(n) = self.room(end) else { return };
-                out += n;
-                self.txn.last = true;
-                trace!("C: .");
-            }
+        } else if done {
+            trace!("C: .");
         }
-        if self.txn.last && self.txn.quit && self.txn.pipelined {
+        // Before, `last` was false: the engine asks for no body after the end.
+        self.txn.last = done;
+        if done && self.txn.quit && self.txn.pipelined {
             // RFC 2920 §3.1: QUIT may close the group that ends the message.
             let quit = Command::Quit.emit(tail_mut(self.tx, out)).ok();
             let Some(n) = self.room(quit) else { return };
@@ -173,10 +177,10 @@ impl<'a, const N: usize> Engine<'a, N> {
         self.set_tx(out);
         if bdat {
             let in_flight = self.txn.expected() - self.txn.replies;
-            if self.txn.last || !self.txn.pipelined || in_flight >= MAX_CHUNKS_IN_FLIGHT {
+            if done || !self.txn.pipelined || in_flight >= MAX_CHUNKS_IN_FLIGHT {
                 self.state = State::Txn;
             }
-        } else if self.txn.last {
+        } else if done {
             self.state = State::EndOfData;
         }
     }
