@@ -431,10 +431,11 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
         message: &mut Message<'_, R>,
     ) -> Result<&Report<N>, Error<S::Error>> {
         let env = Envelope::<N>::of(message)?;
-        self.engine
+        let engine = &mut self.engine;
+        engine
             .begin_transaction(Some(env.from), env.recipients(), env.params)
+            .and_then(|()| engine.quit_after_transaction())
             .map_err(Error::widen)?;
-        self.engine.quit_after_transaction().map_err(Error::widen)?;
         match self.run(Some(&mut message.writer())).await? {
             Outcome::Closed => Ok(self.engine.report()),
             _ => Err(Error::Invariant(broken(Invariant::State))),

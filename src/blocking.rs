@@ -424,12 +424,17 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
         quit: bool,
     ) -> Result<Outcome, Error<S::Error>> {
         let env = Envelope::<N>::of(message)?;
-        self.engine
+        let engine = &mut self.engine;
+        engine
             .begin_transaction(Some(env.from), env.recipients(), env.params)
+            .and_then(|()| {
+                if quit {
+                    engine.quit_after_transaction()
+                } else {
+                    Ok(())
+                }
+            })
             .map_err(Error::widen)?;
-        if quit {
-            self.engine.quit_after_transaction().map_err(Error::widen)?;
-        }
         self.run(Some(&mut message.writer()))
     }
 
