@@ -109,21 +109,20 @@ impl<const N: usize> Engine<'_, N> {
     pub(super) fn on_reply(&mut self, head: Head, residue: bool) {
         let r = head.response;
         let code = r.code;
-        if code == ReplyCode::SERVICE_NOT_AVAILABLE && self.state != State::Quit {
-            // 421: the server is closing the channel (RFC 5321 §3.8). While resetting
-            // a failed transaction, the transaction's own error is the one to report.
-            match self.error.take() {
-                Some(e) => self.fail(e),
-                None => self.reject(&r),
-            }
-            return;
-        }
+        // 421: the server is closing the channel (RFC 5321 §3.8).
+        let closing = code == ReplyCode::SERVICE_NOT_AVAILABLE && self.state != State::Quit;
         if code.is_intermediate() && !self.intermediate_expected(code) {
             let stage = self.stage();
             self.fail(ProtocolError::UnexpectedReply { stage, code });
             return;
         }
         match self.state {
+            // The end of the session: while resetting a failed transaction, the
+            // transaction's own error is the one to report.
+            s if closing || (s == State::Rset && !code.is_positive()) => match self.error.take() {
+                Some(e) => self.fail(e),
+                None => self.reject(&r),
+            },
             State::Greeting if code == ReplyCode::SERVICE_READY => {
                 self.queue(Command::Ehlo(self.config.client_id), false);
                 self.state = State::Ehlo;
@@ -162,17 +161,9 @@ impl<const N: usize> Engine<'_, N> {
             }
             State::DrainEmpty => self.end_failed_txn(),
             State::Rset => {
-                let e = self.error.take();
-                if code.is_positive() {
-                    self.state = State::Ready;
-                    self.error = e;
-                    self.report_error = self.error.is_some();
-                } else {
-                    match e {
-                        Some(e) => self.fail(e),
-                        None => self.reject(&r),
-                    }
-                }
+                // Reset: the transaction's error, if any, is reported now.
+                self.state = State::Ready;
+                self.report_error = self.error.is_some();
             }
             State::Quit => {
                 self.state = State::Closed;
