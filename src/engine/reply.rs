@@ -149,17 +149,18 @@ impl<const N: usize> Engine<'_, N> {
             }
             State::Auth => self.on_auth_reply(head),
             State::Txn => self.on_txn_reply(r),
-            State::EndOfData => {
-                if code.is_positive() {
-                    self.report.reply = Some(r);
-                    self.finish_txn();
-                } else {
-                    // The transaction is over either way (RFC 5321 §4.1.1.4).
-                    self.keep_refusal(Stage::EndOfData, r);
-                    self.end_failed_txn();
-                }
+            State::EndOfData if code.is_positive() => {
+                self.report.reply = Some(r);
+                self.finish_txn();
             }
-            State::DrainEmpty => self.end_failed_txn(),
+            State::EndOfData | State::DrainEmpty => {
+                // The transaction is over either way (RFC 5321 §4.1.1.4); after
+                // the empty message, with the error already kept.
+                if self.state == State::EndOfData {
+                    self.keep_refusal(Stage::EndOfData, r);
+                }
+                self.end_failed_txn();
+            }
             State::Rset => {
                 // Reset: the transaction's error, if any, is reported now.
                 self.state = State::Ready;
