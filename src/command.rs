@@ -204,15 +204,17 @@ fn put_base64(s: &mut Writer<'_>, pieces: &[&[u8]]) {
     let mut group = [0u8; 3];
     let mut chars = [0u8; 4];
     let mut n = 0;
-    for &b in pieces.iter().flat_map(|p| p.iter()) {
-        if let Some(slot) = group.get_mut(n) {
-            *slot = b;
-        }
-        n += 1;
-        if n == group.len() {
-            let m = crate::b64::encode(&group, &mut chars);
-            s.put(chars.get(..m).unwrap_or_default());
-            n = 0;
+    for piece in pieces {
+        for &b in *piece {
+            if let Some(slot) = group.get_mut(n) {
+                *slot = b;
+            }
+            n += 1;
+            if n == group.len() {
+                let m = crate::b64::encode(&group, &mut chars);
+                s.put(chars.get(..m).unwrap_or_default());
+                n = 0;
+            }
         }
     }
     if let Some(rest) = group.get(..n).filter(|r| !r.is_empty()) {
