@@ -270,7 +270,10 @@ impl<'a> Mailbox<'a> {
         }
         #[cfg(not(feature = "encoded-words"))]
         if crate::message::header::needs_encoding(name) {
-            return Err(refuse(InputErrorKind::NeedsEncodedWords));
+            return Err(InputError::new(
+                Field::DisplayName,
+                InputErrorKind::NeedsEncodedWords,
+            ));
         }
         let name = name.trim_ascii();
         Ok(Mailbox {
