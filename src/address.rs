@@ -216,7 +216,7 @@ fn check_local(b: &[u8]) -> Result<(), InputErrorKind> {
 }
 
 /// RFC 5322 §3.2.3 `atext`, and any non-ASCII byte (UTF-8, RFC 6531).
-fn is_atext(c: u8) -> bool {
+pub(crate) fn is_atext(c: u8) -> bool {
     // One bit per ASCII byte: letters, digits and ``!#$%&'*+-/=?^_`{|}~``.
     const ATEXT: [u32; 4] = [0, 0xa3ff_acfa, 0xc7ff_fffe, 0x7fff_ffff];
     ATEXT

@@ -191,7 +191,8 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 
 /// RFC 5322 §3.2.3 `atext`.
 pub(crate) fn is_atext(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&c)
+    // The address checks' table (which also lets UTF-8 through), for ASCII only.
+    c < 0x80 && crate::address::is_atext(c)
 }
 
 /// How a display name is written.

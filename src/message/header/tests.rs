@@ -443,3 +443,13 @@ fn without_encoded_words() {
         );
     }
 }
+
+#[test]
+fn character_tables() {
+    for c in 0..=255u8 {
+        let atext = c.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&c);
+        assert_eq!(is_atext(c), atext, "{c:#x}");
+        let token = (b'!'..=b'~').contains(&c) && !b"()<>@,;:\\\"/[]?=".contains(&c);
+        assert_eq!(params::is_token_char(c), token, "{c:#x}");
+    }
+}
