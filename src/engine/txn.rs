@@ -436,11 +436,13 @@ impl<'a, const N: usize> Engine<'a, N> {
         }
     }
 
+    /// The error when no recipient was accepted (only asked then: every reply in
+    /// the report is a refusal).
     fn no_recipients(&self) -> Error {
-        let mut refused = self.report.refused();
-        match refused.next() {
-            Some((_, first)) => Error::NoRecipients {
-                refused: 1 + refused.count() as u16,
+        let refused = &self.report.recipients;
+        match refused.first() {
+            Some(first) => Error::NoRecipients {
+                refused: refused.len() as u16,
                 first: *first,
             },
             None => Error::Invariant(broken(Invariant::State)),
