@@ -481,14 +481,19 @@ impl<'a, const N: usize> Engine<'a, N> {
     /// in each caller's (the reply handling's frames are on the deepest stack path).
     #[inline(never)]
     fn fail(&mut self, e: impl Into<Error>) {
-        let e = e.into();
-        let failure = match e {
-            Error::Closed { .. } => Failure::Closed,
-            Error::Source(_) => Failure::Source,
+        self.error = Some(e.into());
+        self.fail_kept();
+    }
+
+    /// Ends the session with the error already kept in `self.error`.
+    #[inline(never)]
+    fn fail_kept(&mut self) {
+        let failure = match self.error {
+            Some(Error::Closed { .. }) => Failure::Closed,
+            Some(Error::Source(_)) => Failure::Source,
             _ => Failure::Session,
         };
         self.break_with(failure);
-        self.error = Some(e);
         self.report_error = true;
     }
 
