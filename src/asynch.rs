@@ -333,7 +333,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
         rx: &'a mut [u8],
         tx: &'a mut [u8],
     ) -> Result<Self, Error<S::Error>> {
-        Engine::<N>::check_buffers(&config, rx, tx).map_err(Error::widen)?;
+        Engine::<N>::check_buffers(&config, rx, tx).map_err(|e| e.widened())?;
         Ok(Client {
             stream,
             engine: Engine::build(config, rx, tx),
@@ -412,7 +412,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
     {
         self.engine
             .begin_transaction(from, recipients, params)
-            .map_err(Error::widen)?;
+            .map_err(|e| e.widened())?;
         let mut body = body;
         match self.run(Some(&mut body)).await? {
             Outcome::Sent => Ok(self.engine.report()),
@@ -435,7 +435,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
         engine
             .begin_transaction(Some(env.from), env.recipients(), env.params)
             .and_then(|()| engine.quit_after_transaction())
-            .map_err(Error::widen)?;
+            .map_err(|e| e.widened())?;
         match self.run(Some(&mut message.writer())).await? {
             Outcome::Closed => Ok(self.engine.report()),
             _ => Err(Error::Invariant(broken(Invariant::State))),
@@ -448,7 +448,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
     /// Any [`Error`] from the exchange; [`Misuse::NotIdle`](crate::Misuse::NotIdle) when the
     /// session is not idle.
     pub async fn quit(&mut self) -> Result<(), Error<S::Error>> {
-        self.engine.quit().map_err(Error::widen)?;
+        self.engine.quit().map_err(|e| e.widened())?;
         self.run(None).await.map(|_| ())
     }
 
@@ -517,7 +517,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
                     }
                     return Ok(outcome);
                 }
-                Action::Failed(e) => return Err(e.widen()),
+                Action::Failed(ref e) => return Err(e.widened()),
             }
         }
     }

@@ -264,7 +264,7 @@ impl<'a, S: Read + Write + Deadline, const N: usize> Client<'a, S, N, NoTls> {
     ) -> Result<Self, Error<S::Error>> {
         // Not through the out-of-line `with_upgrade`: a plain client is small (its
         // stream is usually a reference), and inline it costs no extra call.
-        Engine::<N>::check_buffers(&config, rx, tx).map_err(Error::widen)?;
+        Engine::<N>::check_buffers(&config, rx, tx).map_err(|e| e.widened())?;
         Ok(Client {
             stream,
             engine: Engine::build(config, rx, tx),
@@ -292,7 +292,7 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
         rx: &'a mut [u8],
         tx: &'a mut [u8],
     ) -> Result<Self, Error<S::Error>> {
-        Engine::<N>::check_buffers(&config, rx, tx).map_err(Error::widen)?;
+        Engine::<N>::check_buffers(&config, rx, tx).map_err(|e| e.widened())?;
         Ok(Client::assemble(stream, upgrade, config, rx, tx))
     }
 
@@ -389,7 +389,7 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
     {
         self.engine
             .begin_transaction(from, recipients, params)
-            .map_err(Error::widen)?;
+            .map_err(|e| e.widened())?;
         let mut body = body;
         match self.run(Some(&mut body))? {
             Outcome::Sent => Ok(self.engine.report()),
@@ -434,7 +434,7 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
                     Ok(())
                 }
             })
-            .map_err(Error::widen)?;
+            .map_err(|e| e.widened())?;
         self.run(Some(&mut message.writer()))
     }
 
@@ -444,7 +444,7 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
     /// Any [`Error`] from the exchange; [`Misuse::NotIdle`](crate::Misuse::NotIdle) when the
     /// session is not idle (after an error, just drop the connection).
     pub fn quit(&mut self) -> Result<(), Error<S::Error>> {
-        self.engine.quit().map_err(Error::widen)?;
+        self.engine.quit().map_err(|e| e.widened())?;
         self.run(None).map(|_| ())
     }
 
@@ -496,7 +496,7 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
                     self.flush(stage)?;
                     return Ok(outcome);
                 }
-                Action::Failed(e) => return Err(e.widen()),
+                Action::Failed(ref e) => return Err(e.widened()),
             }
         }
     }

@@ -145,7 +145,13 @@ impl fmt::Display for Failure {
 impl Error<Infallible> {
     /// Turns an engine error into a driver error with transport error `E`.
     pub fn widen<E>(self) -> Error<E> {
-        match self {
+        self.widened()
+    }
+
+    /// [`widen`](Self::widen) from a reference: the driver widens the error in
+    /// the engine's action where it lies, without moving it out first.
+    pub(crate) fn widened<E>(&self) -> Error<E> {
+        match *self {
             Error::Io(never) => match never {},
             Error::Closed { stage } => Error::Closed { stage },
             Error::TimedOut { stage } => Error::TimedOut { stage },
