@@ -47,9 +47,12 @@ pub(crate) fn put_dec(sink: &mut Sink<'_>, v: u64, width: usize) {
     sink.put(buf.get(at..).unwrap_or_default());
 }
 
-/// Writes `bytes` as lowercase hex.
-pub(crate) fn put_hex(sink: &mut Sink<'_>, bytes: &[u8]) {
-    for &b in bytes {
+/// Writes `bytes` as lowercase hex, last byte first when `reverse`.
+pub(crate) fn put_hex(sink: &mut Sink<'_>, bytes: &[u8], reverse: bool) {
+    for i in 0..bytes.len() {
+        let Some(&b) = bytes.get(if reverse { bytes.len() - 1 - i } else { i }) else {
+            break;
+        };
         sink.put(&[
             HEX_LOWER[usize::from(b >> 4)],
             HEX_LOWER[usize::from(b & 15)],

@@ -246,32 +246,36 @@ impl<'m, 'a, R: embedded_io::Read> MessageWriter<'m, 'a, R> {
     }
 }
 
+/// `Content-Transfer-Encoding` of `cte` and the blank line that ends a part header.
+#[inline(never)]
+fn transfer_encoding(sink: &mut Sink<'_>, cte: Cte) {
+    sink.put(b"Content-Transfer-Encoding: ");
+    sink.put(cte.name());
+    sink.put(b"\r\n\r\n");
+}
+
 impl<R> MessageWriter<'_, '_, R> {
-    fn boundary(&self, sink: &mut Sink<'_>, level: Level) {
-        sink.put(b"=_");
+    /// The boundary of `level` (`--` before it when `dashes`), then `tail`.
+    #[inline(never)]
+    fn boundary(&self, sink: &mut Sink<'_>, level: Level, dashes: bool, tail: &[u8]) {
+        let mark = BOUNDARY_MARK.get(if dashes { 0 } else { 2 }..);
+        sink.put(mark.unwrap_or_default());
         sink.put(level.letter());
-        match self.msg.id {
-            Some(id) => {
-                let mut rev = id;
-                rev.reverse();
-                header::put_hex(sink, &rev);
-            }
+        match &self.msg.id {
+            Some(id) => header::put_hex(sink, id, true),
             None => sink.put(FIXED_BOUNDARY),
         }
+        sink.put(tail);
     }
 
     /// `--boundary` CRLF: the delimiter before a part of `level`.
     fn delimiter(&self, sink: &mut Sink<'_>, level: Level) {
-        sink.put(b"--");
-        self.boundary(sink, level);
-        sink.put(b"\r\n");
+        self.boundary(sink, level, true, b"\r\n");
     }
 
     /// `--boundary--` CRLF: the end of `level`.
     fn close(&self, sink: &mut Sink<'_>, level: Level) {
-        sink.put(b"--");
-        self.boundary(sink, level);
-        sink.put(b"--\r\n");
+        self.boundary(sink, level, true, b"--\r\n");
     }
 
     /// The step after the header fields that follow the subject.
@@ -304,7 +308,7 @@ impl<R> MessageWriter<'_, '_, R> {
                 sink.put(b">\r\n");
             }
             header::disposition(sink, att.filename, att.content_id.is_some());
-            sink.put(b"Content-Transfer-Encoding: base64\r\n\r\n");
+            transfer_encoding(sink, Cte::Base64);
         }
     }
 
@@ -347,9 +351,8 @@ impl<R> MessageWriter<'_, '_, R> {
     }
 
     fn text_part_header(&self, sink: &mut Sink<'_>) {
-        sink.put(b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: ");
-        sink.put(self.cte.name());
-        sink.put(b"\r\n\r\n");
+        sink.put(b"Content-Type: text/plain; charset=utf-8\r\n");
+        transfer_encoding(sink, self.cte);
     }
 
     /// Renders the current step with the optional fields or the rich body when the
@@ -417,7 +420,7 @@ impl<R> MessageWriter<'_, '_, R> {
             Step::MessageId => {
                 if let Some(id) = msg.id {
                     sink.put(b"Message-ID: <");
-                    header::put_hex(sink, &id);
+                    header::put_hex(sink, &id, false);
                     sink.put(b"@");
                     sink.put(msg.from.address().domain().as_bytes());
                     sink.put(b">\r\n");
@@ -425,11 +428,13 @@ impl<R> MessageWriter<'_, '_, R> {
                 self.after_message_id()
             }
             Step::Mime => {
-                sink.put(b"MIME-Version: 1.0\r\n");
+                // One literal: the version line alone, or with the multipart type.
+                const MIME: &[u8] =
+                    b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"";
+                let end = if multipart { MIME.len() } else { 19 };
+                sink.put(MIME.get(..end).unwrap_or_default());
                 if multipart {
-                    sink.put(b"Content-Type: multipart/mixed; boundary=\"");
-                    self.boundary(sink, Level::Mixed);
-                    sink.put(b"\"\r\n\r\n");
+                    self.boundary(sink, Level::Mixed, false, b"\"\r\n\r\n");
                     Step::TextHead
                 } else {
                     self.text_part_header(sink);

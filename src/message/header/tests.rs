@@ -128,7 +128,8 @@ fn decimal() {
     assert_eq!(render(|s| put_dec(s, 2026, 4)), "2026");
     assert_eq!(render(|s| put_dec(s, 12345, 2)), "12345");
     assert_eq!(render(|s| put_dec(s, u64::MAX, 4)), "18446744073709551615");
-    assert_eq!(render(|s| put_hex(s, &[0, 0xab, 0x5f])), "00ab5f");
+    assert_eq!(render(|s| put_hex(s, &[0, 0xab, 0x5f], false)), "00ab5f");
+    assert_eq!(render(|s| put_hex(s, &[0, 0xab, 0x5f], true)), "5fab00");
 }
 
 fn mb<'a>(name: Option<&'a str>, addr: &'a str) -> Mailbox<'a> {

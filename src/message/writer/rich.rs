@@ -69,8 +69,7 @@ pub(in crate::message) fn render_rich<R>(
                 sink.put(b"Content-Type: multipart/");
                 sink.put(name);
                 sink.put(b";\r\n boundary=\"");
-                w.boundary(sink, level);
-                sink.put(b"\"");
+                w.boundary(sink, level, false, b"\"");
                 if level == Level::Related {
                     // RFC 2387 §3.1: the type of the root part.
                     sink.put(b";\r\n type=\"");
@@ -101,9 +100,8 @@ pub(in crate::message) fn render_rich<R>(
             let html = msg.html.unwrap_or_default().as_bytes();
             let cte = resolve(html, msg.html_encoding, true);
             w.delimiter(sink, Level::Alternative);
-            sink.put(b"Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: ");
-            sink.put(cte.name());
-            sink.put(b"\r\n\r\n");
+            sink.put(b"Content-Type: text/html; charset=utf-8\r\n");
+            transfer_encoding(sink, cte);
             Step::Html {
                 at: base64::Canon::START,
                 cte,
