@@ -292,65 +292,59 @@ pub(crate) fn list_item(
     }
     let addr = mb.address().as_str();
     let comma = usize::from(!last);
-    match mb.name() {
-        None => {
-            line.space(sink, addr.len() + comma);
-            sink.put(addr.as_bytes());
-            line.col += addr.len();
-        }
-        Some(name) => {
-            match name_form(name) {
-                NameForm::Bare => {
-                    line.space(sink, keep_whole(name.len(), addr.len() + 2 + comma));
-                    sink.put(name.as_bytes());
-                    line.col += name.len();
-                }
-                NameForm::Quoted => {
-                    let escapes = name.bytes().filter(|&c| c == b'"' || c == b'\\').count();
-                    let quoted = name.len() + escapes + 2;
-                    line.space(sink, keep_whole(quoted, addr.len() + 2 + comma));
-                    sink.put(b"\"");
-                    for c in name.bytes() {
-                        if c == b'"' || c == b'\\' {
-                            sink.put(b"\\");
-                        }
-                        sink.put(&[c]);
+    if let Some(name) = mb.name() {
+        match name_form(name) {
+            #[cfg(feature = "encoded-words")]
+            NameForm::Encoded => {
+                let mut p = 0;
+                while p < name.len() {
+                    let mut max = payload_at(line.col + 1);
+                    if max < MIN_PAYLOAD && !line.fresh {
+                        sink.put(b"\r\n");
+                        line.col = 0;
+                        max = payload_at(1);
                     }
-                    sink.put(b"\"");
-                    line.col += name.len() + escapes + 2;
-                }
-                #[cfg(feature = "encoded-words")]
-                NameForm::Encoded => {
-                    let mut p = 0;
-                    while p < name.len() {
-                        let mut max = payload_at(line.col + 1);
-                        if max < MIN_PAYLOAD && !line.fresh {
-                            sink.put(b"\r\n");
-                            line.col = 0;
-                            max = payload_at(1);
-                        }
-                        let end = word_end(name, p, max);
-                        sink.put(b" ");
-                        line.col +=
-                            1 + encoded_word(sink, name.as_bytes().get(p..end).unwrap_or_default());
-                        line.fresh = false;
-                        p = end;
-                    }
+                    let end = word_end(name, p, max);
+                    sink.put(b" ");
+                    line.col +=
+                        1 + encoded_word(sink, name.as_bytes().get(p..end).unwrap_or_default());
+                    line.fresh = false;
+                    p = end;
                 }
             }
-            line.space(sink, addr.len() + 2 + comma);
-            sink.put(b"<");
-            sink.put(addr.as_bytes());
-            sink.put(b">");
-            line.col += addr.len() + 2;
+            NameForm::Bare => {
+                line.space(sink, keep_whole(name.len(), addr.len() + 2 + comma));
+                sink.put(name.as_bytes());
+                line.col += name.len();
+            }
+            NameForm::Quoted => {
+                let escapes = name.bytes().filter(|&c| c == b'"' || c == b'\\').count();
+                let quoted = name.len() + escapes + 2;
+                line.space(sink, keep_whole(quoted, addr.len() + 2 + comma));
+                sink.put(b"\"");
+                for c in name.bytes() {
+                    if c == b'"' || c == b'\\' {
+                        sink.put(b"\\");
+                    }
+                    sink.put(&[c]);
+                }
+                sink.put(b"\"");
+                line.col += quoted;
+            }
         }
     }
+    // The address, in angle brackets after a name.
+    let br = usize::from(mb.name().is_some());
+    line.space(sink, addr.len() + 2 * br + comma);
+    sink.put(b"<".get(..br).unwrap_or_default());
+    sink.put(addr.as_bytes());
+    // The closing bracket and the end of the field or the comma, in one put.
+    let end: &[u8] = if last { b">\r\n" } else { b">," };
+    sink.put(end.get(1 - br..).unwrap_or_default());
     if last {
-        sink.put(b"\r\n");
         0
     } else {
-        sink.put(b",");
-        line.col + 1
+        line.col + addr.len() + 2 * br + 1
     }
 }
 
