@@ -32,11 +32,9 @@ pub(super) enum Level {
 
 impl Level {
     fn letter(self) -> &'static [u8] {
-        match self {
-            Level::Mixed => b"",
-            Level::Related => b"r",
-            Level::Alternative => b"a",
-        }
+        // Mixed none, Related `r`, Alternative `a`: a slice of one string.
+        let l = self as usize;
+        b"ra".get(l.saturating_sub(1)..l).unwrap_or_default()
     }
 }
 
