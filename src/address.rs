@@ -172,6 +172,11 @@ impl<'a> Address<'a> {
         self.text.get(self.at + 1..).unwrap_or("")
     }
 
+    /// `@` and the domain: the address from its last `@`.
+    pub(crate) fn at_domain(&self) -> &'a str {
+        self.text.get(self.at..).unwrap_or("")
+    }
+
     /// Whether the address is pure ASCII; if not, the server must offer SMTPUTF8.
     pub fn is_ascii(&self) -> bool {
         self.text.is_ascii()
@@ -444,6 +449,7 @@ mod tests {
         let a = Address::try_new("alert.bot+x@example.com").unwrap();
         assert_eq!(a.local_part(), "alert.bot+x");
         assert_eq!(a.domain(), "example.com");
+        assert_eq!(a.at_domain(), "@example.com");
         assert!(a.is_ascii());
         assert!(Address::try_new("\"john doe\"@example.com").is_ok());
         assert!(!Address::try_new("用户@例子.中国").unwrap().is_ascii());

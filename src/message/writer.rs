@@ -419,8 +419,7 @@ impl<R> MessageWriter<'_, '_, R> {
                 if let Some(id) = msg.id {
                     sink.put(b"Message-ID: <");
                     header::put_hex(sink, &id, false);
-                    sink.put(b"@");
-                    sink.put(msg.from.address().domain().as_bytes());
+                    sink.put(msg.from.address().at_domain().as_bytes());
                     sink.put(b">\r\n");
                 }
                 self.after_message_id()
