@@ -144,12 +144,14 @@ pub(crate) fn disposition(sink: &mut Sink<'_>, name: &str, inline: bool) {
         }
         sink.put(PLAIN_PARAM);
         sink.put(b);
-        sink.put(b"\"");
+        sink.put(b"\"\r\n");
     } else {
         #[cfg(feature = "encoded-words")]
-        extended_filename(sink, head, name);
+        {
+            extended_filename(sink, head, name);
+            sink.put(b"\r\n");
+        }
     }
-    sink.put(b"\r\n");
 }
 
 /// The RFC 2231 form of a file name that is not plain: on the line of `head` when
