@@ -228,9 +228,22 @@ impl Capabilities {
 
 /// The position of `name` (ignoring case) in the space-separated `names`.
 fn bit_of(names: &[u8], name: &[u8]) -> Option<usize> {
-    names
-        .split(|&c| c == b' ')
-        .position(|known| known.eq_ignore_ascii_case(name))
+    // One pass over `names` (upper case, never an empty name): `at` counts the
+    // octets of the current name seen so far, `same` whether they all matched.
+    let (mut bit, mut at, mut same) = (0, 0, true);
+    for &c in names {
+        if c == b' ' {
+            if same && at == name.len() {
+                return Some(bit);
+            }
+            (bit, at, same) = (bit + 1, 0, true);
+        } else {
+            // `names` holds no lower-case letter, so upper-casing `name` alone is enough.
+            same &= name.get(at).is_some_and(|n| n.to_ascii_uppercase() == c);
+            at += 1;
+        }
+    }
+    (same && at == name.len()).then_some(bit)
 }
 
 /// The space-separated parameters of an EHLO line (`ehlo-param`, RFC 5321 §4.1.1.1);
