@@ -115,10 +115,9 @@ pub(crate) fn date(sink: &mut Sink<'_>, dt: DateTime) {
     // negative offset at the epoch stays positive; below 2^39, no overflow.
     let local = (dt.unix_seconds.min(MAX_UNIX_SECONDS) + u64::from(ERA_DAYS) * 86_400)
         .saturating_add_signed(i64::from(offset) * 60);
-    // 86 400 = 128 · 675: two divisions that need no 64-bit routine.
-    let (days, r) = crate::num::div_rem_small(local >> 7, 675);
-    let secs = r << 7 | (local & 127) as u32;
-    let days = days as u32; // < 4 · 10^6
+    // 86 400 = 128 · 675, and `local >> 7` fits a u32: one 32-bit division.
+    let high = (local >> 7) as u32;
+    let (days, secs) = (high / 675, (high % 675) << 7 | (local & 127) as u32);
     let (year, month, day) = civil_from_days(days);
     let off = u32::from(offset.unsigned_abs());
 
