@@ -90,11 +90,11 @@ const MAX_UNIX_SECONDS: u64 = 253_402_300_799;
 /// Largest zone offset the 4-digit `zone` of RFC 5322 §3.3 can carry: ±99:59.
 const MAX_OFFSET: i16 = 99 * 60 + 59;
 
-/// Writes `v % 100` as two digits at `at` of `line`.
+/// Writes `v`, below 100, as two digits at `at` of `line`.
 #[inline(never)]
 fn two_digits(line: &mut [u8], at: usize, v: u32) {
     if let Some([hi, lo]) = line.get_mut(at..at + 2) {
-        *hi = b'0' + (v / 10 % 10) as u8;
+        *hi = b'0' + (v / 10) as u8;
         *lo = b'0' + (v % 10) as u8;
     }
 }
@@ -130,9 +130,10 @@ pub(crate) fn date(sink: &mut Sink<'_>, dt: DateTime) {
     // The cycle is a whole number of weeks; 1970-01-01 was a Thursday.
     name(6, DAYS, ((days + 4) % 7) as usize);
     name(14, MONTHS, (month + 11) % 12);
-    // Every field is below 100: the year is at most 9999, the offset ±99:59.
+    // Every field is below 100: the offset is at most ±99:59.
     two_digits(&mut line, 11, day);
-    two_digits(&mut line, 18, year / 100);
+    // The year 10 000 (a positive offset on 9999-12-31) is written as 0000.
+    two_digits(&mut line, 18, year / 100 % 100);
     two_digits(&mut line, 20, year % 100);
     two_digits(&mut line, 23, secs / 3600);
     two_digits(&mut line, 26, secs / 60 % 60);

@@ -67,6 +67,11 @@ fn dates() {
         date_str(u64::MAX, 0),
         "Date: Fri, 31 Dec 9999 23:59:59 +0000\r\n"
     );
+    // Its local time ahead of UTC falls in the year 10 000, written as 0000.
+    assert_eq!(
+        date_str(u64::MAX, 5999),
+        "Date: Wed, 5 Jan 0000 03:58:59 +9959\r\n"
+    );
 }
 
 /// The 32-bit calendar against the plain 64-bit one it replaced, over a spread
