@@ -1,4 +1,4 @@
-//! `cargo run --example demo --features tls`: sends an alert email with an
+//! `cargo run --example demo --features std,tls,encodings`: sends an alert email with an
 //! attachment through the real blocking client, over implicit TLS 1.3 (port-465
 //! style) on 127.0.0.1, to a small SMTP receiver that runs in this same process.
 //! Needs no network and no credentials.
