@@ -61,7 +61,8 @@ pub enum Command<'a> {
     /// `DATA` (RFC 5321 §4.1.1.4).
     Data,
     /// `BDAT <size> [LAST]` (RFC 3030 §2): announces a chunk of `size` octets of
-    /// message data that follows the line.
+    /// message data that follows the line. With feature `chunking` only.
+    #[cfg(feature = "chunking")]
     Bdat {
         /// Octets of data that follow.
         size: u64,
@@ -160,6 +161,7 @@ impl Command<'_> {
                 s.put(b">");
             }
             Command::Data => s.put(b"DATA"),
+            #[cfg(feature = "chunking")]
             Command::Bdat { size, last } => {
                 s.put(b"BDAT ");
                 put_u64(s, *size);
@@ -274,28 +276,31 @@ mod tests {
         );
         assert_eq!(emit(Command::Rcpt(a)), b"RCPT TO:<alert@example.com>\r\n");
         assert_eq!(emit(Command::Data), b"DATA\r\n");
-        assert_eq!(
-            emit(Command::Bdat {
-                size: 986,
-                last: false
-            }),
-            b"BDAT 986\r\n"
-        );
-        assert_eq!(
-            emit(Command::Bdat {
-                size: 0,
-                last: true
-            }),
-            b"BDAT 0 LAST\r\n"
-        );
-        assert_eq!(
-            Command::Bdat {
-                size: u64::MAX,
-                last: true
-            }
-            .len(),
-            32
-        );
+        #[cfg(feature = "chunking")]
+        {
+            assert_eq!(
+                emit(Command::Bdat {
+                    size: 986,
+                    last: false
+                }),
+                b"BDAT 986\r\n"
+            );
+            assert_eq!(
+                emit(Command::Bdat {
+                    size: 0,
+                    last: true
+                }),
+                b"BDAT 0 LAST\r\n"
+            );
+            assert_eq!(
+                Command::Bdat {
+                    size: u64::MAX,
+                    last: true
+                }
+                .len(),
+                32
+            );
+        }
         assert_eq!(emit(Command::Rset), b"RSET\r\n");
         assert_eq!(emit(Command::Noop), b"NOOP\r\n");
         assert_eq!(emit(Command::Quit), b"QUIT\r\n");

@@ -1,7 +1,9 @@
 //! Messages larger than `tx` over CHUNKING: several `BDAT` chunks, with and without
 //! PIPELINING, against a small in-test server that parses `BDAT` by its counts and
 //! reassembles the message. The reassembled bytes must be the CRLF-normalised
-//! message, with dots untouched.
+//! message, with dots untouched. `BDAT` is built with feature `chunking` only.
+
+#![cfg(feature = "chunking")]
 
 use embedded_smtp::blocking::Client;
 use embedded_smtp::message::RawMessage;

@@ -54,7 +54,12 @@ fn c(b: &[u8]) -> Step {
     Step::Client(b.to_vec())
 }
 
-/// The transcript of one alert, sent with `send_and_quit`.
+/// Whether the client sends `BDAT` to a server that offers CHUNKING: only a build
+/// with feature `chunking`; without it the same server gets `DATA`.
+const BDAT: bool = cfg!(feature = "chunking");
+
+/// The transcript of one alert, sent with `send_and_quit`, to a server that offers
+/// PIPELINING and CHUNKING as told.
 fn transcript(pipelining: bool, chunking: bool, login: bool) -> Vec<Step> {
     let body = message_bytes();
     assert!(
@@ -97,7 +102,7 @@ fn transcript(pipelining: bool, chunking: bool, login: bool) -> Vec<Step> {
     ]
     .concat();
     let data_end = [body.clone(), b".\r\n".to_vec()].concat();
-    match (pipelining, chunking) {
+    match (pipelining, chunking && BDAT) {
         (true, true) => steps.extend([
             c(&[mail, rcpt, bdat, b"QUIT\r\n".to_vec()].concat()),
             s(b"250 ok\r\n250 ok\r\n250 queued\r\n221 bye\r\n"),
@@ -175,14 +180,16 @@ fn waits(pipelining: bool, chunking: bool, login: bool) -> usize {
 #[test]
 fn round_trips_per_alert() {
     // (PIPELINING, CHUNKING, AUTH LOGIN instead of PLAIN) -> waits
+    // Without feature `chunking` a server's CHUNKING saves nothing.
+    let (with_chunking, saved) = (true, usize::from(BDAT));
     let table = [
-        ((true, true, false), 4),
+        ((true, with_chunking, false), 5 - saved),
         ((true, false, false), 5),
-        ((false, true, false), 7),
+        ((false, with_chunking, false), 8 - saved),
         ((false, false, false), 8),
         // The classic script's flow: no extensions used, AUTH LOGIN.
         ((false, false, true), 10),
-        ((true, true, true), 6),
+        ((true, with_chunking, true), 7 - saved),
     ];
     for ((p, ch, login), expected) in table {
         assert_eq!(
@@ -202,7 +209,7 @@ fn send_and_quit_reports_refusals() {
     for chunking in [false, true] {
         let mut steps = transcript(true, chunking, false);
         let last = steps.len() - 1;
-        steps[last] = if chunking {
+        steps[last] = if chunking && BDAT {
             s(b"250 ok\r\n250 ok\r\n554 5.7.1 spam\r\n221 bye\r\n")
         } else {
             s(b"554 5.7.1 spam\r\n221 bye\r\n")

@@ -1178,6 +1178,7 @@ fn service_closing_while_resetting_keeps_the_first_error() {
 
 const CAPS_CHUNK_PIPE: &str = "S: 250-mx.example.net\n S: 250-PIPELINING\n S: 250 CHUNKING";
 
+#[cfg(feature = "chunking")]
 #[test]
 fn bdat_pipelined_one_write_and_no_dot_stuffing() {
     // BDAT data is counted, not terminated: leading dots stay single (RFC 3030).
@@ -1206,6 +1207,7 @@ fn bdat_pipelined_one_write_and_no_dot_stuffing() {
     assert_eq!(r.unwrap(), "queued as B1");
 }
 
+#[cfg(feature = "chunking")]
 #[test]
 fn bdat_all_recipients_refused_is_reset() {
     let t = format!(
@@ -1228,6 +1230,7 @@ fn bdat_all_recipients_refused_is_reset() {
     assert_eq!(r, Err((Some(550), true)));
 }
 
+#[cfg(feature = "chunking")]
 #[test]
 fn bdat_without_pipelining_waits_and_skips_data_when_refused() {
     let t = format!(
@@ -1271,7 +1274,33 @@ fn bdat_without_pipelining_waits_and_skips_data_when_refused() {
 
 #[test]
 fn chunking_can_be_turned_off() {
-    let t = format!(
+    assert_eq!(
+        run(
+            &data_though_chunking_offered(),
+            config().with_chunking(false),
+            |c| send(c, &["a@example.com"])
+        ),
+        Ok((1, vec![]))
+    );
+}
+
+/// A build without feature `chunking` has no `BDAT`: a server that offers CHUNKING
+/// gets `DATA`, with the default configuration too.
+#[cfg(not(feature = "chunking"))]
+#[test]
+fn without_the_chunking_feature_data_is_used() {
+    assert_eq!(
+        run(&data_though_chunking_offered(), config(), |c| send(
+            c,
+            &["a@example.com"]
+        )),
+        Ok((1, vec![]))
+    );
+}
+
+/// A pipelined `DATA` transaction with a server that offers CHUNKING.
+fn data_though_chunking_offered() -> String {
+    format!(
         "{GREETING}
          {CAPS_CHUNK_PIPE}
          C: MAIL FROM:<alert@example.com>
@@ -1282,14 +1311,7 @@ fn chunking_can_be_turned_off() {
          S: 354 go
          {BODY_WIRE}
          S: 250 ok"
-    );
-    assert_eq!(
-        run(&t, config().with_chunking(false), |c| send(
-            c,
-            &["a@example.com"]
-        )),
-        Ok((1, vec![]))
-    );
+    )
 }
 
 // ------------------------------------------- the engine hears the transport --

@@ -461,7 +461,10 @@ pub fn session(data: &[u8]) {
         let stage = engine.stage();
         let encrypted = engine.is_encrypted();
         let auth_offered = !engine.capabilities().auth.is_empty();
-        let bdat = chunking && engine.capabilities().has(Extensions::CHUNKING);
+        // BDAT only in a build with it (feature `chunking` here and in the library).
+        let bdat = cfg!(feature = "chunking")
+            && chunking
+            && engine.capabilities().has(Extensions::CHUNKING);
         match engine.poll_action() {
             Action::Send(out) => {
                 let bytes = out.bytes();

@@ -83,6 +83,9 @@ impl<'a> Config<'a> {
     /// Whether to send the message with `BDAT` (CHUNKING, RFC 3030) instead of `DATA`
     /// when the server offers it (default true). With PIPELINING too, the envelope
     /// and a message that fits `tx` go out in one write and need one round trip.
+    ///
+    /// `BDAT` is built with feature `chunking` only; without it every message goes
+    /// with `DATA` whatever this says.
     pub fn with_chunking(mut self, on: bool) -> Self {
         self.chunking = on;
         self

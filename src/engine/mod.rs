@@ -391,7 +391,7 @@ impl<'a, const N: usize> Engine<'a, N> {
                 Stage::Mail => limits::TIMEOUT_MAIL,
                 Stage::Rcpt => limits::TIMEOUT_RCPT,
                 Stage::EndOfData => limits::TIMEOUT_DATA_TERMINATION,
-                _ if self.txn.bdat => limits::TIMEOUT_DATA_BLOCK,
+                _ if self.txn.bdat() => limits::TIMEOUT_DATA_BLOCK,
                 _ => limits::TIMEOUT_DATA_INIT,
             },
             State::Body => limits::TIMEOUT_DATA_BLOCK,
@@ -439,7 +439,7 @@ impl<'a, const N: usize> Engine<'a, N> {
                     Stage::Mail
                 } else if i <= self.txn.rcpts {
                     Stage::Rcpt
-                } else if self.txn.bdat && self.txn.last && i + 1 == self.txn.expected() {
+                } else if self.txn.bdat() && self.txn.last && i + 1 == self.txn.expected() {
                     Stage::EndOfData
                 } else {
                     Stage::Data

@@ -97,7 +97,7 @@ impl<const N: usize> Engine<'_, N> {
             State::Auth => code == ReplyCode::AUTH_CONTINUE,
             State::Txn => {
                 code == ReplyCode::START_MAIL_INPUT
-                    && !self.txn.bdat
+                    && !self.txn.bdat()
                     && self.txn.replies == 1 + self.txn.rcpts
             }
             State::Quit | State::DrainEmpty => true,

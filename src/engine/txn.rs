@@ -3,7 +3,7 @@
 //! failed one.
 
 use super::config::{MailParams, Report};
-use super::{Engine, State, move_left, part, part_mut, refusal, tail_mut};
+use super::{Engine, State, part, part_mut, refusal, tail_mut};
 use crate::address::Address;
 use crate::command::Command;
 use crate::error::{
@@ -49,7 +49,13 @@ pub(super) struct Txn {
 impl Txn {
     /// Replies owed for what was sent.
     pub(super) fn expected(&self) -> u16 {
-        1 + self.rcpts + if self.bdat { self.chunks } else { 1 }
+        1 + self.rcpts + if self.bdat() { self.chunks } else { 1 }
+    }
+
+    /// The body goes in `BDAT` chunks: never without feature `chunking`, so that
+    /// the compiler leaves the `BDAT` paths out of such a build.
+    pub(super) fn bdat(&self) -> bool {
+        cfg!(feature = "chunking") && self.bdat
     }
 }
 
@@ -70,7 +76,7 @@ impl<'a, const N: usize> Engine<'a, N> {
     #[inline(never)]
     fn pull_body(&mut self, body: &mut dyn BodySource) {
         // The queue is empty, or (pipelined BDAT) holds the unsent envelope.
-        let envelope_waits = self.txn.bdat && self.txn.chunks == 0 && self.tx_flush == 0;
+        let envelope_waits = self.txn.bdat() && self.txn.chunks == 0 && self.tx_flush == 0;
         if self.state != State::Body
             || self.tx_sent != self.tx_flush
             || (self.tx_len != 0 && !envelope_waits)
@@ -78,7 +84,7 @@ impl<'a, const N: usize> Engine<'a, N> {
             self.fail(Contract::UnaskedBody);
             return;
         }
-        let bdat = self.txn.bdat;
+        let bdat = self.txn.bdat();
         // Pack as much as fits into one write (few writes mean no Nagle/delayed-ACK
         // stalls): raw bytes are staged at the end of `tx` in a third of the free
         // space, so their normalised form (at most twice as long) always fits before
@@ -149,18 +155,10 @@ impl<'a, const N: usize> Engine<'a, N> {
             out += n;
         }
         if bdat {
-            let header = Command::Bdat {
-                size: (out - start) as u64,
-                last: done,
+            let Some(end) = self.frame_chunk(start, out, done) else {
+                return;
             };
-            let at = self.tx_len;
-            let h = header.emit(part_mut(self.tx, at, start)).ok();
-            let Some(h) = self.room(h) else { return };
-            move_left(self.tx, start, at + h, out - start);
-            self.log_sent(at, at + h);
-            trace!("C: ({} octets of the message)", out - start);
-            out = at + h + (out - start);
-            self.txn.chunks += 1;
+            out = end;
         } else if done {
             trace!("C: .");
         }
@@ -183,6 +181,32 @@ impl<'a, const N: usize> Engine<'a, N> {
         } else if done {
             self.state = State::EndOfData;
         }
+    }
+
+    /// Puts the `BDAT` line in front of the chunk staged at `start..out` (right
+    /// after the queued commands, at `tx_len`); returns the chunk's new end, `None`
+    /// (the engine failed) when the line does not fit the room kept for it.
+    #[cfg(feature = "chunking")]
+    fn frame_chunk(&mut self, start: usize, out: usize, done: bool) -> Option<usize> {
+        let header = Command::Bdat {
+            size: (out - start) as u64,
+            last: done,
+        };
+        let at = self.tx_len;
+        let h = header.emit(part_mut(self.tx, at, start)).ok();
+        let h = self.room(h)?;
+        super::move_left(self.tx, start, at + h, out - start);
+        self.log_sent(at, at + h);
+        trace!("C: ({} octets of the message)", out - start);
+        self.txn.chunks += 1;
+        Some(at + h + (out - start))
+    }
+
+    /// Without `BDAT` (feature `chunking`) no chunk is ever framed.
+    #[cfg(not(feature = "chunking"))]
+    fn frame_chunk(&mut self, _start: usize, _out: usize, _done: bool) -> Option<usize> {
+        self.fail(crate::error::broken(crate::error::Invariant::State));
+        None
     }
 
     /// Starts a transaction: `MAIL FROM`, one `RCPT TO` per recipient, `DATA`, then
@@ -242,7 +266,9 @@ impl<'a, const N: usize> Engine<'a, N> {
             body_8bit: params.body_8bit,
             smtputf8: utf8,
         };
-        let bdat = self.config.chunking && self.caps.has(Extensions::CHUNKING);
+        let bdat = cfg!(feature = "chunking")
+            && self.config.chunking
+            && self.caps.has(Extensions::CHUNKING);
         let data = if bdat { None } else { Some(Command::Data) };
         // Each command goes into `tx` after the last while the group fits, and
         // counts in `required` either way: `tx` is idle, so what a group too large
@@ -342,13 +368,13 @@ impl<'a, const N: usize> Engine<'a, N> {
                         self.error = Some(self.no_recipients());
                         return self.abort_txn();
                     }
-                    if self.txn.bdat {
+                    if self.txn.bdat() {
                         self.state = State::Body;
                         return;
                     }
                 }
             }
-            _ if !self.txn.bdat => return self.on_data_reply(r),
+            _ if !self.txn.bdat() => return self.on_data_reply(r),
             _ => {
                 // The reply to a BDAT chunk; the LAST one is the server's acceptance.
                 if !ok && self.error.is_none() {
