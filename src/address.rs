@@ -27,7 +27,7 @@ impl<'a> Domain<'a> {
     /// or address literal may not hold.
     pub fn try_new(s: &'a str) -> Result<Self, InputError> {
         check_controls(s.as_bytes())
-            .and_then(|()| check_domain(s, false))
+            .and_then(|()| check_domain(s.as_bytes(), false))
             .map_err(|k| InputError::new(Field::Domain, k))?;
         Ok(Domain(s))
     }
@@ -40,8 +40,7 @@ impl<'a> Domain<'a> {
 
 /// Checks a domain free of control characters. With `utf8`, non-ASCII labels
 /// (internationalised names sent with SMTPUTF8, RFC 6531) are allowed.
-fn check_domain(s: &str, utf8: bool) -> Result<(), InputErrorKind> {
-    let b = s.as_bytes();
+fn check_domain(b: &[u8], utf8: bool) -> Result<(), InputErrorKind> {
     if b.is_empty() {
         return Err(InputErrorKind::Empty);
     }
@@ -141,18 +140,17 @@ impl<'a> Address<'a> {
             .iter()
             .rposition(|&c| c == b'@')
             .ok_or(InputErrorKind::MissingAt)?;
-        // `@` is ASCII, so both are on character boundaries; `get` keeps the
-        // (unreachable) panic path for a non-boundary out of the image.
-        let (local, domain) = (s.get(..at).unwrap_or(""), s.get(at + 1..).unwrap_or(""));
-        if local.is_empty() {
-            return Err(InputErrorKind::InvalidLocalPart);
-        }
+        // The parts as bytes: both are checked byte by byte, and slicing bytes
+        // needs no character-boundary test.
+        let local = b.get(..at).unwrap_or_default();
+        let domain = b.get(at + 1..).unwrap_or_default();
+        // An empty local part is refused by `check_local` (no atom).
         if local.len() > MAX_LOCAL_PART {
             return Err(InputErrorKind::TooLong {
                 max: MAX_LOCAL_PART,
             });
         }
-        check_local(local.as_bytes())?;
+        check_local(local)?;
         check_domain(domain, true)?;
         Ok(Address { text: s, at })
     }
