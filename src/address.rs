@@ -299,25 +299,25 @@ impl<'a> Mailbox<'a> {
         // for everything else.
         check_controls(s.as_bytes()).map_err(refuse)?;
         let s = s.trim_ascii();
-        // Byte searches rather than `str` patterns (smaller code on a
-        // microcontroller); every byte looked for is ASCII, so each cut is on a
-        // character boundary.
-        let b = s.as_bytes();
-        let Some(lt) = b.iter().position(|&c| c == b'<') else {
-            return Ok(Mailbox::new(Address::checked(s)?));
+        // Byte searches and ASCII prefixes rather than `str` searches (smaller
+        // code on a microcontroller); every byte looked for is ASCII, so each cut
+        // is on a character boundary. A bare address is a mailbox with an empty
+        // name, so one path checks both shapes.
+        let (name, address) = match s.as_bytes().iter().position(|&c| c == b'<') {
+            None => ("", s),
+            Some(lt) => {
+                // `<address>` ends the text, and holds no other angle bracket.
+                let parts = s.split_at_checked(lt).and_then(|(name, rest)| {
+                    let inner = rest.strip_prefix('<')?.strip_suffix('>')?;
+                    let bracket = inner.bytes().any(|c| c == b'<' || c == b'>');
+                    (!bracket).then_some((name, inner))
+                });
+                parts.ok_or(refuse(InputErrorKind::InvalidMailbox))?
+            }
         };
-        // `<address>` ends the text, and holds no other angle bracket.
-        let rest = s
-            .get(lt + 1..s.len() - 1)
-            .filter(|r| b.last() == Some(&b'>') && !r.bytes().any(|c| c == b'<' || c == b'>'));
-        let Some(rest) = rest else {
-            return Err(refuse(InputErrorKind::InvalidMailbox));
-        };
-        let address = Address::checked(rest)?;
-        let mut name = s.get(..lt).unwrap_or("").trim_ascii();
-        let n = name.as_bytes();
-        if n.len() >= 2 && n.first() == Some(&b'"') && n.last() == Some(&b'"') {
-            let inner = name.get(1..name.len() - 1).unwrap_or("");
+        let address = Address::checked(address)?;
+        let mut name = name.trim_ascii();
+        if let Some(inner) = name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
             if inner.bytes().any(|c| c == b'"' || c == b'\\') {
                 return Err(refuse(InputErrorKind::InvalidMailbox));
             }
