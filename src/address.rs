@@ -49,11 +49,10 @@ fn check_domain(b: &[u8], utf8: bool) -> Result<(), InputErrorKind> {
     }
     if b.first() == Some(&b'[') {
         // Address literal, RFC 5321 §4.1.3: dcontent is %d33-90 / %d94-126.
-        let inner = b.get(1..b.len() - 1).unwrap_or_default();
-        if b.last() != Some(&b']')
-            || inner.is_empty()
-            || inner.iter().any(|&c| !matches!(c, 33..=90 | 94..=126))
-        {
+        let [_, inner @ .., b']'] = b else {
+            return Err(InputErrorKind::InvalidDomain);
+        };
+        if inner.is_empty() || inner.iter().any(|&c| !matches!(c, 33..=90 | 94..=126)) {
             return Err(InputErrorKind::InvalidDomain);
         }
         return Ok(());
@@ -186,10 +185,9 @@ fn check_local(b: &[u8]) -> Result<(), InputErrorKind> {
     let invalid = Err(InputErrorKind::InvalidLocalPart);
     if b.first() == Some(&b'"') {
         // Quoted-string: "..." with qtextSMTP (%d32-33 / %d35-91 / %d93-126) or \-pairs.
-        if b.len() < 2 || b.last() != Some(&b'"') {
+        let [_, inner @ .., b'"'] = b else {
             return invalid;
-        }
-        let inner = b.get(1..b.len() - 1).unwrap_or_default();
+        };
         let mut bytes = inner.iter();
         while let Some(&c) = bytes.next() {
             match c {
