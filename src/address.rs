@@ -27,7 +27,7 @@ impl<'a> Domain<'a> {
     /// or address literal may not hold.
     pub fn try_new(s: &'a str) -> Result<Self, InputError> {
         check_controls(s.as_bytes())
-            .and_then(|()| check_domain(s, false))
+            .and_then(|()| check_domain(s.as_bytes(), false))
             .map_err(|k| InputError::new(Field::Domain, k))?;
         Ok(Domain(s))
     }
@@ -40,8 +40,7 @@ impl<'a> Domain<'a> {
 
 /// Checks a domain free of control characters. With `utf8`, non-ASCII labels
 /// (internationalised names sent with SMTPUTF8, RFC 6531) are allowed.
-fn check_domain(s: &str, utf8: bool) -> Result<(), InputErrorKind> {
-    let b = s.as_bytes();
+fn check_domain(b: &[u8], utf8: bool) -> Result<(), InputErrorKind> {
     if b.is_empty() {
         return Err(InputErrorKind::Empty);
     }
@@ -50,11 +49,10 @@ fn check_domain(s: &str, utf8: bool) -> Result<(), InputErrorKind> {
     }
     if b.first() == Some(&b'[') {
         // Address literal, RFC 5321 §4.1.3: dcontent is %d33-90 / %d94-126.
-        let inner = b.get(1..b.len() - 1).unwrap_or_default();
-        if b.last() != Some(&b']')
-            || inner.is_empty()
-            || inner.iter().any(|&c| !matches!(c, 33..=90 | 94..=126))
-        {
+        let [_, inner @ .., b']'] = b else {
+            return Err(InputErrorKind::InvalidDomain);
+        };
+        if inner.is_empty() || inner.iter().any(|&c| !matches!(c, 33..=90 | 94..=126)) {
             return Err(InputErrorKind::InvalidDomain);
         }
         return Ok(());
@@ -141,18 +139,17 @@ impl<'a> Address<'a> {
             .iter()
             .rposition(|&c| c == b'@')
             .ok_or(InputErrorKind::MissingAt)?;
-        // `@` is ASCII, so both are on character boundaries; `get` keeps the
-        // (unreachable) panic path for a non-boundary out of the image.
-        let (local, domain) = (s.get(..at).unwrap_or(""), s.get(at + 1..).unwrap_or(""));
-        if local.is_empty() {
-            return Err(InputErrorKind::InvalidLocalPart);
-        }
+        // The parts as bytes: both are checked byte by byte, and slicing bytes
+        // needs no character-boundary test.
+        let local = b.get(..at).unwrap_or_default();
+        let domain = b.get(at + 1..).unwrap_or_default();
+        // An empty local part is refused by `check_local` (no atom).
         if local.len() > MAX_LOCAL_PART {
             return Err(InputErrorKind::TooLong {
                 max: MAX_LOCAL_PART,
             });
         }
-        check_local(local.as_bytes())?;
+        check_local(local)?;
         check_domain(domain, true)?;
         Ok(Address { text: s, at })
     }
@@ -188,10 +185,9 @@ fn check_local(b: &[u8]) -> Result<(), InputErrorKind> {
     let invalid = Err(InputErrorKind::InvalidLocalPart);
     if b.first() == Some(&b'"') {
         // Quoted-string: "..." with qtextSMTP (%d32-33 / %d35-91 / %d93-126) or \-pairs.
-        if b.len() < 2 || b.last() != Some(&b'"') {
+        let [_, inner @ .., b'"'] = b else {
             return invalid;
-        }
-        let inner = b.get(1..b.len() - 1).unwrap_or_default();
+        };
         let mut bytes = inner.iter();
         while let Some(&c) = bytes.next() {
             match c {
@@ -301,25 +297,25 @@ impl<'a> Mailbox<'a> {
         // for everything else.
         check_controls(s.as_bytes()).map_err(refuse)?;
         let s = s.trim_ascii();
-        // Byte searches rather than `str` patterns (smaller code on a
-        // microcontroller); every byte looked for is ASCII, so each cut is on a
-        // character boundary.
-        let b = s.as_bytes();
-        let Some(lt) = b.iter().position(|&c| c == b'<') else {
-            return Ok(Mailbox::new(Address::checked(s)?));
+        // Byte searches and ASCII prefixes rather than `str` searches (smaller
+        // code on a microcontroller); every byte looked for is ASCII, so each cut
+        // is on a character boundary. A bare address is a mailbox with an empty
+        // name, so one path checks both shapes.
+        let (name, address) = match s.as_bytes().iter().position(|&c| c == b'<') {
+            None => ("", s),
+            Some(lt) => {
+                // `<address>` ends the text, and holds no other angle bracket.
+                let parts = s.split_at_checked(lt).and_then(|(name, rest)| {
+                    let inner = rest.strip_prefix('<')?.strip_suffix('>')?;
+                    let bracket = inner.bytes().any(|c| c == b'<' || c == b'>');
+                    (!bracket).then_some((name, inner))
+                });
+                parts.ok_or(refuse(InputErrorKind::InvalidMailbox))?
+            }
         };
-        // `<address>` ends the text, and holds no other angle bracket.
-        let rest = s
-            .get(lt + 1..s.len() - 1)
-            .filter(|r| b.last() == Some(&b'>') && !r.bytes().any(|c| c == b'<' || c == b'>'));
-        let Some(rest) = rest else {
-            return Err(refuse(InputErrorKind::InvalidMailbox));
-        };
-        let address = Address::checked(rest)?;
-        let mut name = s.get(..lt).unwrap_or("").trim_ascii();
-        let n = name.as_bytes();
-        if n.len() >= 2 && n.first() == Some(&b'"') && n.last() == Some(&b'"') {
-            let inner = name.get(1..name.len() - 1).unwrap_or("");
+        let address = Address::checked(address)?;
+        let mut name = name.trim_ascii();
+        if let Some(inner) = name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
             if inner.bytes().any(|c| c == b'"' || c == b'\\') {
                 return Err(refuse(InputErrorKind::InvalidMailbox));
             }

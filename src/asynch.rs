@@ -36,7 +36,7 @@ use embedded_io_async::{ErrorType, Read, Write};
 
 use crate::NoTls;
 use crate::address::Address;
-use crate::driver::{Envelope, io, note};
+use crate::driver::{io, note, ready};
 use crate::engine::{Action, Config, Engine, MailParams, Outcome, Report, Stage};
 use crate::error::{Error, Failure, Invariant, Unsupported, broken};
 use crate::message::{BodySource, Message, RawMessage};
@@ -361,14 +361,15 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
         &mut self,
         message: &mut Message<'_, R>,
     ) -> Result<&Report<N>, Error<S::Error>> {
-        let env = Envelope::<N>::of(message)?;
-        self.send_with(
-            Some(env.from),
-            env.recipients(),
-            env.params,
-            &mut message.writer(),
-        )
-        .await
+        let from = ready(message)?;
+        let engine = &mut self.engine;
+        engine
+            .begin_transaction(Some(from), message.recipients(), MailParams::default())
+            .map_err(|e| e.widened())?;
+        match self.run(Some(&mut message.writer())).await? {
+            Outcome::Sent => Ok(self.engine.report()),
+            _ => Err(Error::Invariant(broken(Invariant::State))),
+        }
     }
 
     /// Sends a message the caller already formatted as RFC 5322 text.
@@ -430,10 +431,10 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
         &mut self,
         message: &mut Message<'_, R>,
     ) -> Result<&Report<N>, Error<S::Error>> {
-        let env = Envelope::<N>::of(message)?;
+        let from = ready(message)?;
         let engine = &mut self.engine;
         engine
-            .begin_transaction(Some(env.from), env.recipients(), env.params)
+            .begin_transaction(Some(from), message.recipients(), MailParams::default())
             .and_then(|()| engine.quit_after_transaction())
             .map_err(|e| e.widened())?;
         match self.run(Some(&mut message.writer())).await? {

@@ -32,7 +32,7 @@ use embedded_io::{ErrorType, Read, Write};
 
 use crate::NoTls;
 use crate::address::Address;
-use crate::driver::{Envelope, io, note};
+use crate::driver::{io, note, ready};
 use crate::engine::{Action, Config, Engine, MailParams, Outcome, Report, Stage};
 use crate::error::{Error, Failure, Invariant, Unsupported, broken};
 use crate::message::{BodySource, Message, RawMessage};
@@ -415,7 +415,7 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
     }
 
     /// The transaction of [`send`](Self::send) and [`send_and_quit`](Self::send_and_quit),
-    /// out of line: the envelope and the writer live in this frame only while the
+    /// out of line: the writer lives in this frame only while the
     /// message goes out, not in the caller's (a smaller stack on a microcontroller).
     #[inline(never)]
     fn transact<R: Read>(
@@ -423,10 +423,10 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
         message: &mut Message<'_, R>,
         quit: bool,
     ) -> Result<Outcome, Error<S::Error>> {
-        let env = Envelope::<N>::of(message)?;
+        let from = ready(message)?;
         let engine = &mut self.engine;
         engine
-            .begin_transaction(Some(env.from), env.recipients(), env.params)
+            .begin_transaction(Some(from), message.recipients(), MailParams::default())
             .and_then(|()| {
                 if quit {
                     engine.quit_after_transaction()

@@ -1,12 +1,12 @@
-//! What the blocking and the async client share that is not I/O: the envelope of
-//! a [`Message`], and how a transport error becomes an [`Error`]. Each driver is
+//! What the blocking and the async client share that is not I/O: a [`Message`]
+//! made ready to send, and how a transport error becomes an [`Error`]. Each driver is
 //! then only its loop over [`Action`](crate::engine::Action).
 
 use embedded_io::ErrorKind;
 
 use crate::address::Address;
-use crate::engine::{Engine, MailParams, Stage};
-use crate::error::{Error, Failure, Field, InputError, InputErrorKind};
+use crate::engine::{Engine, Stage};
+use crate::error::{Error, Failure};
 use crate::message::Message;
 
 /// Maps a transport error, telling time-outs apart (they name the stage).
@@ -33,45 +33,19 @@ pub(crate) fn note<E, const N: usize>(
     e
 }
 
-/// The envelope of a [`Message`]: its From address, its To, Cc and Bcc addresses
-/// (copied out, at most `N`, so the message can then be borrowed for its body), and
-/// its ESMTP parameters.
-pub(crate) struct Envelope<'m, const N: usize> {
-    pub(crate) from: Address<'m>,
-    recipients: heapless::Vec<Address<'m>, N>,
-    pub(crate) params: MailParams,
-}
-
-impl<'m, const N: usize> Envelope<'m, N> {
-    /// The envelope, once the message is ready to be written (again): its
-    /// attachments back at their first byte ([`Message::rewind`]).
-    pub(crate) fn of<R: embedded_io::Read, E>(
-        message: &mut Message<'m, R>,
-    ) -> Result<Self, Error<E>> {
-        message.rewind()?;
-        let mut recipients = heapless::Vec::new();
-        for a in message.recipients() {
-            recipients.push(a).map_err(|_| {
-                Error::Input(InputError::new(
-                    Field::Recipients,
-                    InputErrorKind::TooManyRecipients { max: N },
-                ))
-            })?;
-        }
-        let params = MailParams {
-            smtputf8: message.needs_smtputf8(),
-            ..MailParams::default()
-        };
-        Ok(Envelope {
-            from: message.from_mailbox().address(),
-            recipients,
-            params,
-        })
-    }
-
-    pub(crate) fn recipients(&self) -> impl Iterator<Item = Address<'m>> + Clone + '_ {
-        self.recipients.iter().copied()
-    }
+/// Makes `message` ready to be written (again), its attachments back at their
+/// first byte ([`Message::rewind`]), and gives its envelope sender. The
+/// recipients are read straight from the message
+/// ([`Message::recipients`]) by the engine, which copies nothing out of them:
+/// no envelope is kept beside the message.
+///
+/// Its SMTPUTF8 need is the engine's to see: every address the message writes is
+/// also an envelope address, and the engine asks for SMTPUTF8 for any non-ASCII one.
+pub(crate) fn ready<'m, R: embedded_io::Read, E>(
+    message: &mut Message<'m, R>,
+) -> Result<Address<'m>, Error<E>> {
+    message.rewind()?;
+    Ok(message.from_mailbox().address())
 }
 
 /// The accessors both clients have, with the same names and docs.

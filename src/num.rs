@@ -2,38 +2,30 @@
 //! constant becomes a call to a 64-bit division routine of about 1 KB of flash;
 //! these do the same with 32-bit divisions.
 
-/// `(x / d, x % d)` for a divisor below 2¹⁶, by long division in 16-bit digits.
-pub(crate) fn div_rem_small(x: u64, d: u16) -> (u64, u32) {
-    // Divisions by a `NonZeroU32` have no division-by-zero panic path.
-    let d = core::num::NonZeroU32::new(u32::from(d)).unwrap_or(core::num::NonZeroU32::MIN);
-    // r < d < 2^16, so `cur` fits a u32 and each quotient digit is below 2^16.
-    let step = |r: u32, digit: u32| {
-        let cur = (r << 16) | digit;
-        (cur / d, cur % d)
-    };
-    // Shifts by constants only: a variable 64-bit shift is a library call
-    // (`__aeabi_llsr`, `__aeabi_llsl`) on a 32-bit core.
-    let (hi, lo) = ((x >> 32) as u32, x as u32);
-    let (q3, r) = step(0, hi >> 16);
-    let (q2, r) = step(r, hi & 0xFFFF);
-    let (q1, r) = step(r, lo >> 16);
-    let (q0, r) = step(r, lo & 0xFFFF);
-    (u64::from(q3 << 16 | q2) << 32 | u64::from(q1 << 16 | q0), r)
-}
-
 /// The decimal digits of `v`, zero-padded to at least `width` (at most 20), into
 /// `buf`; returns where they start.
-pub(crate) fn decimal(buf: &mut [u8; 20], mut v: u64, width: usize) -> usize {
+pub(crate) fn decimal(buf: &mut [u8; 20], v: u64, width: usize) -> usize {
+    // `v` in four 16-bit limbs, most significant first; each digit is one pass of
+    // long division by ten over them, a 32-bit division per limb (the remainder
+    // times 2^16 plus a limb stays below 2^20). Shifts by constants only: a
+    // variable 64-bit shift is a library call on a 32-bit core.
+    let (hi, lo) = ((v >> 32) as u32, v as u32);
+    let mut limbs = [hi >> 16, hi & 0xFFFF, lo >> 16, lo & 0xFFFF];
     // Every position gets a digit (the leading ones '0'), rather than a `fill`
     // first: no `memset` in the image for it.
     let mut i = buf.len();
     for (at, slot) in buf.iter_mut().enumerate().rev() {
-        if v > 0 {
+        let (mut r, mut left) = (0, 0);
+        for limb in &mut limbs {
+            left |= *limb;
+            let cur = (r << 16) | *limb;
+            *limb = cur / 10;
+            r = cur % 10;
+        }
+        if left != 0 {
             i = at;
         }
-        let (q, r) = div_rem_small(v, 10);
         *slot = b'0' + r as u8;
-        v = q;
     }
     i.min(buf.len().saturating_sub(width.max(1)))
 }
@@ -43,7 +35,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn division_matches() {
+    fn digits_match() {
         let xs = [
             0,
             1,
@@ -54,18 +46,18 @@ mod tests {
             86_399,
             86_400,
             1 << 40,
+            10_000_000_000_000_000_000,
             u64::MAX,
             u64::MAX - 1,
         ];
+        let mut buf = [0u8; 20];
         for &x in &xs {
-            for d in [1u16, 7, 10, 675, 60_000, u16::MAX] {
-                assert_eq!(
-                    div_rem_small(x, d),
-                    (x / u64::from(d), (x % u64::from(d)) as u32)
-                );
+            for width in [0, 1, 3, 20] {
+                let at = decimal(&mut buf, x, width);
+                let want = std::format!("{x:0width$}");
+                assert_eq!(&buf[at..], want.as_bytes(), "{x} {width}");
             }
         }
-        let mut buf = [0u8; 20];
         let at = decimal(&mut buf, u64::MAX, 1);
         assert_eq!(&buf[at..], b"18446744073709551615");
         let at = decimal(&mut buf, 7, 3);

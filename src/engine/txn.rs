@@ -238,7 +238,13 @@ impl<'a, const N: usize> Engine<'a, N> {
             return Err(Misuse::NotIdle.into());
         }
         let rcpts = recipients.into_iter();
-        let count = rcpts.clone().count();
+        // One walk for the count and for non-ASCII addresses.
+        let mut utf8 = params.smtputf8 || from.is_some_and(|a| !a.is_ascii());
+        let mut count = 0;
+        for a in rcpts.clone() {
+            count += 1;
+            utf8 |= !a.is_ascii();
+        }
         if count == 0 {
             return Err(InputError::new(Field::Recipients, InputErrorKind::NoRecipients).into());
         }
@@ -246,9 +252,6 @@ impl<'a, const N: usize> Engine<'a, N> {
             let kind = InputErrorKind::TooManyRecipients { max: N };
             return Err(InputError::new(Field::Recipients, kind).into());
         }
-        let utf8 = params.smtputf8
-            || from.is_some_and(|a| !a.is_ascii())
-            || rcpts.clone().any(|a| !a.is_ascii());
         if utf8 && !self.caps.has(Extensions::SMTPUTF8) {
             return Err(Unsupported::SmtpUtf8.into());
         }
@@ -274,8 +277,11 @@ impl<'a, const N: usize> Engine<'a, N> {
         // counts in `required` either way: `tx` is idle, so what a group too large
         // for it left there is never sent.
         let mut required = append(self.tx, 0, mail);
-        for cmd in rcpts.map(Command::Rcpt).chain(data) {
-            required += append(self.tx, required, cmd);
+        for a in rcpts {
+            required += append(self.tx, required, Command::Rcpt(a));
+        }
+        if let Some(data) = data {
+            required += append(self.tx, required, data);
         }
         if required > self.tx.len() {
             return Err(Error::Capacity {

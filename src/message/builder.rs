@@ -337,12 +337,10 @@ impl<'a, R> Message<'a, R> {
     }
 
     /// Every envelope recipient, in the order To, Cc, Bcc (addresses only).
-    pub fn recipients(&self) -> impl Iterator<Item = Address<'a>> + '_ {
-        self.to
-            .iter()
-            .chain(self.cc)
-            .chain(self.bcc)
-            .map(|m| m.address())
+    pub fn recipients(&self) -> impl Iterator<Item = Address<'a>> + Clone + '_ {
+        Recipients {
+            lists: [self.to, self.cc, self.bcc],
+        }
     }
 
     /// Whether the written message needs `SMTPUTF8` (RFC 6531): only when an address
@@ -356,5 +354,28 @@ impl<'a, R> Message<'a, R> {
             .chain(self.to)
             .chain(self.cc)
             .any(|m| !m.address().is_ascii())
+    }
+}
+
+/// The envelope recipients of a message: the addresses of its To, Cc and Bcc
+/// mailboxes, one list after the other. One small loop over the three lists,
+/// where chained slice iterators compile to a state machine in every function
+/// that walks them (the engine walks the recipients three times).
+#[derive(Clone)]
+struct Recipients<'a> {
+    lists: [&'a [Mailbox<'a>]; 3],
+}
+
+impl<'a> Iterator for Recipients<'a> {
+    type Item = Address<'a>;
+
+    fn next(&mut self) -> Option<Address<'a>> {
+        for list in &mut self.lists {
+            if let Some((m, rest)) = list.split_first() {
+                *list = rest;
+                return Some(m.address());
+            }
+        }
+        None
     }
 }
