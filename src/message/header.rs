@@ -467,18 +467,14 @@ pub(crate) fn unstructured_line(
         // The last fold point that keeps the line within SOFT, else the first one.
         let mut end = b.len();
         if col + (b.len() - pos) > SOFT {
-            let mut best = None;
             for j in pos + 1..b.len() {
                 if is_fold_point(b, j) {
-                    if col + (j - pos) <= SOFT || best.is_none() {
-                        best = Some(j);
-                    }
-                    if col + (j - pos) > SOFT {
+                    if end < b.len() && col + (j - pos) > SOFT {
                         break;
                     }
+                    end = j;
                 }
             }
-            end = best.unwrap_or(b.len());
         }
         sink.put(b.get(pos..end).unwrap_or_default());
         end
