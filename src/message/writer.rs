@@ -416,9 +416,9 @@ impl<R> MessageWriter<'_, '_, R> {
                 }
             }
             Step::MessageId => {
-                if let Some(id) = msg.id {
+                if let Some(id) = &msg.id {
                     sink.put(b"Message-ID: <");
-                    header::put_hex(sink, &id, false);
+                    header::put_hex(sink, id, false);
                     sink.put(msg.from.address().at_domain().as_bytes());
                     sink.put(b">\r\n");
                 }
