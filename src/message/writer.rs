@@ -357,10 +357,7 @@ impl<R> MessageWriter<'_, '_, R> {
     /// message has them; `None` for a step [`render`](Self::render) writes itself.
     fn render_more(&self, sink: &mut Sink<'_>) -> Option<Step> {
         if let (Step::Extra(p), Some(extras)) = (self.step, self.msg.extras_fn) {
-            return Some(match extras(&self.msg.extras, sink, p) {
-                Some(next) => Step::Extra(next),
-                None => Step::Mime,
-            });
+            return Some(extras(&self.msg.extras, sink, p));
         }
         match self.msg.rich {
             Some(rich) if self.step.is_body() => Some(rich(self, sink)),
