@@ -353,12 +353,9 @@ impl<R> MessageWriter<'_, '_, R> {
         transfer_encoding(sink, self.cte);
     }
 
-    /// Renders the current step with the optional fields or the rich body when the
-    /// message has them; `None` for a step [`render`](Self::render) writes itself.
+    /// Renders the current step with the rich body when the message has one; `None`
+    /// for a step [`render`](Self::render) writes itself.
     fn render_more(&self, sink: &mut Sink<'_>) -> Option<Step> {
-        if let (Step::Extra(p), Some(extras)) = (self.step, self.msg.extras_fn) {
-            return Some(extras(&self.msg.extras, sink, p));
-        }
         match self.msg.rich {
             Some(rich) if self.step.is_body() => Some(rich(self, sink)),
             _ => None,
@@ -470,7 +467,12 @@ impl<R> MessageWriter<'_, '_, R> {
                 self.close(sink, level);
                 Step::Done
             }
-            Step::Extra(_) | Step::HtmlHead | Step::Html { .. } => Step::Done,
+            // Only made when the message has optional fields.
+            Step::Extra(p) => match msg.extras_fn {
+                Some(extras) => extras(&msg.extras, sink, p),
+                None => Step::Done,
+            },
+            Step::HtmlHead | Step::Html { .. } => Step::Done,
             Step::Done => Step::Done,
         }
     }
