@@ -66,10 +66,9 @@ pub(super) enum Step {
     MessageId,
     /// The optional fields ([`fields::render`]).
     Extra(fields::Pos),
-    /// `MIME-Version` and the top-level content fields, and the blank line.
+    /// `MIME-Version` and the top-level content fields, the blank line, and the
+    /// boundary and header of the text part.
     Mime,
-    /// Boundary and header of the text part.
-    TextHead,
     /// The text line starting at `at`.
     Text {
         at: base64::Canon,
@@ -426,16 +425,8 @@ impl<R> MessageWriter<'_, '_, R> {
                 sink.put(MIME.get(..end).unwrap_or_default());
                 if multipart {
                     self.boundary(sink, Level::Mixed, false, b"\"\r\n\r\n");
-                    Step::TextHead
-                } else {
-                    self.text_part_header(sink);
-                    Step::Text {
-                        at: base64::Canon::START,
-                    }
+                    self.delimiter(sink, Level::Mixed);
                 }
-            }
-            Step::TextHead => {
-                self.delimiter(sink, Level::Mixed);
                 self.text_part_header(sink);
                 Step::Text {
                     at: base64::Canon::START,
