@@ -258,7 +258,7 @@ fn piece(e: &Extras<'_>, sink: &mut Sink<'_>, p: Pos) -> Option<Pos> {
             if e.reply_to.is_empty() {
                 return p.next_item();
             }
-            let col = header::list_item(sink, "Reply-To", e.reply_to, p.i, p.pos);
+            let col = header::list_item(sink, "Reply-To:", e.reply_to, p.i, p.pos);
             if p.i + 1 < e.reply_to.len() {
                 Some(Pos {
                     i: p.i + 1,

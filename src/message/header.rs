@@ -289,8 +289,8 @@ fn keep_whole(name: usize, addr: usize) -> usize {
     if whole < FOLD { whole } else { name }
 }
 
-/// Writes mailbox `i` of the address list of header `field` (`From`, `To`, `Cc`),
-/// starting at column `col`: the field name before the first, a comma after all but
+/// Writes mailbox `i` of the address list of header `field` (`From:`, `To:`, `Cc:`,
+/// with its colon), starting at column `col`: the field name before the first, a comma after all but
 /// the last and CRLF after the last. Returns the column it ends at.
 ///
 /// Lines are folded (CRLF SP) between tokens so that they stay within 76 characters
@@ -311,9 +311,8 @@ pub(crate) fn list_item(
     let mut line = Line { col, fresh: false };
     if i == 0 {
         sink.put(field.as_bytes());
-        sink.put(b":");
         line = Line {
-            col: field.len() + 1,
+            col: field.len(),
             fresh: true,
         };
     }

@@ -384,9 +384,9 @@ impl<R> MessageWriter<'_, '_, R> {
             }
             Step::List { field, i, col } => {
                 let (name, list) = match field {
-                    Field::From => ("From", core::slice::from_ref(&msg.from)),
-                    Field::To => ("To", msg.to),
-                    Field::Cc => ("Cc", msg.cc),
+                    Field::From => ("From:", core::slice::from_ref(&msg.from)),
+                    Field::To => ("To:", msg.to),
+                    Field::Cc => ("Cc:", msg.cc),
                 };
                 let col = header::list_item(sink, name, list, i, col);
                 if i + 1 < list.len() {
