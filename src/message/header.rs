@@ -91,8 +91,8 @@ fn take(v: &mut u32, unit: u32) -> u32 {
 /// Writes `v`, below 100, as two digits at `at` of `line`.
 #[inline(never)]
 fn two_digits(line: &mut [u8], at: usize, v: u32) {
-    // `v * 103 >> 10` is `v / 10` for every `v` below 100: no division.
-    let tens = v * 103 >> 10;
+    // `(v * 103) >> 10` is `v / 10` for every `v` below 100: no division.
+    let tens = (v * 103) >> 10;
     if let Some([hi, lo]) = line.get_mut(at..at + 2) {
         *hi = b'0' + tens as u8;
         *lo = b'0' + (v - 10 * tens) as u8;
