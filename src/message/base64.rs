@@ -3,10 +3,11 @@
 //! view of a text body that a base64 text part encodes.
 //!
 //! The encoding itself is `crate::b64` (see there why it is not the `base64`
-//! crate's); this module only cuts the input into pieces small enough for a short
-//! stack buffer.
+//! crate's); this module feeds it one 3-byte group at a time, so that no line
+//! buffer is cleared and copied.
 
 use super::Sink;
+#[cfg(any(test, feature = "encoded-words"))]
 pub(crate) use crate::b64::encoded_len;
 
 /// Input bytes per full body line: 57 bytes give exactly 76 characters (RFC 2045 §6.8).
@@ -14,14 +15,11 @@ pub(crate) const LINE_INPUT: usize = 57;
 
 /// Writes the base64 of `input` (no line breaks) to `sink`.
 pub(crate) fn put(sink: &mut Sink<'_>, input: &[u8]) {
-    let mut buf = [0u8; encoded_len(LINE_INPUT)];
-    let mut rest = input;
-    while !rest.is_empty() {
-        let (chunk, tail) = rest.split_at_checked(LINE_INPUT).unwrap_or((rest, &[]));
-        // Cannot fail: `buf` holds the encoding of a full chunk.
-        let n = crate::b64::encode(chunk, &mut buf);
-        sink.put(buf.get(..n).unwrap_or_default());
-        rest = tail;
+    // A group at a time through 4 bytes of stack: no line buffer to clear.
+    for group in input.chunks(3) {
+        let mut chars = [0u8; 4];
+        let n = crate::b64::encode(group, &mut chars);
+        sink.put(chars.get(..n).unwrap_or_default());
     }
 }
 

@@ -8,6 +8,7 @@
 
 use super::Sink;
 use super::header;
+use super::writer::Step;
 use crate::address::{HeaderText, Mailbox, check_controls};
 use crate::error::{Field, InputError, InputErrorKind};
 
@@ -233,21 +234,31 @@ impl Pos {
     }
 }
 
-/// Renders the optional fields.
-pub(super) type RenderFn = fn(&Extras<'_>, &mut Sink<'_>, Pos) -> Option<Pos>;
+/// Renders the optional fields: [`render`].
+pub(super) type RenderFn = fn(&Extras<'_>, &mut Sink<'_>, Pos) -> Step;
 
 const FOLD: usize = crate::limits::RECOMMENDED_LINE;
+
+/// Writes the piece of the optional fields at `p` and returns the writer's next
+/// step: the next piece, or the MIME fields after the last. The step is made here,
+/// behind the pointer, so a message without optional fields links none of it.
+pub(super) fn render(e: &Extras<'_>, sink: &mut Sink<'_>, p: Pos) -> Step {
+    match piece(e, sink, p) {
+        Some(next) => Step::Extra(next),
+        None => Step::Mime,
+    }
+}
 
 /// Writes the piece of the optional fields at `p` (nothing for a field that is
 /// absent) and returns the next piece, `None` after the last.
 #[inline(never)]
-pub(super) fn render(e: &Extras<'_>, sink: &mut Sink<'_>, p: Pos) -> Option<Pos> {
+fn piece(e: &Extras<'_>, sink: &mut Sink<'_>, p: Pos) -> Option<Pos> {
     match p.item {
         0 => {
             if e.reply_to.is_empty() {
                 return p.next_item();
             }
-            let col = header::list_item(sink, "Reply-To", e.reply_to, p.i, p.pos);
+            let col = header::list_item(sink, "Reply-To:", e.reply_to, p.i, p.pos);
             if p.i + 1 < e.reply_to.len() {
                 Some(Pos {
                     i: p.i + 1,
@@ -350,7 +361,7 @@ mod tests {
         let mut p = Some(Pos::START);
         while let Some(at) = p {
             let mut sink = Sink::new(&mut out[n..], 0);
-            p = render(e, &mut sink, at);
+            p = piece(e, &mut sink, at);
             assert!(!sink.overflowed());
             n += sink.written();
         }

@@ -66,23 +66,6 @@ pub(crate) fn put_hex(sink: &mut Sink<'_>, bytes: &[u8], reverse: bool) {
 /// Days in a 400-year cycle of the Gregorian calendar.
 const ERA_DAYS: u32 = 146_097;
 
-/// Days since 1600-03-01 (one 400-year cycle before 1970's) to a proleptic
-/// Gregorian (year, month 1-12, day 1-31), after H. Hinnant's `civil_from_days`,
-/// in 32-bit arithmetic (no 64-bit division on 32-bit cores).
-fn civil_from_days(days: u32) -> (u32, usize, u32) {
-    // Days since 0000-03-01 of the cycle 1600 years before ours.
-    let z = days + 719_468 - ERA_DAYS;
-    let era = z / ERA_DAYS;
-    let doe = z % ERA_DAYS;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u32::from(month <= 2);
-    (year, month as usize, day)
-}
-
 /// The last second the 4-digit year of RFC 5322 §3.3 can carry,
 /// 9999-12-31T23:59:59Z; later timestamps are written as this one.
 const MAX_UNIX_SECONDS: u64 = 253_402_300_799;
@@ -90,12 +73,29 @@ const MAX_UNIX_SECONDS: u64 = 253_402_300_799;
 /// Largest zone offset the 4-digit `zone` of RFC 5322 §3.3 can carry: ±99:59.
 const MAX_OFFSET: i16 = 99 * 60 + 59;
 
+/// Takes `unit` from `v` as often as it goes; returns how often.
+///
+/// The date is counted off by subtraction, as no count in it passes a few hundred:
+/// a core without a divider (Cortex-M0) calls a library routine for every
+/// division, and each call site costs more flash than a loop.
+#[inline(never)]
+fn take(v: &mut u32, unit: u32) -> u32 {
+    let mut n = 0;
+    while *v >= unit {
+        *v -= unit;
+        n += 1;
+    }
+    n
+}
+
 /// Writes `v`, below 100, as two digits at `at` of `line`.
 #[inline(never)]
 fn two_digits(line: &mut [u8], at: usize, v: u32) {
+    // `(v * 103) >> 10` is `v / 10` for every `v` below 100: no division.
+    let tens = (v * 103) >> 10;
     if let Some([hi, lo]) = line.get_mut(at..at + 2) {
-        *hi = b'0' + (v / 10) as u8;
-        *lo = b'0' + (v % 10) as u8;
+        *hi = b'0' + tens as u8;
+        *lo = b'0' + (v - 10 * tens) as u8;
     }
 }
 
@@ -103,23 +103,50 @@ fn two_digits(line: &mut [u8], at: usize, v: u32) {
 /// at the given offset. Offsets beyond ±99:59 are clamped to it, timestamps after
 /// the year 9999 to its last second.
 ///
-/// The line is formed in one buffer of two-digit fields (32-bit arithmetic only)
-/// and written with two puts: the day of the month has no leading zero.
+/// The line is formed in one buffer of two-digit fields (32-bit arithmetic only,
+/// two divisions) and written with two puts: the day of the month has no leading
+/// zero.
 #[inline(never)]
 pub(crate) fn date(sink: &mut Sink<'_>, dt: DateTime) {
     // Three letters per name in one string each: no table of 19 slices in flash.
-    const DAYS: &[u8] = b"SunMonTueWedThuFriSat";
+    // The days start on a Thursday, as 1570-01-01 (and 1970-01-01) did.
+    const DAYS: &[u8] = b"ThuFriSatSunMonTueWed";
     const MONTHS: &[u8] = b"JanFebMarAprMayJunJulAugSepOctNovDec";
     let offset = dt.offset_minutes.clamp(-MAX_OFFSET, MAX_OFFSET);
     // Seconds since 1570-01-01 (one 400-year cycle before the epoch), so that a
     // negative offset at the epoch stays positive; below 2^39, no overflow.
     let local = (dt.unix_seconds.min(MAX_UNIX_SECONDS) + u64::from(ERA_DAYS) * 86_400)
-        .saturating_add_signed(i64::from(offset) * 60);
+        .wrapping_add_signed(i64::from(i32::from(offset) * 60));
     // 86 400 = 128 · 675, and `local >> 7` fits a u32: one 32-bit division.
     let high = (local >> 7) as u32;
-    let (days, secs) = (high / 675, (high % 675) << 7 | (local & 127) as u32);
-    let (year, month, day) = civil_from_days(days);
-    let off = u32::from(offset.unsigned_abs());
+    let (days, mut secs) = (high / 675, (high % 675) << 7 | (local & 127) as u32);
+
+    // Days since 1600-01-01, 30 years (7 of them leap) after 1570-01-01; counted
+    // off by centuries, years and months, each long by the leap years within it.
+    let mut d = days - 10_957;
+    let mut cc = 16;
+    while d >= 36_524 + u32::from(cc % 4 == 0) {
+        d -= 36_524 + u32::from(cc % 4 == 0);
+        cc += 1;
+    }
+    // 1 when year `yy` of the century is a leap year.
+    let mut leap = u32::from(cc % 4 == 0);
+    let mut yy = 0;
+    while d >= 365 + leap {
+        d -= 365 + leap;
+        yy += 1;
+        leap = u32::from(yy % 4 == 0);
+    }
+    // Month lengths less 28, two bits a month from January; February's holds the
+    // leap day.
+    let mut lengths = 0x00ee_fbb3 | leap << 2;
+    let mut month = 0;
+    while d >= 28 + (lengths & 3) {
+        d -= 28 + (lengths & 3);
+        lengths >>= 2;
+        month += 1;
+    }
+    let mut off = u32::from(offset.unsigned_abs());
 
     let mut line = *b"Date: Www, DD Mmm YYYY HH:MM:SS +ZZZZ\r\n";
     let mut name = |at: usize, table: &[u8], i: usize| {
@@ -127,19 +154,19 @@ pub(crate) fn date(sink: &mut Sink<'_>, dt: DateTime) {
             to.copy_from_slice(from);
         }
     };
-    // The cycle is a whole number of weeks; 1970-01-01 was a Thursday.
-    name(6, DAYS, ((days + 4) % 7) as usize);
-    name(14, MONTHS, (month + 11) % 12);
-    // Every field is below 100: the offset is at most ±99:59.
+    // The cycle is a whole number of weeks.
+    name(6, DAYS, (days % 7) as usize);
+    name(14, MONTHS, month as usize);
+    let day = d + 1;
     two_digits(&mut line, 11, day);
     // The year 10 000 (a positive offset on 9999-12-31) is written as 0000.
-    two_digits(&mut line, 18, year / 100 % 100);
-    two_digits(&mut line, 20, year % 100);
-    two_digits(&mut line, 23, secs / 3600);
-    two_digits(&mut line, 26, secs / 60 % 60);
-    two_digits(&mut line, 29, secs % 60);
-    two_digits(&mut line, 33, off / 60);
-    two_digits(&mut line, 35, off % 60);
+    two_digits(&mut line, 18, if cc < 100 { cc } else { 0 });
+    two_digits(&mut line, 20, yy);
+    two_digits(&mut line, 23, take(&mut secs, 3600));
+    two_digits(&mut line, 26, take(&mut secs, 60));
+    two_digits(&mut line, 29, secs);
+    two_digits(&mut line, 33, take(&mut off, 60));
+    two_digits(&mut line, 35, off);
     if let (true, Some(sign)) = (offset < 0, line.get_mut(32)) {
         *sign = b'-';
     }
@@ -262,8 +289,8 @@ fn keep_whole(name: usize, addr: usize) -> usize {
     if whole < FOLD { whole } else { name }
 }
 
-/// Writes mailbox `i` of the address list of header `field` (`From`, `To`, `Cc`),
-/// starting at column `col`: the field name before the first, a comma after all but
+/// Writes mailbox `i` of the address list of header `field` (`From:`, `To:`, `Cc:`,
+/// with its colon), starting at column `col`: the field name before the first, a comma after all but
 /// the last and CRLF after the last. Returns the column it ends at.
 ///
 /// Lines are folded (CRLF SP) between tokens so that they stay within 76 characters
@@ -284,9 +311,8 @@ pub(crate) fn list_item(
     let mut line = Line { col, fresh: false };
     if i == 0 {
         sink.put(field.as_bytes());
-        sink.put(b":");
         line = Line {
-            col: field.len() + 1,
+            col: field.len(),
             fresh: true,
         };
     }
@@ -440,18 +466,14 @@ pub(crate) fn unstructured_line(
         // The last fold point that keeps the line within SOFT, else the first one.
         let mut end = b.len();
         if col + (b.len() - pos) > SOFT {
-            let mut best = None;
             for j in pos + 1..b.len() {
                 if is_fold_point(b, j) {
-                    if col + (j - pos) <= SOFT || best.is_none() {
-                        best = Some(j);
-                    }
-                    if col + (j - pos) > SOFT {
+                    if end < b.len() && col + (j - pos) > SOFT {
                         break;
                     }
+                    end = j;
                 }
             }
-            end = best.unwrap_or(b.len());
         }
         sink.put(b.get(pos..end).unwrap_or_default());
         end

@@ -66,10 +66,9 @@ pub(super) enum Step {
     MessageId,
     /// The optional fields ([`fields::render`]).
     Extra(fields::Pos),
-    /// `MIME-Version` and the top-level content fields, and the blank line.
+    /// `MIME-Version` and the top-level content fields, the blank line, and the
+    /// boundary and header of the text part.
     Mime,
-    /// Boundary and header of the text part.
-    TextHead,
     /// The text line starting at `at`.
     Text {
         at: base64::Canon,
@@ -353,15 +352,9 @@ impl<R> MessageWriter<'_, '_, R> {
         transfer_encoding(sink, self.cte);
     }
 
-    /// Renders the current step with the optional fields or the rich body when the
-    /// message has them; `None` for a step [`render`](Self::render) writes itself.
+    /// Renders the current step with the rich body when the message has one; `None`
+    /// for a step [`render`](Self::render) writes itself.
     fn render_more(&self, sink: &mut Sink<'_>) -> Option<Step> {
-        if let (Step::Extra(p), Some(extras)) = (self.step, self.msg.extras_fn) {
-            return Some(match extras(&self.msg.extras, sink, p) {
-                Some(next) => Step::Extra(next),
-                None => Step::Mime,
-            });
-        }
         match self.msg.rich {
             Some(rich) if self.step.is_body() => Some(rich(self, sink)),
             _ => None,
@@ -391,9 +384,9 @@ impl<R> MessageWriter<'_, '_, R> {
             }
             Step::List { field, i, col } => {
                 let (name, list) = match field {
-                    Field::From => ("From", core::slice::from_ref(&msg.from)),
-                    Field::To => ("To", msg.to),
-                    Field::Cc => ("Cc", msg.cc),
+                    Field::From => ("From:", core::slice::from_ref(&msg.from)),
+                    Field::To => ("To:", msg.to),
+                    Field::Cc => ("Cc:", msg.cc),
                 };
                 let col = header::list_item(sink, name, list, i, col);
                 if i + 1 < list.len() {
@@ -416,9 +409,9 @@ impl<R> MessageWriter<'_, '_, R> {
                 }
             }
             Step::MessageId => {
-                if let Some(id) = msg.id {
+                if let Some(id) = &msg.id {
                     sink.put(b"Message-ID: <");
-                    header::put_hex(sink, &id, false);
+                    header::put_hex(sink, id, false);
                     sink.put(msg.from.address().at_domain().as_bytes());
                     sink.put(b">\r\n");
                 }
@@ -432,16 +425,8 @@ impl<R> MessageWriter<'_, '_, R> {
                 sink.put(MIME.get(..end).unwrap_or_default());
                 if multipart {
                     self.boundary(sink, Level::Mixed, false, b"\"\r\n\r\n");
-                    Step::TextHead
-                } else {
-                    self.text_part_header(sink);
-                    Step::Text {
-                        at: base64::Canon::START,
-                    }
+                    self.delimiter(sink, Level::Mixed);
                 }
-            }
-            Step::TextHead => {
-                self.delimiter(sink, Level::Mixed);
                 self.text_part_header(sink);
                 Step::Text {
                     at: base64::Canon::START,
@@ -473,7 +458,12 @@ impl<R> MessageWriter<'_, '_, R> {
                 self.close(sink, level);
                 Step::Done
             }
-            Step::Extra(_) | Step::HtmlHead | Step::Html { .. } => Step::Done,
+            // Only made when the message has optional fields.
+            Step::Extra(p) => match msg.extras_fn {
+                Some(extras) => extras(&msg.extras, sink, p),
+                None => Step::Done,
+            },
+            Step::HtmlHead | Step::Html { .. } => Step::Done,
             Step::Done => Step::Done,
         }
     }

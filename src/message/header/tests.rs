@@ -146,6 +146,8 @@ fn mb<'a>(name: Option<&'a str>, addr: &'a str) -> Mailbox<'a> {
 }
 
 fn list(field: &str, l: &[Mailbox<'_>]) -> String {
+    let field = std::format!("{field}:");
+    let field = field.as_str();
     let mut all = String::new();
     let mut col = 0;
     for i in 0..l.len() {
