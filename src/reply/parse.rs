@@ -101,10 +101,14 @@ impl<'a> Line<'a> {
     /// the spaces after it are not part of the returned text. Anything else gives
     /// `None`, and callers use [`text`](Line::text) unchanged.
     pub fn enhanced(&self) -> Option<(EnhancedCode, &'a [u8])> {
-        enhanced_code(self.text)
-            .ok()
-            .map(|(rest, code)| (code, rest))
+        split_enhanced(self.text)
     }
+}
+
+/// The enhanced status code at the start of `text` and the text after it (see
+/// [`Line::enhanced`]).
+pub(super) fn split_enhanced(text: &[u8]) -> Option<(EnhancedCode, &[u8])> {
+    enhanced_code(text).ok().map(|(rest, code)| (code, rest))
 }
 
 /// Parses one reply line from the start of `input` (RFC 5321 §4.2).
