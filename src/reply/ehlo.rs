@@ -259,10 +259,12 @@ fn params_of(params: &[u8]) -> impl Iterator<Item = &[u8]> {
 fn parse_size(value: &[u8]) -> Option<u64> {
     let mut n: u64 = 0;
     for &b in value {
-        if !b.is_ascii_digit() {
+        if !b.is_ascii_digit() || n > u64::MAX / 10 {
             return None;
         }
-        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+        // `n * 10` as shifts: an overflow-checked 64-bit multiply is two calls to
+        // the runtime's multiply on a Cortex-M0; the bound above is the same check.
+        n = ((n << 3) + (n << 1)).checked_add(u64::from(b - b'0'))?;
     }
     if n == 0 { None } else { Some(n) }
 }
