@@ -188,24 +188,32 @@ impl Capabilities {
     /// ignored. A later `SIZE` line replaces the limit of an earlier one. Never fails,
     /// whatever the bytes.
     pub fn apply_line(&mut self, text: &[u8]) {
-        let (keyword, params) = match text.iter().position(|&b| b == b' ' || b == b'=') {
-            Some(at) => (
-                text.get(..at).unwrap_or_default(),
-                text.get(at + 1..).unwrap_or_default(),
-            ),
-            None => (text, &[][..]),
-        };
+        let at = text.iter().position(|&b| b == b' ' || b == b'=');
+        let (keyword, params) = text
+            .split_at_checked(at.unwrap_or(text.len()))
+            .unwrap_or_default();
         let Some(ext) = Extensions::from_keyword(keyword) else {
             return;
         };
         self.extensions.insert(ext);
         if ext == Extensions::SIZE {
-            self.size_limit = params_of(params).next().and_then(parse_size);
-        } else if ext == Extensions::AUTH {
-            for name in params_of(params) {
-                if let Some(mech) = AuthMechanisms::from_name(name) {
-                    self.auth.insert(mech);
-                }
+            self.size_limit = None;
+        }
+        // The parameters start after the space or `=` that ends the keyword.
+        let params = params.get(1..).unwrap_or_default();
+        for param in params.split(|&b| b == b' ' || b == b'\t') {
+            if param.is_empty() {
+                continue;
+            }
+            if ext == Extensions::SIZE {
+                self.size_limit = parse_size(param);
+                return;
+            }
+            if ext != Extensions::AUTH {
+                return;
+            }
+            if let Some(mech) = AuthMechanisms::from_name(param) {
+                self.auth.insert(mech);
             }
         }
     }
@@ -244,14 +252,6 @@ fn bit_of(names: &[u8], name: &[u8]) -> Option<usize> {
         }
     }
     (same && at == name.len()).then_some(bit)
-}
-
-/// The space-separated parameters of an EHLO line (`ehlo-param`, RFC 5321 §4.1.1.1);
-/// tabs are taken as separators too.
-fn params_of(params: &[u8]) -> impl Iterator<Item = &[u8]> {
-    params
-        .split(|&b| b == b' ' || b == b'\t')
-        .filter(|p| !p.is_empty())
 }
 
 /// A `SIZE` value (RFC 1870 §4): decimal octets, `0` meaning no fixed limit. Values
