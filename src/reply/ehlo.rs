@@ -38,9 +38,10 @@ impl Extensions {
     pub const BINARYMIME: Extensions = Extensions(1 << 9);
 
     /// The keyword of each extension, as sent by servers, in the order of their
-    /// bits (keyword `i` is bit `i`): one string rather than a table of slices.
+    /// bits (keyword `i` is bit `i`): one string rather than a table of slices,
+    /// each name followed by a space.
     const KEYWORDS: &'static [u8] =
-        b"PIPELINING SIZE 8BITMIME SMTPUTF8 STARTTLS ENHANCEDSTATUSCODES CHUNKING DSN AUTH BINARYMIME";
+        b"PIPELINING SIZE 8BITMIME SMTPUTF8 STARTTLS ENHANCEDSTATUSCODES CHUNKING DSN AUTH BINARYMIME ";
 
     /// No extension.
     pub const fn empty() -> Self {
@@ -105,8 +106,9 @@ impl AuthMechanisms {
     /// `OAUTHBEARER` (RFC 7628).
     pub const OAUTHBEARER: AuthMechanisms = AuthMechanisms(1 << 4);
 
-    /// The name of each mechanism, as sent by servers, in the order of their bits.
-    const NAMES: &'static [u8] = b"PLAIN LOGIN XOAUTH2 CRAM-MD5 OAUTHBEARER";
+    /// The name of each mechanism, as sent by servers, in the order of their bits,
+    /// each followed by a space.
+    const NAMES: &'static [u8] = b"PLAIN LOGIN XOAUTH2 CRAM-MD5 OAUTHBEARER ";
 
     /// No mechanism.
     pub const fn empty() -> Self {
@@ -234,7 +236,7 @@ impl Capabilities {
     }
 }
 
-/// The position of `name` (ignoring case) in the space-separated `names`.
+/// The position of `name` (ignoring case) in `names`, each of them followed by a space.
 fn bit_of(names: &[u8], name: &[u8]) -> Option<usize> {
     // One pass over `names` (upper case, never an empty name): `at` counts the
     // octets of the current name seen so far, `same` whether they all matched.
@@ -251,7 +253,7 @@ fn bit_of(names: &[u8], name: &[u8]) -> Option<usize> {
             at += 1;
         }
     }
-    (same && at == name.len()).then_some(bit)
+    None
 }
 
 /// A `SIZE` value (RFC 1870 §4): decimal octets, `0` meaning no fixed limit. Values
