@@ -117,10 +117,13 @@ impl<const N: usize> Engine<'_, N> {
         match self.state {
             // The end of the session: while resetting a failed transaction, the
             // transaction's own error is the one to report.
-            s if closing || (s == State::Rset && !code.is_positive()) => match self.error.take() {
-                Some(e) => self.fail(e),
-                None => self.reject(&r),
-            },
+            s if closing || (s == State::Rset && !code.is_positive()) => {
+                if self.error.is_some() {
+                    self.fail_kept();
+                } else {
+                    self.reject(&r);
+                }
+            }
             State::Greeting if code == ReplyCode::SERVICE_READY => {
                 self.queue(Command::Ehlo(self.config.client_id), false);
                 self.state = State::Ehlo;
