@@ -72,11 +72,13 @@ impl<const N: usize> Engine<'_, N> {
 
     /// Ends the session with the refusal of the command the state awaits.
     pub(super) fn reject(&mut self, response: &Response) {
-        self.fail(refusal(self.stage(), *response));
+        self.keep_refusal(self.stage(), *response);
+        self.fail_kept();
     }
 
-    /// Keeps the refusal of a transaction's command as the transaction's error
-    /// (out of line: the error is built here only).
+    /// Keeps the refusal of the command `stage` names in `self.error`: a
+    /// transaction's error, or the one [`reject`](Self::reject) ends the session
+    /// with (out of line: the error is built here only).
     #[inline(never)]
     pub(super) fn keep_refusal(&mut self, stage: Stage, response: Response) {
         self.error = Some(refusal(stage, response));
