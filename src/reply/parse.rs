@@ -387,10 +387,8 @@ fn reply_code(i: &[u8]) -> Res<'_, ReplyCode> {
     let (i, a) = digit(i, b'2', b'5')?;
     let (i, b) = digit(i, b'0', b'5')?;
     let (i, c) = digit(i, b'0', b'9')?;
-    match ReplyCode::new(a * 100 + b * 10 + c) {
-        Some(code) => Ok((i, code)),
-        None => Err(nom::Err::Error(ReplyError::InvalidCode)),
-    }
+    // The digits were checked one by one: no need for `ReplyCode::new`'s checks.
+    Ok((i, ReplyCode(a * 100 + b * 10 + c)))
 }
 
 /// `" "` ends the reply, `"-"` continues it. A CR right after the code is the
