@@ -7,7 +7,7 @@ use super::{Engine, Head, Security, State, move_left, part};
 use crate::auth::Prompt;
 use crate::command::Command;
 use crate::error::{Error, ProtocolError, Response, Unsupported};
-use crate::reply::{Capabilities, Extensions, ReplyCode, Status, parse_line};
+use crate::reply::{Capabilities, Extensions, Line, ReplyCode, Status, parse_line};
 use crate::stage::Stage;
 
 impl<const N: usize> Engine<'_, N> {
@@ -43,15 +43,7 @@ impl<const N: usize> Engine<'_, N> {
                 }
             };
             if first {
-                let prompt = if self.state == State::Auth && line.code == ReplyCode::AUTH_CONTINUE {
-                    crate::auth::login_prompt(line.text)
-                } else {
-                    Ok(Prompt::Other)
-                };
-                self.head = Some(Head {
-                    response: Response::new(line.code, line.text),
-                    prompt,
-                });
+                keep_head(&mut self.head, self.state == State::Auth, &line);
             } else if self.state == State::Ehlo {
                 self.caps.apply_line(line.text);
             }
@@ -207,4 +199,22 @@ pub(super) fn refusal(stage: Stage, response: Response) -> Error {
     } else {
         Error::Protocol(ProtocolError::UnexpectedReply { stage, code })
     }
+}
+
+/// Keeps in `head` what the first line of a reply says, until its last line;
+/// `auth` while AUTH awaits the reply.
+///
+/// Out of line, so that the copies of the text it makes are not in the frame of
+/// [`Engine::process`] while the reply is acted on.
+#[inline(never)]
+fn keep_head(head: &mut Option<Head>, auth: bool, line: &Line<'_>) {
+    let prompt = if auth && line.code == ReplyCode::AUTH_CONTINUE {
+        crate::auth::login_prompt(line.text)
+    } else {
+        Ok(Prompt::Other)
+    };
+    *head = Some(Head {
+        response: Response::new(line.code, line.text),
+        prompt,
+    });
 }
