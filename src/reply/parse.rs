@@ -383,12 +383,14 @@ fn digit(i: &[u8], lo: u8, hi: u8) -> Res<'_, u16> {
 
 /// `Reply-code = %x32-35 %x30-35 %x30-39` (RFC 5321 §4.2), checked digit by digit so
 /// that `1`, `6` or `26` fail before the third digit arrives.
-fn reply_code(i: &[u8]) -> Res<'_, ReplyCode> {
-    let (i, a) = digit(i, b'2', b'5')?;
-    let (i, b) = digit(i, b'0', b'5')?;
-    let (i, c) = digit(i, b'0', b'9')?;
+fn reply_code(mut i: &[u8]) -> Res<'_, ReplyCode> {
+    let mut code = 0;
+    for (lo, hi) in [(b'2', b'5'), (b'0', b'5'), (b'0', b'9')] {
+        let (rest, d) = digit(i, lo, hi)?;
+        (i, code) = (rest, code * 10 + d);
+    }
     // The digits were checked one by one: no need for `ReplyCode::new`'s checks.
-    Ok((i, ReplyCode(a * 100 + b * 10 + c)))
+    Ok((i, ReplyCode(code)))
 }
 
 /// `" "` ends the reply, `"-"` continues it. A CR right after the code is the
