@@ -150,9 +150,11 @@ pub(crate) fn login_prompt(challenge: &[u8]) -> Result<Prompt, ()> {
     let challenge = challenge.trim_ascii();
     // Canonical padded base64 in one pass: a multiple of four characters of the
     // alphabet, then at most two `=` (nothing after the first `=` but `=`).
-    let mut word = 0u32;
+    // `word` takes the first four characters' sextets under a marker bit, which
+    // reaches bit 24 with the fourth.
+    let mut word = 1u32;
     let mut pad = 0usize;
-    for (i, &c) in challenge.iter().enumerate() {
+    for &c in challenge {
         let v = match c {
             b'=' => {
                 pad += 1;
@@ -166,7 +168,7 @@ pub(crate) fn login_prompt(challenge: &[u8]) -> Result<Prompt, ()> {
             b'/' => 63,
             _ => return Err(()),
         };
-        if i < 4 {
+        if word < 1 << 24 {
             word = (word << 6) | u32::from(v);
         }
     }
@@ -174,13 +176,12 @@ pub(crate) fn login_prompt(challenge: &[u8]) -> Result<Prompt, ()> {
         return Err(());
     }
     // The three bytes, lower-cased where they are letters (`| 0x20` maps only
-    // `U`/`u` to `u`, and so on for the letters compared below).
-    let head = (word | 0x0020_2020) & 0x00ff_ffff;
-    Ok(if challenge.len() < 4 {
-        Prompt::Other
-    } else if head == u32::from_be_bytes([0, b'u', b's', b'e']) {
+    // `U`/`u` to `u`, and so on for the letters compared below); the marker bit
+    // is still there: fewer than four characters are no prompt.
+    let head = word | 0x0020_2020;
+    Ok(if head == u32::from_be_bytes([1, b'u', b's', b'e']) {
         Prompt::Username
-    } else if head == u32::from_be_bytes([0, b'p', b'a', b's']) {
+    } else if head == u32::from_be_bytes([1, b'p', b'a', b's']) {
         Prompt::Password
     } else {
         Prompt::Other

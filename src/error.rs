@@ -248,7 +248,7 @@ impl<E: fmt::Debug> fmt::Display for Error<E> {
 
 /// Hints for the two failures every first user of a provider such as QQ Mail meets.
 fn hint(f: &mut fmt::Formatter<'_>, stage: Stage, r: &Response) -> fmt::Result {
-    let text = r.text.as_bytes();
+    let text = r.line().as_bytes();
     if stage == Stage::Auth && (r.code.get() == 535 || r.code.get() == 534) {
         f.write_str(" (hint: many providers, QQ Mail and Gmail among them, want an authorization code or app password here, not the account password)")?;
     }

@@ -158,7 +158,7 @@ fn send(pipelining: bool) -> BdatServer {
     let report = client
         .send_raw(a, [a], &mut RawMessage::new(&body))
         .unwrap();
-    assert_eq!(report.reply().unwrap().text.as_str_lossy(), "queued");
+    assert_eq!(report.reply().unwrap().text_lossy(), "queued");
     client.quit().unwrap();
     client.into_inner()
 }

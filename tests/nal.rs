@@ -763,7 +763,7 @@ mod std_stack {
             )
             .unwrap();
         assert_eq!(r.accepted(), 1);
-        assert_eq!(r.reply().unwrap().text.as_str_lossy(), "queued as 1");
+        assert_eq!(r.reply().unwrap().text_lossy(), "queued as 1");
         client.quit().unwrap();
         client.into_inner().close().unwrap();
         assert_eq!(

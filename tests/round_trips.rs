@@ -168,7 +168,7 @@ fn waits(pipelining: bool, chunking: bool, login: bool) -> usize {
         client.connect().unwrap();
         let report = client.send_and_quit(&mut message_parts()).unwrap();
         assert_eq!(report.accepted(), 1);
-        assert_eq!(report.reply().unwrap().text.as_str_lossy(), "queued");
+        assert_eq!(report.reply().unwrap().text_lossy(), "queued");
         assert!(!client.engine().is_usable());
         client.stream_mut().assert_finished();
         counts.push(client.stream_mut().waits + 1);

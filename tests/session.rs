@@ -123,8 +123,8 @@ fn happy_path_pipelining_auth_plain() {
         Ok::<_, E>((
             report.accepted(),
             reply.code.get(),
-            reply.enhanced.map(|e| e.to_string()),
-            reply.text.as_str_lossy().to_string(),
+            reply.enhanced().map(|e| e.to_string()),
+            reply.text_lossy().to_string(),
         ))
     });
     assert_eq!(
@@ -543,8 +543,8 @@ fn one_of_three_recipients_refused() {
                 (
                     i,
                     r.code.get(),
-                    r.enhanced.unwrap().to_string(),
-                    r.text.as_str_lossy().to_string(),
+                    r.enhanced().unwrap().to_string(),
+                    r.text_lossy().to_string(),
                 )
             })
             .collect();
@@ -601,7 +601,7 @@ fn no_recipient_accepted_one_at_a_time() {
         Error::NoRecipients { refused, first } => {
             assert_eq!(refused, 2);
             assert_eq!(first.code.get(), 550);
-            assert_eq!(first.text.as_str_lossy(), "unknown a");
+            assert_eq!(first.text_lossy(), "unknown a");
         }
         other => panic!("{other:?}"),
     }
@@ -708,7 +708,7 @@ fn two_messages_on_one_connection_with_a_failure_between() {
                 [addr(to)],
                 &mut RawMessage::new(BODY),
             ) {
-                Ok(rep) => texts.push(rep.reply().unwrap().text.as_str_lossy().to_string()),
+                Ok(rep) => texts.push(rep.reply().unwrap().text_lossy().to_string()),
                 Err(e) => texts.push(format!("{}", e.code().unwrap())),
             }
         }
@@ -1202,7 +1202,7 @@ fn bdat_pipelined_one_write_and_no_dot_stuffing() {
             [addr("a@example.com")],
             &mut RawMessage::new(body),
         )?;
-        Ok::<_, E>(rep.reply().unwrap().text.as_str_lossy().to_string())
+        Ok::<_, E>(rep.reply().unwrap().text_lossy().to_string())
     });
     assert_eq!(r.unwrap(), "queued as B1");
 }
@@ -1472,7 +1472,7 @@ fn implicit_tls_one_message_waits_four_times_with_quit_in_the_last_flight() {
         }
         Ok::<_, E>((
             report.accepted(),
-            report.reply().unwrap().text.as_str_lossy().to_owned(),
+            report.reply().unwrap().text_lossy().to_owned(),
             stream.waits,
         ))
     });

@@ -59,11 +59,7 @@ pub(crate) fn describe<E: Transport + Debug>(e: &Error<E>, o: &Opts) -> String {
         }
         Error::Rejected { response, .. }
             if response.code.get() == 550
-                && response
-                    .text
-                    .as_str_lossy()
-                    .to_ascii_lowercase()
-                    .contains("from") =>
+                && response.text_lossy().to_ascii_lowercase().contains("from") =>
         {
             let from = Mailbox::parse(&o.from).map(|m| m.address().as_str().to_string());
             match (&o.user, from) {

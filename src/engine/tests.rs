@@ -7,7 +7,7 @@ use std::vec::Vec;
 use super::*;
 use crate::address::{Address, Domain};
 use crate::auth::Credentials;
-use crate::error::{ProtocolError, Text};
+use crate::error::ProtocolError;
 use crate::message::RawMessage;
 use crate::reply::{Extensions, ReplyCode};
 use txn::MIN_STAGE;
@@ -319,11 +319,7 @@ fn a_code_that_is_neither_success_nor_refusal_is_a_protocol_error() {
     // A 5yz there is the server's refusal.
     let refused = refusal(
         Stage::Mail,
-        Response {
-            code: ReplyCode::new(550).unwrap(),
-            enhanced: None,
-            text: Text::new(b"no"),
-        },
+        Response::new(ReplyCode::new(550).unwrap(), b"no"),
     );
     assert!(matches!(
         refused,

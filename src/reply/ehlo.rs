@@ -38,9 +38,10 @@ impl Extensions {
     pub const BINARYMIME: Extensions = Extensions(1 << 9);
 
     /// The keyword of each extension, as sent by servers, in the order of their
-    /// bits (keyword `i` is bit `i`): one string rather than a table of slices.
+    /// bits (keyword `i` is bit `i`): one string rather than a table of slices,
+    /// each name followed by a space.
     const KEYWORDS: &'static [u8] =
-        b"PIPELINING SIZE 8BITMIME SMTPUTF8 STARTTLS ENHANCEDSTATUSCODES CHUNKING DSN AUTH BINARYMIME";
+        b"PIPELINING SIZE 8BITMIME SMTPUTF8 STARTTLS ENHANCEDSTATUSCODES CHUNKING DSN AUTH BINARYMIME ";
 
     /// No extension.
     pub const fn empty() -> Self {
@@ -105,8 +106,9 @@ impl AuthMechanisms {
     /// `OAUTHBEARER` (RFC 7628).
     pub const OAUTHBEARER: AuthMechanisms = AuthMechanisms(1 << 4);
 
-    /// The name of each mechanism, as sent by servers, in the order of their bits.
-    const NAMES: &'static [u8] = b"PLAIN LOGIN XOAUTH2 CRAM-MD5 OAUTHBEARER";
+    /// The name of each mechanism, as sent by servers, in the order of their bits,
+    /// each followed by a space.
+    const NAMES: &'static [u8] = b"PLAIN LOGIN XOAUTH2 CRAM-MD5 OAUTHBEARER ";
 
     /// No mechanism.
     pub const fn empty() -> Self {
@@ -188,24 +190,32 @@ impl Capabilities {
     /// ignored. A later `SIZE` line replaces the limit of an earlier one. Never fails,
     /// whatever the bytes.
     pub fn apply_line(&mut self, text: &[u8]) {
-        let (keyword, params) = match text.iter().position(|&b| b == b' ' || b == b'=') {
-            Some(at) => (
-                text.get(..at).unwrap_or_default(),
-                text.get(at + 1..).unwrap_or_default(),
-            ),
-            None => (text, &[][..]),
-        };
+        let at = text.iter().position(|&b| b == b' ' || b == b'=');
+        let (keyword, params) = text
+            .split_at_checked(at.unwrap_or(text.len()))
+            .unwrap_or_default();
         let Some(ext) = Extensions::from_keyword(keyword) else {
             return;
         };
         self.extensions.insert(ext);
         if ext == Extensions::SIZE {
-            self.size_limit = params_of(params).next().and_then(parse_size);
-        } else if ext == Extensions::AUTH {
-            for name in params_of(params) {
-                if let Some(mech) = AuthMechanisms::from_name(name) {
-                    self.auth.insert(mech);
-                }
+            self.size_limit = None;
+        }
+        // The parameters start after the space or `=` that ends the keyword.
+        let params = params.get(1..).unwrap_or_default();
+        for param in params.split(|&b| b == b' ' || b == b'\t') {
+            if param.is_empty() {
+                continue;
+            }
+            if ext == Extensions::SIZE {
+                self.size_limit = parse_size(param);
+                return;
+            }
+            if ext != Extensions::AUTH {
+                return;
+            }
+            if let Some(mech) = AuthMechanisms::from_name(param) {
+                self.auth.insert(mech);
             }
         }
     }
@@ -226,7 +236,7 @@ impl Capabilities {
     }
 }
 
-/// The position of `name` (ignoring case) in the space-separated `names`.
+/// The position of `name` (ignoring case) in `names`, each of them followed by a space.
 fn bit_of(names: &[u8], name: &[u8]) -> Option<usize> {
     // One pass over `names` (upper case, never an empty name): `at` counts the
     // octets of the current name seen so far, `same` whether they all matched.
@@ -243,15 +253,7 @@ fn bit_of(names: &[u8], name: &[u8]) -> Option<usize> {
             at += 1;
         }
     }
-    (same && at == name.len()).then_some(bit)
-}
-
-/// The space-separated parameters of an EHLO line (`ehlo-param`, RFC 5321 §4.1.1.1);
-/// tabs are taken as separators too.
-fn params_of(params: &[u8]) -> impl Iterator<Item = &[u8]> {
-    params
-        .split(|&b| b == b' ' || b == b'\t')
-        .filter(|p| !p.is_empty())
+    None
 }
 
 /// A `SIZE` value (RFC 1870 §4): decimal octets, `0` meaning no fixed limit. Values
@@ -259,10 +261,12 @@ fn params_of(params: &[u8]) -> impl Iterator<Item = &[u8]> {
 fn parse_size(value: &[u8]) -> Option<u64> {
     let mut n: u64 = 0;
     for &b in value {
-        if !b.is_ascii_digit() {
+        if !b.is_ascii_digit() || n > u64::MAX / 10 {
             return None;
         }
-        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+        // `n * 10` as shifts: an overflow-checked 64-bit multiply is two calls to
+        // the runtime's multiply on a Cortex-M0; the bound above is the same check.
+        n = ((n << 3) + (n << 1)).checked_add(u64::from(b - b'0'))?;
     }
     if n == 0 { None } else { Some(n) }
 }

@@ -101,10 +101,14 @@ impl<'a> Line<'a> {
     /// the spaces after it are not part of the returned text. Anything else gives
     /// `None`, and callers use [`text`](Line::text) unchanged.
     pub fn enhanced(&self) -> Option<(EnhancedCode, &'a [u8])> {
-        enhanced_code(self.text)
-            .ok()
-            .map(|(rest, code)| (code, rest))
+        split_enhanced(self.text)
     }
+}
+
+/// The enhanced status code at the start of `text` and the text after it (see
+/// [`Line::enhanced`]).
+pub(super) fn split_enhanced(text: &[u8]) -> Option<(EnhancedCode, &[u8])> {
+    enhanced_code(text).ok().map(|(rest, code)| (code, rest))
 }
 
 /// Parses one reply line from the start of `input` (RFC 5321 §4.2).
@@ -379,14 +383,14 @@ fn digit(i: &[u8], lo: u8, hi: u8) -> Res<'_, u16> {
 
 /// `Reply-code = %x32-35 %x30-35 %x30-39` (RFC 5321 §4.2), checked digit by digit so
 /// that `1`, `6` or `26` fail before the third digit arrives.
-fn reply_code(i: &[u8]) -> Res<'_, ReplyCode> {
-    let (i, a) = digit(i, b'2', b'5')?;
-    let (i, b) = digit(i, b'0', b'5')?;
-    let (i, c) = digit(i, b'0', b'9')?;
-    match ReplyCode::new(a * 100 + b * 10 + c) {
-        Some(code) => Ok((i, code)),
-        None => Err(nom::Err::Error(ReplyError::InvalidCode)),
+fn reply_code(mut i: &[u8]) -> Res<'_, ReplyCode> {
+    let mut code = 0;
+    for (lo, hi) in [(b'2', b'5'), (b'0', b'5'), (b'0', b'9')] {
+        let (rest, d) = digit(i, lo, hi)?;
+        (i, code) = (rest, code * 10 + d);
     }
+    // The digits were checked one by one: no need for `ReplyCode::new`'s checks.
+    Ok((i, ReplyCode(code)))
 }
 
 /// `" "` ends the reply, `"-"` continues it. A CR right after the code is the
