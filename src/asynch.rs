@@ -361,10 +361,10 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
         &mut self,
         message: &mut Message<'_, R>,
     ) -> Result<&Report<N>, Error<S::Error>> {
-        let from = ready(message)?;
+        let (from, params) = ready(message)?;
         let engine = &mut self.engine;
         engine
-            .begin_transaction(Some(from), message.recipients(), MailParams::default())
+            .begin_transaction(Some(from), message.recipients(), params)
             .map_err(|e| e.widened())?;
         match self.run(Some(&mut message.writer())).await? {
             Outcome::Sent => Ok(self.engine.report()),
@@ -431,10 +431,10 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
         &mut self,
         message: &mut Message<'_, R>,
     ) -> Result<&Report<N>, Error<S::Error>> {
-        let from = ready(message)?;
+        let (from, params) = ready(message)?;
         let engine = &mut self.engine;
         engine
-            .begin_transaction(Some(from), message.recipients(), MailParams::default())
+            .begin_transaction(Some(from), message.recipients(), params)
             .and_then(|()| engine.quit_after_transaction())
             .map_err(|e| e.widened())?;
         match self.run(Some(&mut message.writer())).await? {

@@ -423,10 +423,10 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
         message: &mut Message<'_, R>,
         quit: bool,
     ) -> Result<Outcome, Error<S::Error>> {
-        let from = ready(message)?;
+        let (from, params) = ready(message)?;
         let engine = &mut self.engine;
         engine
-            .begin_transaction(Some(from), message.recipients(), MailParams::default())
+            .begin_transaction(Some(from), message.recipients(), params)
             .and_then(|()| {
                 if quit {
                     engine.quit_after_transaction()

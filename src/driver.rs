@@ -5,7 +5,7 @@
 use embedded_io::ErrorKind;
 
 use crate::address::Address;
-use crate::engine::{Engine, Stage};
+use crate::engine::{Engine, MailParams, Stage};
 use crate::error::{Error, Failure};
 use crate::message::Message;
 
@@ -34,18 +34,23 @@ pub(crate) fn note<E, const N: usize>(
 }
 
 /// Makes `message` ready to be written (again), its attachments back at their
-/// first byte ([`Message::rewind`]), and gives its envelope sender. The
-/// recipients are read straight from the message
+/// first byte ([`Message::rewind`]), and gives its envelope sender and its ESMTP
+/// parameters. The recipients are read straight from the message
 /// ([`Message::recipients`]) by the engine, which copies nothing out of them:
 /// no envelope is kept beside the message.
 ///
-/// Its SMTPUTF8 need is the engine's to see: every address the message writes is
-/// also an envelope address, and the engine asks for SMTPUTF8 for any non-ASCII one.
+/// SMTPUTF8 is asked for here only for a non-ASCII `Reply-To` address: every other
+/// address the message writes is also an envelope address, and the engine asks for
+/// SMTPUTF8 for any non-ASCII one.
 pub(crate) fn ready<'m, R: embedded_io::Read, E>(
     message: &mut Message<'m, R>,
-) -> Result<Address<'m>, Error<E>> {
+) -> Result<(Address<'m>, MailParams), Error<E>> {
     message.rewind()?;
-    Ok(message.from_mailbox().address())
+    let params = MailParams {
+        smtputf8: message.reply_to_needs_smtputf8(),
+        ..MailParams::default()
+    };
+    Ok((message.from_mailbox().address(), params))
 }
 
 /// The accessors both clients have, with the same names and docs.

@@ -248,3 +248,31 @@ fn plaintext_auth_is_refused_without_permission() {
         Error::<std::io::Error>::Unsupported(embedded_smtp::Unsupported::PlaintextAuth).to_string()
     );
 }
+
+/// A non-ASCII `Reply-To` address goes out raw in its header (RFC 6532), so the
+/// message asks for SMTPUTF8 although every envelope address is ASCII.
+#[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
+fn utf8_reply_to_goes_with_smtputf8() {
+    let server = start(&["--mode", "plain"]);
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+    let mut client: Client<'_, _> =
+        Client::new(connect(server.port), config(), &mut rx, &mut tx).unwrap();
+    client.connect().unwrap();
+    let to = [Mailbox::parse("ops@example.org").unwrap()];
+    let reply_to = [Mailbox::parse("值班@example.org").unwrap()];
+    let mut msg = Message::new(
+        Mailbox::parse("sensor-7@example.org").unwrap(),
+        HeaderText::try_new("Door 3 opened").unwrap(),
+    )
+    .to(&to)
+    .reply_to(&reply_to)
+    .without_date()
+    .text("Door 3 opened.\n");
+    assert_eq!(client.send(&mut msg).unwrap().accepted(), 1);
+    client.quit().unwrap();
+    let (eml, json) = stored(&server, 1);
+    assert!(json.contains(r#""mail_options": ["SMTPUTF8"]"#), "{json}");
+    let eml = String::from_utf8(eml).unwrap();
+    assert!(eml.contains("\r\nReply-To: 值班@example.org\r\n"), "{eml}");
+}

@@ -813,6 +813,46 @@ fn utf8_address_needs_smtputf8() {
     );
 }
 
+/// A non-ASCII `Reply-To` address is written raw into the header but is no
+/// envelope address: the message itself asks for SMTPUTF8.
+#[test]
+fn utf8_reply_to_needs_smtputf8() {
+    use embedded_smtp::message::Message;
+    use embedded_smtp::{HeaderText, Mailbox};
+    let to = [Mailbox::parse("ops@example.com").unwrap()];
+    let reply_to = [Mailbox::parse("用户@example.com").unwrap()];
+    let send = |c: &mut C<'_>| {
+        c.connect()?;
+        let mut m = Message::new(
+            Mailbox::parse("alert@example.com").unwrap(),
+            HeaderText::try_new("x").unwrap(),
+        )
+        .to(&to)
+        .reply_to(&reply_to)
+        .without_date()
+        .text("x\n");
+        assert!(m.needs_smtputf8());
+        c.send(&mut m).map(|r| r.accepted())
+    };
+    // Refused before MAIL: the script has no MAIL line to match.
+    let lacking = format!("{GREETING}\n S: 250 mx.example.net");
+    assert_eq!(
+        run(&lacking, config(), send),
+        Err(Error::Unsupported(Unsupported::SmtpUtf8))
+    );
+    let ok = format!(
+        "{GREETING}
+         S: 250-mx.example.net
+         S: 250 SMTPUTF8
+         C: MAIL FROM:<alert@example.com> SMTPUTF8
+         S: 550 5.6.7 stop here
+         C: RSET
+         S: 250 Ok"
+    );
+    let r = run(&ok, config(), |c| send(c).map_err(|e| rejected(&e)));
+    assert_eq!(r, Err((Stage::Mail, 550)));
+}
+
 #[test]
 fn size_is_declared_and_checked() {
     let t = format!(

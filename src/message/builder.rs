@@ -344,16 +344,20 @@ impl<'a, R> Message<'a, R> {
     }
 
     /// Whether the written message needs `SMTPUTF8` (RFC 6531): only when an address
-    /// in `From`, `To` or `Cc` is non-ASCII. Display names and the subject never need
-    /// it (they become RFC 2047 encoded words) and the body is always 7-bit.
+    /// in `From`, `To`, `Cc` or `Reply-To` is non-ASCII. Display names and the subject
+    /// never need it (they become RFC 2047 encoded words) and the body is always 7-bit.
     ///
     /// Bcc addresses are not written, so they are not counted here; a non-ASCII
     /// envelope address needs `SMTPUTF8` on its own ([`Address::is_ascii`]).
     pub fn needs_smtputf8(&self) -> bool {
-        core::iter::once(&self.from)
-            .chain(self.to)
-            .chain(self.cc)
-            .any(|m| !m.address().is_ascii())
+        let mut written = core::iter::once(&self.from).chain(self.to).chain(self.cc);
+        written.any(|m| !m.address().is_ascii()) || self.reply_to_needs_smtputf8()
+    }
+
+    /// Whether a `Reply-To` address is non-ASCII: the one address the message writes
+    /// that is not also an envelope address (whose own need the engine sees).
+    pub(crate) fn reply_to_needs_smtputf8(&self) -> bool {
+        self.extras.reply_to.iter().any(|m| !m.address().is_ascii())
     }
 }
 

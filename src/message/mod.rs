@@ -375,6 +375,11 @@ mod tests {
         let bcc = [mb("用户@例子.中国")];
         let m = Message::new(mb("a@example.com"), subject("x")).bcc(&bcc);
         assert!(!m.needs_smtputf8());
+        // Reply-To is written, and no envelope address speaks for it.
+        let m = Message::new(mb("a@example.com"), subject("x")).reply_to(&bcc);
+        assert!(m.needs_smtputf8() && m.reply_to_needs_smtputf8());
+        let m = m.to(&to).reply_to(&[]);
+        assert!(m.needs_smtputf8() && !m.reply_to_needs_smtputf8());
     }
 
     #[test]
