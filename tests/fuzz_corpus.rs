@@ -16,6 +16,10 @@ mod tls_script;
 #[allow(dead_code)]
 mod tls_checks;
 
+#[cfg(feature = "tls-rsa")]
+#[path = "../fuzz/src/rsa_checks.rs"]
+mod rsa_checks;
+
 use std::path::Path;
 
 fn replay(target: &str, check: fn(&[u8])) {
@@ -118,4 +122,35 @@ fn verify_seeds_reach_both_verdicts() {
     ] {
         assert!(!checks::verify(&read(bad)), "{bad} accepted");
     }
+}
+
+#[cfg(feature = "tls-rsa")]
+#[test]
+fn rsa() {
+    replay("rsa", |data| {
+        rsa_checks::rsa(data);
+    });
+}
+
+/// The `rsa` seeds reach both verdicts: every genuine signature and encoding passes
+/// (both key sizes, every algorithm), and each corrupted or malformed one does not.
+#[cfg(feature = "tls-rsa")]
+#[test]
+fn rsa_seeds_reach_both_verdicts() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/rsa");
+    let (mut good, mut bad) = (0, 0);
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        let accepted = rsa_checks::rsa(&std::fs::read(&path).unwrap());
+        // A signature or encoding made as the RFC says, and nothing changed after.
+        let genuine = name == "seed_signed_2048_empty_message"
+            || (name.starts_with("seed_signed_") || name.starts_with("seed_encoded_"))
+                && ["sha256", "sha384", "sha512"]
+                    .iter()
+                    .any(|h| name.ends_with(h));
+        assert_eq!(accepted, genuine, "{name}");
+        if genuine { good += 1 } else { bad += 1 }
+    }
+    assert!(good >= 15 && bad >= 15, "{good} genuine, {bad} not");
 }
