@@ -276,3 +276,56 @@ fn utf8_reply_to_goes_with_smtputf8() {
     let eml = String::from_utf8(eml).unwrap();
     assert!(eml.contains("\r\nReply-To: 值班@example.org\r\n"), "{eml}");
 }
+
+/// CHUNKING (feature `chunking`, the peer's `--chunking`): with PIPELINING the
+/// message goes in `BDAT` chunks of what fits `tx`, which the server takes as they
+/// are (RFC 3030 §2: no dot-stuffing, no terminator), so the stored bytes are the
+/// writer's own, lone dot line included; `QUIT` rides with the last chunk. The same
+/// message with `with_chunking(false)` goes with `DATA` to the same server.
+#[cfg(feature = "chunking")]
+#[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
+fn bdat_chunks_carry_the_writer_s_bytes() {
+    let server = start(&[
+        "--mode",
+        "plain",
+        "--auth",
+        "alice:s3cret",
+        "--allow-plaintext-auth",
+        "--chunking",
+    ]);
+    let from = [Mailbox::parse("Sensor 7 <alice@example.org>").unwrap()];
+    let to = [Mailbox::parse("Ops <ops@example.org>").unwrap()];
+    let expected = {
+        let mut atts = [Attachment::new("readings.csv", "text/csv", CSV).unwrap()];
+        render(&mut alert(&from, &to, &mut atts).writer())
+    };
+    for (n, chunking) in [(1, true), (2, false)] {
+        let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+        let cfg = config()
+            .with_credentials(Credentials::try_new("alice", "s3cret").unwrap())
+            .allow_plaintext_auth()
+            .with_chunking(chunking);
+        let mut client: Client<'_, _> =
+            Client::new(connect(server.port), cfg, &mut rx, &mut tx).unwrap();
+        client.connect().unwrap();
+        let mut atts = [Attachment::new("readings.csv", "text/csv", CSV).unwrap()];
+        let report = client
+            .send_and_quit(&mut alert(&from, &to, &mut atts))
+            .unwrap();
+        assert_eq!(report.accepted(), 1);
+        check_delivered(&server, n, &expected, CSV);
+        let (_, json) = stored(&server, n);
+        let chunks = json
+            .split(r#""bdat_chunks": "#)
+            .nth(1)
+            .map(|s| s.trim_end_matches(|c: char| !c.is_ascii_digit()));
+        if chunking {
+            // Each chunk is at most what fits `tx` beside its BDAT line.
+            let chunks: usize = chunks.expect("sent with BDAT").parse().unwrap();
+            assert!(chunks > expected.len() / 512, "{chunks} chunks: {json}");
+        } else {
+            assert_eq!(chunks, None, "sent with DATA: {json}");
+        }
+    }
+}

@@ -102,6 +102,33 @@ def check_sink_and_exit(tmp):
     assert open(os.path.join(tmp, "plain", "count")).read() == "2\n"
 
 
+def check_chunking(tmp):
+    """--chunking: BDAT chunks taken as they are (no dot-stuffing, bare LF kept),
+    a refused chunk still read whole, the message stored with its chunk count."""
+    p, port = start(tmp, "plain", "--chunking")
+    try:
+        s = smtplib.SMTP("127.0.0.1", port, timeout=10)
+        s.ehlo()
+        assert "chunking" in s.esmtp_features
+        # No RCPT yet: refused, and the 4 octets are not taken as a command.
+        s.send(b"BDAT 4\r\nNOOP")
+        assert s.getreply()[0] == 503
+        assert s.noop()[0] == 250
+        s.mail("a@example.org")
+        s.rcpt("b@example.org")
+        s.send(b"BDAT 7\r\n.dot\r\nx")
+        assert s.getreply()[0] == 250
+        s.send(b"BDAT 5 LAST\r\ny\nz\r\n")
+        assert s.getreply()[0] == 250
+        s.quit()
+    finally:
+        stop(p)
+    out = os.path.join(tmp, "plain")
+    assert open(os.path.join(out, "0001.eml"), "rb").read() == b".dot\r\nxy\nz\r\n"
+    meta = json.load(open(os.path.join(out, "0001.json")))
+    assert meta["bdat_chunks"] == 2 and meta["rcpt_tos"] == ["b@example.org"], meta
+
+
 def check_idle_exit(tmp):
     t = time.monotonic()
     p, _ = start(tmp, "plain", "--idle-timeout", "0.5")
@@ -127,6 +154,7 @@ def main():
               ("implicit --tls12-only",
                lambda d: check_mode(d, "implicit", tls12=True), have_openssl),
               ("sink and --max-messages", check_sink_and_exit, True),
+              ("--chunking (BDAT)", check_chunking, True),
               ("idle timeout", check_idle_exit, True)]
     for name, check, runnable in checks:
         if not runnable:

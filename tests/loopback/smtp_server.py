@@ -5,7 +5,7 @@ Started as a child process by the Rust tests (see README.md beside this file):
 
     python3 tests/loopback/smtp_server.py --mode plain|starttls|implicit \
         [--cert PEM --key PEM] [--auth USER:PASSWORD] [--require-auth] \
-        [--allow-plaintext-auth] [--no-pipelining] [--reject-rcpt ADDR ...] \
+        [--allow-plaintext-auth] [--no-pipelining] [--chunking] [--reject-rcpt ADDR ...] \
         [--tls12-only] \
         --out DIR [--sink] [--max-messages N] [--idle-timeout SECS]
 
@@ -27,6 +27,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import ssl
 import sys
 import threading
@@ -52,6 +53,8 @@ def parse_args(argv=None):
                    help="answer 530 to MAIL/RCPT/DATA until AUTH succeeded")
     p.add_argument("--allow-plaintext-auth", action="store_true",
                    help="offer and accept AUTH without TLS")
+    p.add_argument("--chunking", action="store_true",
+                   help="advertise CHUNKING and take messages in BDAT chunks (RFC 3030)")
     p.add_argument("--no-pipelining", action="store_true",
                    help="do not advertise PIPELINING in the EHLO reply")
     p.add_argument("--reject-rcpt", metavar="ADDR", action="append", default=[],
@@ -141,6 +144,8 @@ class Handler:
                 # aiosmtpd reads one command at a time from a buffered stream and
                 # answers in order, which is all RFC 2920 asks of a server.
                 out.append("250-PIPELINING")
+            if line == "250 HELP" and self.args.chunking:
+                out.append("250-CHUNKING")
             out.append(line)
         return out
 
@@ -152,6 +157,10 @@ class Handler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        return self.store(session, envelope, None)
+
+    def store(self, session, envelope, chunks):
+        """Stores a message (from DATA, or from `chunks` BDAT chunks); the reply."""
         self.delivered += 1
         n, out = self.delivered, self.args.out
         if self.args.sink:
@@ -169,6 +178,8 @@ class Handler:
             "rcpt_options": envelope.rcpt_options,
             "auth_user": user.decode("utf-8", "surrogateescape") if user is not None else None,
         }
+        if chunks is not None:
+            meta["bdat_chunks"] = chunks
         # The .json is written last: when it exists, the .eml is complete too.
         write_atomic(os.path.join(out, "%04d.json" % n), json.dumps(meta).encode() + b"\n")
         return "250 OK"
@@ -213,6 +224,32 @@ async def serve(args):
             open_conns.discard(self)
             last_activity = time.monotonic()
             super().connection_lost(error)
+
+        async def smtp_BDAT(self, arg):
+            """CHUNKING (RFC 3030, with --chunking): `BDAT size [LAST]`, then exactly
+            `size` octets of the message, taken as they are (no dot-stuffing, no
+            terminator). The chunk is read before anything is judged, so a refused
+            chunk never desynchronises the stream."""
+            m = re.fullmatch(r"([0-9]{1,9})(?: +(LAST))?", arg or "", re.IGNORECASE)
+            if not args.chunking or m is None:
+                await self.push("501 5.5.4 Syntax: BDAT chunk-size [LAST]")
+                return
+            chunk = await self._reader.readexactly(int(m.group(1)))
+            if await self.check_helo_needed() or await self.check_auth_needed("BDAT"):
+                return
+            if self.envelope is None or not self.envelope.rcpt_tos:
+                await self.push("503 5.5.1 Error: need RCPT command")
+                return
+            parts = self.envelope.__dict__.setdefault("bdat_parts", [])
+            parts.append(chunk)
+            if m.group(2) is None:
+                await self.push(f"250 2.0.0 {len(chunk)} octets received")
+                return
+            self.envelope.original_content = b"".join(parts)
+            self.envelope.content = self.envelope.original_content
+            status = handler.store(self.session, self.envelope, len(parts))
+            self._set_post_data_state()
+            await self.push(status)
 
     def factory():
         return Smtp(
