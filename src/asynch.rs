@@ -36,7 +36,7 @@ use embedded_io_async::{ErrorType, Read, Write};
 
 use crate::NoTls;
 use crate::address::Address;
-use crate::driver::{io, note, ready};
+use crate::driver::{begin, io, note};
 use crate::engine::{Action, Config, Engine, MailParams, Outcome, Report, Stage};
 use crate::error::{Error, Failure, Invariant, Unsupported, broken};
 use crate::message::{BodySource, Message, RawMessage};
@@ -361,12 +361,7 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
         &mut self,
         message: &mut Message<'_, R>,
     ) -> Result<&Report<N>, Error<S::Error>> {
-        let (from, params) = ready(message)?;
-        let engine = &mut self.engine;
-        engine
-            .begin_transaction(Some(from), message.recipients(), params)
-            .map_err(|e| e.widened())?;
-        match self.run(Some(&mut message.writer())).await? {
+        match self.transact(message, false).await? {
             Outcome::Sent => Ok(self.engine.report()),
             _ => Err(Error::Invariant(broken(Invariant::State))),
         }
@@ -431,16 +426,21 @@ impl<'a, S: Read + Write, const N: usize, U: Upgrade<S>, T: Timer> Client<'a, S,
         &mut self,
         message: &mut Message<'_, R>,
     ) -> Result<&Report<N>, Error<S::Error>> {
-        let (from, params) = ready(message)?;
-        let engine = &mut self.engine;
-        engine
-            .begin_transaction(Some(from), message.recipients(), params)
-            .and_then(|()| engine.quit_after_transaction())
-            .map_err(|e| e.widened())?;
-        match self.run(Some(&mut message.writer())).await? {
+        match self.transact(message, true).await? {
             Outcome::Closed => Ok(self.engine.report()),
             _ => Err(Error::Invariant(broken(Invariant::State))),
         }
+    }
+
+    /// The transaction of [`send`](Self::send) and [`send_and_quit`](Self::send_and_quit):
+    /// one future for both.
+    async fn transact<R: embedded_io::Read>(
+        &mut self,
+        message: &mut Message<'_, R>,
+        quit: bool,
+    ) -> Result<Outcome, Error<S::Error>> {
+        begin(&mut self.engine, message, quit)?;
+        self.run(Some(&mut message.writer())).await
     }
 
     /// Sends `QUIT` and waits for its reply (or for the server to close).

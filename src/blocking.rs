@@ -32,7 +32,7 @@ use embedded_io::{ErrorType, Read, Write};
 
 use crate::NoTls;
 use crate::address::Address;
-use crate::driver::{io, note, ready};
+use crate::driver::{begin, io, note};
 use crate::engine::{Action, Config, Engine, MailParams, Outcome, Report, Stage};
 use crate::error::{Error, Failure, Invariant, Unsupported, broken};
 use crate::message::{BodySource, Message, RawMessage};
@@ -423,18 +423,7 @@ impl<'a, S: Read + Write + Deadline, const N: usize, U: Upgrade<S>> Client<'a, S
         message: &mut Message<'_, R>,
         quit: bool,
     ) -> Result<Outcome, Error<S::Error>> {
-        let (from, params) = ready(message)?;
-        let engine = &mut self.engine;
-        engine
-            .begin_transaction(Some(from), message.recipients(), params)
-            .and_then(|()| {
-                if quit {
-                    engine.quit_after_transaction()
-                } else {
-                    Ok(())
-                }
-            })
-            .map_err(|e| e.widened())?;
+        begin(&mut self.engine, message, quit)?;
         self.run(Some(&mut message.writer()))
     }
 

@@ -1,10 +1,9 @@
-//! What the blocking and the async client share that is not I/O: a [`Message`]
-//! made ready to send, and how a transport error becomes an [`Error`]. Each driver is
+//! What the blocking and the async client share that is not I/O: a [`Message`]'s
+//! transaction begun, and how a transport error becomes an [`Error`]. Each driver is
 //! then only its loop over [`Action`](crate::engine::Action).
 
 use embedded_io::ErrorKind;
 
-use crate::address::Address;
 use crate::engine::{Engine, MailParams, Stage};
 use crate::error::{Error, Failure};
 use crate::message::Message;
@@ -33,24 +32,37 @@ pub(crate) fn note<E, const N: usize>(
     e
 }
 
-/// Makes `message` ready to be written (again), its attachments back at their
-/// first byte ([`Message::rewind`]), and gives its envelope sender and its ESMTP
-/// parameters. The recipients are read straight from the message
-/// ([`Message::recipients`]) by the engine, which copies nothing out of them:
-/// no envelope is kept beside the message.
+/// Starts the transaction of `message` on `engine`, `QUIT` after it when `quit`:
+/// the message made ready to be written (again), its attachments back at their
+/// first byte ([`Message::rewind`]). The recipients are read straight from the
+/// message ([`Message::recipients`]) by the engine, which copies nothing out of
+/// them: no envelope is kept beside the message. The driver then runs the body
+/// from [`Message::writer`].
 ///
 /// SMTPUTF8 is asked for here only for a non-ASCII `Reply-To` address: every other
 /// address the message writes is also an envelope address, and the engine asks for
 /// SMTPUTF8 for any non-ASCII one.
-pub(crate) fn ready<'m, R: embedded_io::Read, E>(
-    message: &mut Message<'m, R>,
-) -> Result<(Address<'m>, MailParams), Error<E>> {
+pub(crate) fn begin<R: embedded_io::Read, E, const N: usize>(
+    engine: &mut Engine<'_, N>,
+    message: &mut Message<'_, R>,
+    quit: bool,
+) -> Result<(), Error<E>> {
     message.rewind()?;
     let params = MailParams {
         smtputf8: message.reply_to_needs_smtputf8(),
         ..MailParams::default()
     };
-    Ok((message.from_mailbox().address(), params))
+    let from = message.from_mailbox().address();
+    engine
+        .begin_transaction(Some(from), message.recipients(), params)
+        .and_then(|()| {
+            if quit {
+                engine.quit_after_transaction()
+            } else {
+                Ok(())
+            }
+        })
+        .map_err(|e| e.widened())
 }
 
 /// The accessors both clients have, with the same names and docs.
