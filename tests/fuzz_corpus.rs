@@ -142,6 +142,9 @@ fn rsa_seeds_reach_both_verdicts() {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if !name.starts_with("seed_") {
+            continue; // found by the fuzzer: any verdict
+        }
         let accepted = rsa_checks::rsa(&std::fs::read(&path).unwrap());
         // A signature or encoding made as the RFC says, and nothing changed after.
         let genuine = name == "seed_signed_2048_empty_message"
