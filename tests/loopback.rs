@@ -91,35 +91,46 @@ fn alert<'a>(
         .attachments(atts)
 }
 
-#[test]
-#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
-fn plain_auth_pipelined_with_attachment_and_a_refused_recipient() {
-    let server = start(&[
+/// The peer in plain mode taking AUTH as alice (allowed without TLS), plus `extra`.
+fn alice_peer(extra: &[&str]) -> common::peer::Server {
+    let mut args = vec![
         "--mode",
         "plain",
         "--auth",
         "alice:s3cret",
         "--allow-plaintext-auth",
-        "--require-auth",
-        "--reject-rcpt",
-        "nobody@example.org",
-    ]);
+    ];
+    args.extend(extra);
+    start(&args)
+}
+
+/// The configuration that logs in as alice over plain text.
+fn alice() -> Config<'static> {
+    config()
+        .with_credentials(Credentials::try_new("alice", "s3cret").unwrap())
+        .allow_plaintext_auth()
+}
+
+/// The alert with its `readings.csv` attachment as the writer makes it.
+fn rendered_alert(from: &[Mailbox<'_>; 1], to: &[Mailbox<'_>]) -> Vec<u8> {
+    let mut atts = [Attachment::new("readings.csv", "text/csv", CSV).unwrap()];
+    render(&mut alert(from, to, &mut atts).writer())
+}
+
+#[test]
+#[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
+fn plain_auth_pipelined_with_attachment_and_a_refused_recipient() {
+    let server = alice_peer(&["--require-auth", "--reject-rcpt", "nobody@example.org"]);
     let from = [Mailbox::parse("Sensor 7 <alice@example.org>").unwrap()];
     let to = [
         Mailbox::parse("Ops <ops@example.org>").unwrap(),
         Mailbox::parse("nobody@example.org").unwrap(),
     ];
-    let expected = {
-        let mut atts = [Attachment::new("readings.csv", "text/csv", CSV).unwrap()];
-        render(&mut alert(&from, &to, &mut atts).writer())
-    };
+    let expected = rendered_alert(&from, &to);
 
     let (mut rx, mut tx) = ([0u8; 512], [0u8; 1024]);
-    let cfg = config()
-        .with_credentials(Credentials::try_new("alice", "s3cret").unwrap())
-        .allow_plaintext_auth();
     let mut client: Client<'_, _> =
-        Client::new(connect(server.port), cfg, &mut rx, &mut tx).unwrap();
+        Client::new(connect(server.port), alice(), &mut rx, &mut tx).unwrap();
     client.connect().unwrap();
     let mut atts = [Attachment::new("readings.csv", "text/csv", CSV).unwrap()];
     let report = client.send(&mut alert(&from, &to, &mut atts)).unwrap();
@@ -286,26 +297,13 @@ fn utf8_reply_to_goes_with_smtputf8() {
 #[test]
 #[ignore = "needs the loopback SMTP peer (python3 with aiosmtpd 1.4.6): cargo test --all-features -- --include-ignored, as .ci/run does"]
 fn bdat_chunks_carry_the_writer_s_bytes() {
-    let server = start(&[
-        "--mode",
-        "plain",
-        "--auth",
-        "alice:s3cret",
-        "--allow-plaintext-auth",
-        "--chunking",
-    ]);
+    let server = alice_peer(&["--chunking"]);
     let from = [Mailbox::parse("Sensor 7 <alice@example.org>").unwrap()];
     let to = [Mailbox::parse("Ops <ops@example.org>").unwrap()];
-    let expected = {
-        let mut atts = [Attachment::new("readings.csv", "text/csv", CSV).unwrap()];
-        render(&mut alert(&from, &to, &mut atts).writer())
-    };
+    let expected = rendered_alert(&from, &to);
     for (n, chunking) in [(1, true), (2, false)] {
         let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
-        let cfg = config()
-            .with_credentials(Credentials::try_new("alice", "s3cret").unwrap())
-            .allow_plaintext_auth()
-            .with_chunking(chunking);
+        let cfg = alice().with_chunking(chunking);
         let mut client: Client<'_, _> =
             Client::new(connect(server.port), cfg, &mut rx, &mut tx).unwrap();
         client.connect().unwrap();
